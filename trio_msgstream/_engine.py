@@ -1,0 +1,200 @@
+"""The stream engine: response bytes in, consumer events out, errors typed.
+
+Part of the sans-IO core (no trio, no httpx). Both the trio runtime and the sync client
+drive this same object, so decoding, validation, accumulation and the failure rules
+exist once.
+
+Theory of operation: :meth:`StreamEngine.receive_data` feeds body bytes to the SSE
+decoder, validates each complete SSE event into a typed event, applies it to the
+:class:`MessageAccumulator` and returns what the consumer should see. It raises for
+everything that is not a clean stream:
+
+- an ``error`` event: the :class:`APIStatusError` subclass its ``error.type`` names,
+  marked ``mid_stream``;
+- malformed SSE/JSON, a grammar violation or an oversize event:
+  :class:`StreamProtocolError`;
+- end of data before ``message_stop``: :class:`IncompleteStreamError`.
+
+Every error raised after ``message_start`` carries ``partial_message``. Once an error
+has been raised, the engine is failed and raises the same error again when fed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._accumulate import MessageAccumulator
+from ._events import (
+    MessageStreamEvent,
+    RawErrorEvent,
+    RawMessageStreamEvent,
+    parse_event,
+)
+from ._exceptions import (
+    APIError,
+    IncompleteStreamError,
+    StreamProtocolError,
+    error_class_for_type,
+)
+from ._models import Message
+from ._sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
+
+__all__ = ["StreamEngine"]
+
+
+class StreamEngine:
+    """Decode, validate and accumulate one Messages API event stream.
+
+    Args:
+        accumulate: Build the message (the default). With ``False`` the engine only
+            decodes and validates: the least memory, no snapshot, no derived events.
+        max_event_size: The largest SSE event accepted, in bytes.
+        request_id: Put on errors raised from this stream.
+    """
+
+    def __init__(
+        self,
+        *,
+        accumulate: bool = True,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        request_id: str | None = None,
+    ) -> None:
+        self._decoder = SSEDecoder(max_event_size=max_event_size)
+        self._accumulator = MessageAccumulator() if accumulate else None
+        self._request_id = request_id
+        self._started = False
+        self._stopped = False
+        self._error: APIError | None = None
+        self.events_received = 0
+        """Typed events decoded so far (pings included)."""
+
+    @property
+    def accumulator(self) -> MessageAccumulator | None:
+        return self._accumulator
+
+    @property
+    def done(self) -> bool:
+        """``message_stop`` has been received."""
+        return self._stopped
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    @property
+    def bytes_received(self) -> int:
+        return self._decoder.bytes_received
+
+    def snapshot(self) -> Message | None:
+        """The message accumulated so far (``None`` before ``message_start``)."""
+        return self._accumulator.snapshot() if self._accumulator is not None else None
+
+    def receive_data(self, data: bytes) -> list[MessageStreamEvent]:
+        """Feed body bytes; return the events now complete, in order.
+
+        Bytes that arrive after ``message_stop`` are decoded for validity but yield
+        nothing (the API sends none).
+
+        Raises:
+            APIStatusError: A mid-stream ``error`` event (the subclass its type names).
+            StreamProtocolError: Malformed or out-of-order data.
+        """
+        if self._error is not None:
+            raise self._error
+        try:
+            self._decoder.receive_data(data)
+            return self._drain()
+        except APIError as exc:
+            raise self._fail(exc) from None
+
+    def receive_raw(self, data: bytes) -> list[RawMessageStreamEvent]:
+        """Like :meth:`receive_data` for an engine made with ``accumulate=False``."""
+        if self._error is not None:
+            raise self._error
+        try:
+            self._decoder.receive_data(data)
+            return self._drain()
+        except APIError as exc:
+            raise self._fail(exc) from None
+
+    def receive_eof(self) -> list[Any]:
+        """Signal the end of the body; return any events it completed.
+
+        Raises:
+            IncompleteStreamError: The body ended before ``message_stop``.
+        """
+        if self._error is not None:
+            raise self._error
+        try:
+            self._decoder.receive_data(b"")
+            out = self._drain()
+        except APIError as exc:
+            raise self._fail(exc) from None
+        if not self._stopped:
+            raise self._fail(self._incomplete("the stream ended before message_stop"))
+        return out
+
+    def fail(self, exc: APIError) -> APIError:
+        """Record a failure that happened outside the engine (a transport error or a
+        timeout), attach the partial message, and return the error to raise."""
+        if self._error is not None and exc is not self._error:
+            return exc
+        return self._fail(exc)
+
+    def incomplete(self, reason: str) -> IncompleteStreamError:
+        """An :class:`IncompleteStreamError` for a body cut off by the transport."""
+        return self._incomplete(reason)
+
+    def _incomplete(self, reason: str) -> IncompleteStreamError:
+        detail = f"{reason} ({self._decoder.bytes_received} bytes, {self.events_received} events"
+        if self._decoder.discarded_at_eof:
+            detail += "; an unterminated event was discarded"
+        return IncompleteStreamError(detail + ")")
+
+    def _fail(self, exc: APIError) -> APIError:
+        if exc.partial_message is None:
+            exc.partial_message = self.snapshot()
+        if getattr(exc, "request_id", None) is None and hasattr(exc, "request_id"):
+            exc.request_id = self._request_id  # type: ignore[attr-defined]
+        self._error = exc
+        return exc
+
+    def _next_raw(self) -> RawMessageStreamEvent | None:
+        sse = self._decoder.next_event()
+        if sse is NEED_DATA:
+            return None
+        assert not isinstance(sse, type(NEED_DATA))
+        event = parse_event(sse.event, sse.data)
+        self.events_received += 1
+        if isinstance(event, RawErrorEvent):
+            cls, status = error_class_for_type(event.error.type)
+            raise cls(
+                event.error.message or event.error.type,
+                status_code=status,
+                type=event.error.type,
+                mid_stream=True,
+                request_id=self._request_id,
+                body=event.model_dump(),
+            )
+        return event
+
+    def _drain(self) -> list[Any]:
+        accumulator = self._accumulator
+        out: list[Any] = []
+        while True:
+            event = self._next_raw()
+            if event is None:
+                return out
+            if accumulator is not None:
+                out.extend(accumulator.apply(event))
+                self._stopped = accumulator.done
+                continue
+            # Raw mode checks only what end-of-stream detection needs.
+            kind = event.type
+            if kind == "message_start":
+                if self._started:
+                    raise StreamProtocolError("a second message_start in one stream")
+                self._started = True
+            elif kind == "message_stop":
+                self._stopped = True
+            out.append(event)

@@ -1,0 +1,328 @@
+"""Stream events: the raw wire events, the derived events, and ``parse_event``.
+
+Part of the sans-IO core (no trio, no httpx).
+
+Theory of operation: the SSE decoder hands over ``(event name, data)`` pairs. The
+Messages API names each SSE event after its payload's ``type``, so ``parse_event``
+uses the name to pick one model and validates the JSON text in a single pydantic-core
+pass (no ``json.loads`` followed by a model). When the name is missing, generic or
+disagrees with the payload, a discriminated union over every known type decides. An
+unknown ``type`` becomes :class:`UnknownEvent` with every field kept, and is never an
+error: the API adds event types over time.
+
+Derived events (``text``, ``input_json``, ``thinking``, ``signature``, ``citation``) are
+produced by the accumulator. They are small slotted objects, not pydantic models, and
+compute their ``snapshot`` only when it is read, so a consumer that only wants deltas
+never pays for snapshot building.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Final, Literal, Union
+
+import pydantic
+from pydantic import Discriminator, Tag, TypeAdapter
+
+from ._exceptions import StreamProtocolError
+from ._models import (
+    APIModel,
+    ContentBlock,
+    ContentDelta,
+    Message,
+    MessageDeltaBody,
+    MessageDeltaUsage,
+)
+
+__all__ = [
+    "CitationEvent",
+    "ContentBlockStopEvent",
+    "ErrorBody",
+    "InputJsonEvent",
+    "MessageStopEvent",
+    "MessageStreamEvent",
+    "RawContentBlockDeltaEvent",
+    "RawContentBlockStartEvent",
+    "RawContentBlockStopEvent",
+    "RawErrorEvent",
+    "RawMessageDeltaEvent",
+    "RawMessageStartEvent",
+    "RawMessageStopEvent",
+    "RawMessageStreamEvent",
+    "RawPingEvent",
+    "SignatureEvent",
+    "TextEvent",
+    "ThinkingEvent",
+    "UnknownEvent",
+    "parse_event",
+]
+
+
+class RawMessageStartEvent(APIModel):
+    type: Literal["message_start"] = "message_start"
+    message: Message
+
+
+class RawContentBlockStartEvent(APIModel):
+    type: Literal["content_block_start"] = "content_block_start"
+    index: int
+    content_block: ContentBlock
+
+
+class RawContentBlockDeltaEvent(APIModel):
+    type: Literal["content_block_delta"] = "content_block_delta"
+    index: int
+    delta: ContentDelta
+
+
+class RawContentBlockStopEvent(APIModel):
+    type: Literal["content_block_stop"] = "content_block_stop"
+    index: int
+
+
+class RawMessageDeltaEvent(APIModel):
+    type: Literal["message_delta"] = "message_delta"
+    delta: MessageDeltaBody
+    usage: MessageDeltaUsage = pydantic.Field(default_factory=MessageDeltaUsage)
+
+
+class RawMessageStopEvent(APIModel):
+    type: Literal["message_stop"] = "message_stop"
+
+
+class RawPingEvent(APIModel):
+    type: Literal["ping"] = "ping"
+
+
+class ErrorBody(APIModel):
+    type: str = "api_error"
+    message: str = ""
+
+
+class RawErrorEvent(APIModel):
+    """An ``error`` event inside a 200 stream (for example ``overloaded_error``)."""
+
+    type: Literal["error"] = "error"
+    error: ErrorBody = pydantic.Field(default_factory=ErrorBody)
+
+
+class UnknownEvent(APIModel):
+    """An event of a type this version does not know; all fields kept."""
+
+    type: str
+
+
+class MessageStopEvent(RawMessageStopEvent):
+    """``message_stop``, with the complete accumulated message attached."""
+
+    message: Message
+
+
+class ContentBlockStopEvent(RawContentBlockStopEvent):
+    """``content_block_stop``, with the complete accumulated block attached."""
+
+    content_block: ContentBlock
+
+
+_KNOWN_EVENTS: dict[str, type[APIModel]] = {
+    "message_start": RawMessageStartEvent,
+    "content_block_start": RawContentBlockStartEvent,
+    "content_block_delta": RawContentBlockDeltaEvent,
+    "content_block_stop": RawContentBlockStopEvent,
+    "message_delta": RawMessageDeltaEvent,
+    "message_stop": RawMessageStopEvent,
+    "ping": RawPingEvent,
+    "error": RawErrorEvent,
+}
+
+
+def _event_tag(value: Any) -> str:
+    tag = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return tag if tag in _KNOWN_EVENTS else "unknown"
+
+
+RawMessageStreamEvent = Annotated[
+    Union[
+        Annotated[RawMessageStartEvent, Tag("message_start")],
+        Annotated[RawContentBlockStartEvent, Tag("content_block_start")],
+        Annotated[RawContentBlockDeltaEvent, Tag("content_block_delta")],
+        Annotated[RawContentBlockStopEvent, Tag("content_block_stop")],
+        Annotated[RawMessageDeltaEvent, Tag("message_delta")],
+        Annotated[RawMessageStopEvent, Tag("message_stop")],
+        Annotated[RawPingEvent, Tag("ping")],
+        Annotated[RawErrorEvent, Tag("error")],
+        Annotated[UnknownEvent, Tag("unknown")],
+    ],
+    Discriminator(_event_tag),
+]
+"""Any event as sent on the wire (what ``create(stream=True)`` yields)."""
+
+_ANY_EVENT: TypeAdapter[RawMessageStreamEvent] = TypeAdapter(RawMessageStreamEvent)
+
+# One validator per event name: the fast path skips the union's discriminator call.
+_VALIDATORS: dict[str, Callable[[str | bytes], Any]] = {
+    name: model.model_validate_json for name, model in _KNOWN_EVENTS.items()
+}
+
+
+def parse_event(name: str, data: str | bytes) -> RawMessageStreamEvent:
+    """Validate one SSE event's data into a typed event.
+
+    Args:
+        name: The SSE ``event`` field (the payload type on the Messages API), or
+            ``"message"`` when absent.
+        data: The SSE ``data`` field: a JSON object with a ``type`` key.
+
+    Returns:
+        The typed event; :class:`UnknownEvent` for a type this version does not know.
+
+    Raises:
+        StreamProtocolError: ``data`` is not JSON, not an object, or does not match
+            the schema of its ``type``.
+    """
+    validate = _VALIDATORS.get(name)
+    if validate is not None:
+        try:
+            event: RawMessageStreamEvent = validate(data)
+            return event
+        except pydantic.ValidationError:
+            pass  # the name may disagree with the payload; let the union decide
+    try:
+        return _ANY_EVENT.validate_json(data)
+    except pydantic.ValidationError as exc:
+        raise StreamProtocolError(
+            f"invalid {name!r} event data: {_describe(exc)}", body=_preview(data)
+        ) from None
+
+
+def _describe(exc: pydantic.ValidationError) -> str:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{first['msg']}" + (f" at {where}" if where else "")
+
+
+def _preview(data: str | bytes, limit: int = 200) -> str:
+    text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class _SnapshotSource:
+    """Something that can rebuild a value as it stood after ``n`` deltas."""
+
+    __slots__ = ()
+
+    def snapshot_at(self, n: int) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class TextEvent:
+    """A text delta, with the block's text so far as a lazily built ``snapshot``."""
+
+    __slots__ = ("_n", "_source", "index", "text")
+    type: Final = "text"
+
+    def __init__(self, text: str, index: int, source: _SnapshotSource, n: int) -> None:
+        self.text = text
+        self.index = index
+        self._source = source
+        self._n = n
+
+    @property
+    def snapshot(self) -> str:
+        """The whole text of the block up to and including this delta."""
+        value: str = self._source.snapshot_at(self._n)
+        return value
+
+    def __repr__(self) -> str:
+        return f"TextEvent(text={self.text!r}, index={self.index})"
+
+
+class ThinkingEvent:
+    """A thinking delta, with the block's thinking so far as ``snapshot``."""
+
+    __slots__ = ("_n", "_source", "index", "thinking")
+    type: Final = "thinking"
+
+    def __init__(self, thinking: str, index: int, source: _SnapshotSource, n: int) -> None:
+        self.thinking = thinking
+        self.index = index
+        self._source = source
+        self._n = n
+
+    @property
+    def snapshot(self) -> str:
+        """The whole thinking text of the block up to and including this delta."""
+        value: str = self._source.snapshot_at(self._n)
+        return value
+
+    def __repr__(self) -> str:
+        return f"ThinkingEvent(thinking={self.thinking!r}, index={self.index})"
+
+
+class InputJsonEvent:
+    """A piece of a tool's JSON input; ``snapshot`` is the partial parse so far."""
+
+    __slots__ = ("_n", "_source", "index", "partial_json")
+    type: Final = "input_json"
+
+    def __init__(self, partial_json: str, index: int, source: _SnapshotSource, n: int) -> None:
+        self.partial_json = partial_json
+        self.index = index
+        self._source = source
+        self._n = n
+
+    @property
+    def snapshot(self) -> Any:
+        """The tool input parsed from the JSON so far (partial values allowed)."""
+        return self._source.snapshot_at(self._n)
+
+    def __repr__(self) -> str:
+        return f"InputJsonEvent(partial_json={self.partial_json!r}, index={self.index})"
+
+
+class SignatureEvent:
+    """The signature of a thinking block."""
+
+    __slots__ = ("index", "signature")
+    type: Final = "signature"
+
+    def __init__(self, signature: str, index: int) -> None:
+        self.signature = signature
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"SignatureEvent(signature={self.signature!r}, index={self.index})"
+
+
+class CitationEvent:
+    """A citation added to a text block; ``snapshot`` is the block's citations so far."""
+
+    __slots__ = ("citation", "index", "snapshot")
+    type: Final = "citation"
+
+    def __init__(self, citation: Any, index: int, snapshot: list[Any]) -> None:
+        self.citation = citation
+        self.index = index
+        self.snapshot = snapshot
+
+    def __repr__(self) -> str:
+        return f"CitationEvent(citation={self.citation!r}, index={self.index})"
+
+
+MessageStreamEvent = Union[
+    RawMessageStartEvent,
+    RawContentBlockStartEvent,
+    RawContentBlockDeltaEvent,
+    ContentBlockStopEvent,
+    RawMessageDeltaEvent,
+    MessageStopEvent,
+    RawPingEvent,
+    RawErrorEvent,
+    UnknownEvent,
+    TextEvent,
+    InputJsonEvent,
+    ThinkingEvent,
+    SignatureEvent,
+    CitationEvent,
+]
+"""Every event a :class:`~trio_msgstream.MessageStream` yields: raw and derived."""
