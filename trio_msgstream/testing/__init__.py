@@ -1,0 +1,58 @@
+"""Testing helpers: a fake Anthropic Messages API server on ``127.0.0.1``.
+
+The server speaks real HTTP/1.1 over real sockets, so any client (``httpx``, the
+official SDK, ``curl``) can talk to it. Script its responses, inject network faults, and
+inspect the requests it received::
+
+    from trio_msgstream.testing import open_fake_anthropic, text_response
+
+    async def test_hello():
+        async with open_fake_anthropic() as server:
+            server.enqueue(text_response("Hello!"))
+            ...  # point a client at server.base_url
+            assert server.requests[0].json["stream"] is True
+
+With nothing queued, :func:`default_responder` answers deterministically, which is also
+handy for demos without an API key. For synchronous code use
+:func:`fake_anthropic_in_thread`.
+"""
+
+from ._scripts import DEFAULT_MODEL as DEFAULT_MODEL
+from ._scripts import ScriptedResponse as ScriptedResponse
+from ._scripts import chunked as chunked
+from ._scripts import default_responder as default_responder
+from ._scripts import error_response as error_response
+from ._scripts import events_response as events_response
+from ._scripts import replay_sse_file as replay_sse_file
+from ._scripts import split_events as split_events
+from ._scripts import sse_bytes as sse_bytes
+from ._scripts import text_response as text_response
+from ._scripts import thinking_response as thinking_response
+from ._scripts import tool_use_response as tool_use_response
+from ._server import FakeAnthropicServer as FakeAnthropicServer
+from ._server import RecordedRequest as RecordedRequest
+from ._server import Responder as Responder
+from ._server import open_fake_anthropic as open_fake_anthropic
+from ._server import serve_fake_anthropic as serve_fake_anthropic
+from ._thread import fake_anthropic_in_thread as fake_anthropic_in_thread
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "FakeAnthropicServer",
+    "RecordedRequest",
+    "Responder",
+    "ScriptedResponse",
+    "chunked",
+    "default_responder",
+    "error_response",
+    "events_response",
+    "fake_anthropic_in_thread",
+    "open_fake_anthropic",
+    "replay_sse_file",
+    "serve_fake_anthropic",
+    "split_events",
+    "sse_bytes",
+    "text_response",
+    "thinking_response",
+    "tool_use_response",
+]
