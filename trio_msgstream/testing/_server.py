@@ -48,7 +48,8 @@ class RecordedRequest:
         headers: Header pairs in arrival order, names lower-cased.
         body: Raw request body.
         json: The body parsed as JSON, or ``None`` if it is empty or not valid JSON.
-        connection_id: Index (from 1) of the TCP connection that carried the request.
+        connection_id: Number (from 1, in accept order, never reused by this server) of the
+            TCP connection that carried the request.
     """
 
     method: str
@@ -131,6 +132,7 @@ class FakeAnthropicServer:
         self._fail_first_left = 0
         self._fail_first_response: ScriptedResponse | None = None
         self._arrived = trio.Event()
+        self._connection_ids = itertools.count(1)
 
     @property
     def base_url(self) -> str:
@@ -208,7 +210,7 @@ class FakeAnthropicServer:
     async def _handle_connection(self, stream: trio.SocketStream) -> None:
         with self._lock:
             self.connections_opened += 1
-            connection_id = self.connections_opened
+            connection_id = next(self._connection_ids)
         conn = h11.Connection(h11.SERVER)
         try:
             async with stream:
