@@ -344,7 +344,9 @@ class ScriptedResponse:
         stall_after_bytes: After this many body bytes, stall.
         stall_seconds: How long to stall; ``math.inf`` stalls until the client disconnects
             or the server is stopped. Afterwards the rest of the body is sent.
-        stall_pings_every: While stalled, send an ``event: ping`` every this many seconds.
+        stall_pings_every: While stalled, send an ``event: ping`` every this many seconds
+            (ignored if ``chunked_encoding`` is forced to ``False``). Place the stall at an
+            event boundary so that the pings do not land inside another event.
         chunked_encoding: Force (``True``) or forbid (``False``) chunked transfer encoding;
             ``None`` picks automatically as described above.
         reason: HTTP reason phrase; derived from the status when ``None``.
