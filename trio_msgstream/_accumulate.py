@@ -124,7 +124,7 @@ def _parse_partial(raw: str) -> Any:
 class _Block:
     """The accumulation state of one content block."""
 
-    __slots__ = ("citations", "json", "start", "stopped", "text", "thinking", "signature")
+    __slots__ = ("citations", "json", "signature", "start", "stopped", "text", "thinking")
 
     def __init__(self, start: ContentBlock) -> None:
         self.start = start
@@ -228,8 +228,7 @@ class MessageAccumulator:
             self._require_open("content_block_start")
             if event.index != len(self._blocks):
                 raise StreamProtocolError(
-                    f"content_block_start for index {event.index}, "
-                    f"expected {len(self._blocks)}"
+                    f"content_block_start for index {event.index}, expected {len(self._blocks)}"
                 )
             self._blocks.append(_Block(event.content_block))
             return [event]
@@ -258,9 +257,10 @@ class MessageAccumulator:
             if self._base is not None:
                 raise StreamProtocolError("a second message_start in one stream")
             self._base = event.message
-            for block in event.message.content:
-                self._blocks.append(_Block(block))
-                self._blocks[-1].stopped = True
+            for initial in event.message.content:
+                state = _Block(initial)
+                state.stopped = True
+                self._blocks.append(state)
             return [event]
         if isinstance(event, RawMessageStopEvent):
             self._require_open("message_stop")

@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Union
+from typing import Any
 
 from ._version import __version__
 
@@ -93,7 +93,7 @@ class Timeout:
         return replace(self, **changes)
 
 
-TimeoutTypes = Union[Timeout, float, None]
+TimeoutTypes = Timeout | float | None
 
 DEFAULT_TIMEOUT = Timeout()
 

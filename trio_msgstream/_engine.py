@@ -32,6 +32,7 @@ from ._events import (
 )
 from ._exceptions import (
     APIError,
+    APIStatusError,
     IncompleteStreamError,
     StreamProtocolError,
     error_class_for_type,
@@ -61,7 +62,8 @@ class StreamEngine:
     ) -> None:
         self._decoder = SSEDecoder(max_event_size=max_event_size)
         self._accumulator = MessageAccumulator() if accumulate else None
-        self._request_id = request_id
+        self.request_id = request_id
+        """Put on the errors this engine raises."""
         self._started = False
         self._stopped = False
         self._error: APIError | None = None
@@ -154,8 +156,8 @@ class StreamEngine:
     def _fail(self, exc: APIError) -> APIError:
         if exc.partial_message is None:
             exc.partial_message = self.snapshot()
-        if getattr(exc, "request_id", None) is None and hasattr(exc, "request_id"):
-            exc.request_id = self._request_id  # type: ignore[attr-defined]
+        if isinstance(exc, APIStatusError) and exc.request_id is None:
+            exc.request_id = self.request_id
         self._error = exc
         return exc
 
@@ -173,7 +175,7 @@ class StreamEngine:
                 status_code=status,
                 type=event.error.type,
                 mid_stream=True,
-                request_id=self._request_id,
+                request_id=self.request_id,
                 body=event.model_dump(),
             )
         return event

@@ -19,7 +19,7 @@ never pays for snapshot building.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Final, Literal, Union
+from typing import Annotated, Any, Final, Literal
 
 import pydantic
 from pydantic import Discriminator, Tag, TypeAdapter
@@ -142,17 +142,15 @@ def _event_tag(value: Any) -> str:
 
 
 RawMessageStreamEvent = Annotated[
-    Union[
-        Annotated[RawMessageStartEvent, Tag("message_start")],
-        Annotated[RawContentBlockStartEvent, Tag("content_block_start")],
-        Annotated[RawContentBlockDeltaEvent, Tag("content_block_delta")],
-        Annotated[RawContentBlockStopEvent, Tag("content_block_stop")],
-        Annotated[RawMessageDeltaEvent, Tag("message_delta")],
-        Annotated[RawMessageStopEvent, Tag("message_stop")],
-        Annotated[RawPingEvent, Tag("ping")],
-        Annotated[RawErrorEvent, Tag("error")],
-        Annotated[UnknownEvent, Tag("unknown")],
-    ],
+    Annotated[RawMessageStartEvent, Tag("message_start")]
+    | Annotated[RawContentBlockStartEvent, Tag("content_block_start")]
+    | Annotated[RawContentBlockDeltaEvent, Tag("content_block_delta")]
+    | Annotated[RawContentBlockStopEvent, Tag("content_block_stop")]
+    | Annotated[RawMessageDeltaEvent, Tag("message_delta")]
+    | Annotated[RawMessageStopEvent, Tag("message_stop")]
+    | Annotated[RawPingEvent, Tag("ping")]
+    | Annotated[RawErrorEvent, Tag("error")]
+    | Annotated[UnknownEvent, Tag("unknown")],
     Discriminator(_event_tag),
 ]
 """Any event as sent on the wire (what ``create(stream=True)`` yields)."""
@@ -309,20 +307,20 @@ class CitationEvent:
         return f"CitationEvent(citation={self.citation!r}, index={self.index})"
 
 
-MessageStreamEvent = Union[
-    RawMessageStartEvent,
-    RawContentBlockStartEvent,
-    RawContentBlockDeltaEvent,
-    ContentBlockStopEvent,
-    RawMessageDeltaEvent,
-    MessageStopEvent,
-    RawPingEvent,
-    RawErrorEvent,
-    UnknownEvent,
-    TextEvent,
-    InputJsonEvent,
-    ThinkingEvent,
-    SignatureEvent,
-    CitationEvent,
-]
+MessageStreamEvent = (
+    RawMessageStartEvent
+    | RawContentBlockStartEvent
+    | RawContentBlockDeltaEvent
+    | ContentBlockStopEvent
+    | RawMessageDeltaEvent
+    | MessageStopEvent
+    | RawPingEvent
+    | RawErrorEvent
+    | UnknownEvent
+    | TextEvent
+    | InputJsonEvent
+    | ThinkingEvent
+    | SignatureEvent
+    | CitationEvent
+)
 """Every event a :class:`~trio_msgstream.MessageStream` yields: raw and derived."""

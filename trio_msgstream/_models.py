@@ -7,7 +7,7 @@ fallback member so that an unknown ``type`` is kept rather than dropped or raise
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
@@ -135,15 +135,13 @@ def _tag_or_unknown(known: frozenset[str]) -> Any:
 
 
 ContentBlock = Annotated[
-    Union[
-        Annotated[TextBlock, Tag("text")],
-        Annotated[ToolUseBlock, Tag("tool_use")],
-        Annotated[ServerToolUseBlock, Tag("server_tool_use")],
-        Annotated[ThinkingBlock, Tag("thinking")],
-        Annotated[RedactedThinkingBlock, Tag("redacted_thinking")],
-        Annotated[WebSearchToolResultBlock, Tag("web_search_tool_result")],
-        Annotated[UnknownBlock, Tag("unknown")],
-    ],
+    Annotated[TextBlock, Tag("text")]
+    | Annotated[ToolUseBlock, Tag("tool_use")]
+    | Annotated[ServerToolUseBlock, Tag("server_tool_use")]
+    | Annotated[ThinkingBlock, Tag("thinking")]
+    | Annotated[RedactedThinkingBlock, Tag("redacted_thinking")]
+    | Annotated[WebSearchToolResultBlock, Tag("web_search_tool_result")]
+    | Annotated[UnknownBlock, Tag("unknown")],
     Discriminator(_tag_or_unknown(_BLOCK_TYPES)),
 ]
 """Any content block; unknown types validate as :class:`UnknownBlock`."""
@@ -185,14 +183,12 @@ _DELTA_TYPES = frozenset(
 )
 
 ContentDelta = Annotated[
-    Union[
-        Annotated[TextDelta, Tag("text_delta")],
-        Annotated[InputJSONDelta, Tag("input_json_delta")],
-        Annotated[ThinkingDelta, Tag("thinking_delta")],
-        Annotated[SignatureDelta, Tag("signature_delta")],
-        Annotated[CitationsDelta, Tag("citations_delta")],
-        Annotated[UnknownDelta, Tag("unknown")],
-    ],
+    Annotated[TextDelta, Tag("text_delta")]
+    | Annotated[InputJSONDelta, Tag("input_json_delta")]
+    | Annotated[ThinkingDelta, Tag("thinking_delta")]
+    | Annotated[SignatureDelta, Tag("signature_delta")]
+    | Annotated[CitationsDelta, Tag("citations_delta")]
+    | Annotated[UnknownDelta, Tag("unknown")],
     Discriminator(_tag_or_unknown(_DELTA_TYPES)),
 ]
 """Any content block delta; unknown types validate as :class:`UnknownDelta`."""

@@ -1,0 +1,176 @@
+"""Entry points of the trio runtime: ``open_message_stream`` and friends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
+
+import trio
+
+from ._config import DEFAULT_MAX_BUFFER_SIZE, NOT_GIVEN, NotGiven, TimeoutTypes
+from ._stream import MessageStream
+from ._wire import WireClient
+
+__all__ = ["MessageStreamManager", "open_message_stream", "start_message_stream"]
+
+_S = TypeVar("_S", bound=MessageStream)
+
+
+async def start_message_stream(
+    nursery: trio.Nursery,
+    client: WireClient,
+    *,
+    event_handler: type[_S] = MessageStream,  # type: ignore[assignment]
+    max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+    timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    max_retries: int | NotGiven = NOT_GIVEN,
+    extra_headers: Mapping[str, str] | None = None,
+    extra_query: Mapping[str, str] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **params: Any,
+) -> _S:
+    """Start a stream's producer in ``nursery`` and return the stream.
+
+    Returns once the response's status and content type have been checked, so an
+    error status raises here. The caller must close the stream
+    (``await stream.aclose()``); :func:`open_message_stream` does that for you.
+
+    Raises:
+        APIStatusError: The API answered with an error status (after retries).
+        APIConnectionError: The request could not be sent (after retries).
+        StreamProtocolError: The response is not an event stream.
+    """
+    if not issubclass(event_handler, MessageStream):
+        raise TypeError(f"event_handler must be a MessageStream subclass, not {event_handler!r}")
+    spec = client.build_spec(
+        params,
+        stream=True,
+        timeout=timeout,
+        max_retries=max_retries,
+        extra_headers=extra_headers,
+        extra_query=extra_query,
+        extra_body=extra_body,
+    )
+    stream = event_handler(client, spec, max_buffer_size=max_buffer_size)
+    await nursery.start(_run_producer, stream)
+    return stream
+
+
+async def _run_producer(stream: MessageStream, *, task_status: trio.TaskStatus[None]) -> None:
+    await stream._produce(task_status=task_status)
+
+
+@asynccontextmanager
+async def open_message_stream(
+    nursery: trio.Nursery,
+    client: WireClient,
+    *,
+    event_handler: type[_S] = MessageStream,  # type: ignore[assignment]
+    max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+    timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    max_retries: int | NotGiven = NOT_GIVEN,
+    extra_headers: Mapping[str, str] | None = None,
+    extra_query: Mapping[str, str] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **params: Any,
+) -> AsyncIterator[_S]:
+    """Stream a Messages API response; the producer task runs in ``nursery``.
+
+    Example::
+
+        async with trio.open_nursery() as nursery:
+            async with open_message_stream(
+                nursery, client, model="claude-sonnet-4-5", max_tokens=1024,
+                messages=[{"role": "user", "content": "Say hello there!"}],
+            ) as stream:
+                async for text in stream.text_stream:
+                    print(text, end="", flush=True)
+            message = await stream.get_final_message()
+
+    Args:
+        nursery: Where the producer task runs. The producer never raises into it: a
+            failing stream does not cancel the nursery's other tasks.
+        client: An :class:`~trio_msgstream.AsyncClient`.
+        event_handler: A :class:`MessageStream` subclass whose ``on_*`` methods handle
+            events.
+        max_buffer_size: Network chunks the producer may read ahead of the consumer.
+        timeout: Per-request :class:`~trio_msgstream.Timeout` (or seconds).
+        max_retries: Per-request retry budget.
+        extra_headers: Added to the request headers.
+        extra_query: Added to the URL query.
+        extra_body: Merged into the JSON body.
+        **params: Messages API parameters (``model``, ``max_tokens``, ``messages``,
+            ``system``, ``tools``, ``thinking``, ...), passed through as given.
+
+    Raises:
+        APIStatusError: On entering, for an error status (after retries).
+
+    Resource handling:
+        Leaving the ``async with`` closes the stream: the producer is cancelled and
+        waited for, the connection released, ``on_end`` run once. A finished stream
+        stays readable after the block (``get_final_message()``).
+    """
+    stream = await start_message_stream(
+        nursery,
+        client,
+        event_handler=event_handler,
+        max_buffer_size=max_buffer_size,
+        timeout=timeout,
+        max_retries=max_retries,
+        extra_headers=extra_headers,
+        extra_query=extra_query,
+        extra_body=extra_body,
+        **params,
+    )
+    try:
+        yield stream
+    finally:
+        await stream.aclose()
+
+
+class MessageStreamManager(Generic[_S]):
+    """What ``client.messages.stream(...)`` returns: ``async with`` it for a stream.
+
+    Like :func:`open_message_stream` but with a nursery of its own. An exception from
+    the ``async with`` body, or from the stream, comes out as itself, never wrapped in
+    an ExceptionGroup.
+    """
+
+    def __init__(self, client: WireClient, kwargs: dict[str, Any]) -> None:
+        self._client = client
+        self._kwargs = kwargs
+        self._nursery_manager: Any = None
+        self._stream: _S | None = None
+
+    async def __aenter__(self) -> _S:
+        if self._nursery_manager is not None:
+            raise RuntimeError("a MessageStreamManager can be entered once")
+        manager = trio.open_nursery()
+        nursery = await manager.__aenter__()
+        self._nursery_manager = manager
+        try:
+            stream: _S = await start_message_stream(nursery, self._client, **self._kwargs)
+            self._stream = stream
+        except BaseException:
+            # The producer raised before starting, so the nursery is empty; leave it
+            # cleanly and let the error out as itself.
+            await manager.__aexit__(None, None, None)
+            raise
+        return stream
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the stream and leave the nursery. Idempotent."""
+        manager, self._nursery_manager = self._nursery_manager, None
+        if manager is None:
+            return
+        try:
+            if self._stream is not None:
+                await self._stream.aclose()
+        finally:
+            # The producer has finished and never raises, so this exits cleanly; the
+            # body's exception (if any) propagates from __aexit__ unwrapped.
+            await manager.__aexit__(None, None, None)

@@ -1,0 +1,343 @@
+"""The async client: configuration, the httpx client it owns or borrows, ``messages``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+
+import httpx
+import trio
+
+from ._api import MessageStreamManager
+from ._config import (
+    DEFAULT_MAX_BUFFER_SIZE,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    NotGiven,
+    Timeout,
+    TimeoutTypes,
+    build_body,
+    build_headers,
+    default_api_key,
+    default_base_url,
+    resolve_timeout,
+)
+from ._exceptions import APIError, APITimeoutError, MsgStreamError, StreamProtocolError
+from ._models import Message
+from ._raw import RawMessageStream, open_raw_stream
+from ._status import MAX_ERROR_BODY, status_error
+from ._stream import MessageStream, close_response, run_with_retries
+from ._transport import HttpxWireResponse, httpx_timeout, map_httpx_errors
+from ._wire import RequestSpec, WireResponse
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["AsyncClient", "AsyncMessages"]
+
+_S = TypeVar("_S", bound=MessageStream)
+
+MESSAGES_PATH = "/v1/messages"
+
+
+def _missing_key_error() -> MsgStreamError:
+    return MsgStreamError(
+        "no API key: pass api_key= or auth_token=, or set ANTHROPIC_API_KEY "
+        "(or point base_url at a server that needs none, such as trio_msgstream.testing)"
+    )
+
+
+class _ClientConfig:
+    """What the sync and async clients share: credentials, URL, defaults, requests."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        auth_token: str | None,
+        base_url: str | httpx.URL | None,
+        timeout: TimeoutTypes | NotGiven,
+        max_retries: int,
+        default_headers: Mapping[str, str] | None,
+    ) -> None:
+        self._api_key = api_key if api_key is not None else default_api_key()
+        self._auth_token = auth_token
+        self.base_url = str(base_url).rstrip("/") if base_url is not None else default_base_url()
+        if self._api_key is None and auth_token is None and "api.anthropic.com" in self.base_url:
+            raise _missing_key_error()
+        self._timeout = resolve_timeout(timeout, DEFAULT_TIMEOUT)
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self._max_retries = max_retries
+        self._default_headers = dict(default_headers or {})
+
+    @property
+    def api_key(self) -> str | None:
+        """The API key in use (never shown in ``repr``, logs or errors)."""
+        return self._api_key
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._max_retries
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, "
+            f"max_retries={self._max_retries}, timeout={self._timeout!r})"
+        )
+
+    def build_spec(
+        self,
+        params: Mapping[str, Any],
+        *,
+        stream: bool,
+        timeout: Any = NOT_GIVEN,
+        max_retries: Any = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> RequestSpec:
+        """A ready-to-send request for ``POST /v1/messages``."""
+        if "stream" in params:
+            raise TypeError("pass stream= only to messages.create()")
+        retries = self._max_retries if isinstance(max_retries, NotGiven) else int(max_retries)
+        return RequestSpec(
+            method="POST",
+            path=MESSAGES_PATH,
+            headers=build_headers(
+                self._api_key,
+                auth_token=self._auth_token,
+                default_headers=self._default_headers,
+                extra_headers=extra_headers,
+                stream=stream,
+            ),
+            body=build_body(params, stream=stream, extra_body=extra_body),
+            timeout=resolve_timeout(timeout, self._timeout),
+            max_retries=retries,
+            query=dict(extra_query or {}),
+        )
+
+
+class AsyncClient(_ClientConfig):
+    """The Trio client of the Messages API (also exported as ``AsyncAnthropic``).
+
+    Args:
+        api_key: Defaults to ``ANTHROPIC_API_KEY``.
+        auth_token: A bearer token, instead of or beside the key.
+        base_url: Defaults to ``ANTHROPIC_BASE_URL``, else ``https://api.anthropic.com``.
+        timeout: A :class:`Timeout`, or seconds for every phase.
+        max_retries: Retry budget of each request (default 2).
+        default_headers: Sent with every request.
+        http_client: An ``httpx.AsyncClient`` to use (its transport, proxies, limits);
+            you keep ownership and close it yourself.
+        transport: An ``httpx.AsyncBaseTransport`` for the client this one creates
+            (ignored with ``http_client``).
+
+    Resource handling:
+        ``async with client:`` or ``await client.aclose()`` closes the httpx client
+        the client created (not one passed in as ``http_client``).
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        auth_token: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            auth_token=auth_token,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=None)
+        self.messages = AsyncMessages(self)
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        return self._http
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> AsyncClient:
+        """A client sharing this one's connections, with other defaults."""
+        return AsyncClient(
+            api_key=self._api_key,
+            auth_token=self._auth_token,
+            base_url=self.base_url,
+            timeout=self._timeout if isinstance(timeout, NotGiven) else timeout,
+            max_retries=self._max_retries if isinstance(max_retries, NotGiven) else max_retries,
+            default_headers=self._default_headers,
+            http_client=self._http,
+        )
+
+    async def open_response(self, spec: RequestSpec) -> WireResponse:
+        """Send ``spec``; return once the status line and headers are in."""
+        request = self._http.build_request(
+            spec.method,
+            self.base_url + spec.path,
+            headers=dict(spec.headers),
+            content=spec.body,
+            params=dict(spec.query) if spec.query else None,
+            timeout=httpx_timeout(spec.timeout),
+        )
+        with map_httpx_errors(request=request):
+            response = await self._http.send(request, stream=True)
+        return HttpxWireResponse(response)
+
+    async def aclose(self) -> None:
+        """Close the httpx client, if this client created it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+class AsyncMessages:
+    """``client.messages``: ``stream()`` and ``create()``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def stream(
+        self,
+        *,
+        event_handler: type[_S] = MessageStream,  # type: ignore[assignment]
+        max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> MessageStreamManager[_S]:
+        """A stream with a nursery of its own: ``async with client.messages.stream(...)``.
+
+        Takes the same arguments as :func:`~trio_msgstream.open_message_stream`.
+        """
+        return MessageStreamManager(
+            self._client,
+            dict(
+                event_handler=event_handler,
+                max_buffer_size=max_buffer_size,
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                **params,
+            ),
+        )
+
+    @overload
+    async def create(
+        self,
+        *,
+        stream: Literal[True],
+        timeout: TimeoutTypes | NotGiven = ...,
+        max_retries: int | NotGiven = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+        extra_query: Mapping[str, str] | None = ...,
+        extra_body: Mapping[str, Any] | None = ...,
+        **params: Any,
+    ) -> RawMessageStream: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        stream: Literal[False] = ...,
+        timeout: TimeoutTypes | NotGiven = ...,
+        max_retries: int | NotGiven = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+        extra_query: Mapping[str, str] | None = ...,
+        extra_body: Mapping[str, Any] | None = ...,
+        **params: Any,
+    ) -> Message: ...
+
+    async def create(
+        self,
+        *,
+        stream: bool = False,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> RawMessageStream | Message:
+        """Send a request. With ``stream=True``, return the raw event stream
+        (``async with await client.messages.create(..., stream=True) as events``);
+        otherwise wait for and return the whole message."""
+        spec = self._client.build_spec(
+            params,
+            stream=stream,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
+        if stream:
+            return await open_raw_stream(self._client, spec)
+        return await _create_message(self._client, spec)
+
+
+async def _create_message(client: AsyncClient, spec: RequestSpec) -> Message:
+    deadline = spec.timeout.deadline
+
+    async def attempt() -> Message:
+        response = await client.open_response(spec)
+        try:
+            if not 200 <= response.status_code < 300:
+                body = await response.read_bounded(MAX_ERROR_BODY)
+                raise status_error(
+                    response.status_code,
+                    body,
+                    request_id=response.request_id,
+                    response=response.raw,
+                    request=response.request,
+                )
+            body = await response.read_bounded(1 << 30)
+        finally:
+            await close_response(response)
+        try:
+            return Message.model_validate_json(body)
+        except ValueError as exc:
+            raise StreamProtocolError(
+                f"the response is not a message: {exc}", body=body[:200].decode("utf-8", "replace")
+            ) from None
+
+    def keep(exc: APIError) -> APIError:
+        return exc
+
+    if deadline is None:
+        return await run_with_retries(
+            spec, attempt, before_attempt=lambda: None, may_retry=lambda: True, fail=keep
+        )
+    with trio.move_on_after(deadline):
+        return await run_with_retries(
+            spec, attempt, before_attempt=lambda: None, may_retry=lambda: True, fail=keep
+        )
+    raise APITimeoutError(f"deadline timeout of {deadline} s", which="deadline")

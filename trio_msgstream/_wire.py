@@ -1,0 +1,94 @@
+"""The seam between the trio runtime and an HTTP implementation.
+
+The runtime (``_stream``) talks only to these protocols; the httpx glue
+(``_transport``) implements them. Implementations translate their own exceptions into
+the ``trio_msgstream`` hierarchy before they reach the runtime: connection failures
+and timeouts as :class:`APIConnectionError` / :class:`APITimeoutError`, a body cut off
+mid-way as :class:`IncompleteStreamError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ._config import Timeout
+
+__all__ = ["RequestSpec", "WireResponse", "WireClient"]
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One Messages API request, ready to send (retries resend the same spec)."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+    timeout: Timeout
+    max_retries: int
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+class WireResponse(Protocol):
+    """A response whose body has not been read yet."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Case-insensitive response headers."""
+        ...
+
+    @property
+    def request_id(self) -> str | None: ...
+
+    @property
+    def raw(self) -> Any:
+        """The implementation's own response object (``httpx.Response``)."""
+        ...
+
+    @property
+    def request(self) -> Any:
+        """The implementation's own request object (``httpx.Request``)."""
+        ...
+
+    def iter_chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives, in network-sized chunks."""
+        ...
+
+    async def read_bounded(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes of the body (for error responses)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the connection (back to the pool when the body was read whole)."""
+        ...
+
+
+class WireClient(Protocol):
+    """What the runtime needs from a client."""
+
+    @property
+    def timeout(self) -> Timeout: ...
+
+    @property
+    def max_retries(self) -> int: ...
+
+    def build_spec(
+        self,
+        params: Mapping[str, Any],
+        *,
+        stream: bool,
+        timeout: Any,
+        max_retries: Any,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, str] | None,
+        extra_body: Mapping[str, Any] | None,
+    ) -> RequestSpec: ...
+
+    async def open_response(self, spec: RequestSpec) -> WireResponse:
+        """Send the request and return once the status line and headers are in."""
+        ...
