@@ -159,6 +159,7 @@ __all__ = [
     "WebSearchToolResultBlock",
     "__version__",
     "open_message_stream",
+    "parse_event",
     "start_message_stream",
 ]
 

@@ -1,0 +1,50 @@
+"""Developer tasks: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``, ``nox -s bench``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The whole test suite (the same command as the README and CI)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def tests_oldest_deps(session: nox.Session) -> None:
+    """The suite against the oldest dependency versions pyproject.toml allows."""
+    session.install(
+        "trio==0.25.0", "httpx==0.27.0", "pydantic==2.11.0", "outcome==1.3.0", "h11==0.14.0"
+    )
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def sansio_no_deps(session: nox.Session) -> None:
+    """The sans-IO core imports and decodes with trio and httpx absent."""
+    session.install("pydantic>=2.11")
+    session.run("python", "tests/sansio/check_no_io_deps.py")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff")
+    session.run("ruff", "check", "trio_msgstream", "tests", "examples", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "trio_msgstream", "tests", "examples", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package, plus the static type tests."""
+    session.install("-e", ".[test]", "mypy")
+    session.run("mypy")
+    session.run("mypy", "--strict", "tests/type_tests")

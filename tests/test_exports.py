@@ -1,0 +1,39 @@
+"""The public namespace: ``__all__`` is sorted, complete, and importable."""
+
+from __future__ import annotations
+
+import trio_msgstream
+import trio_msgstream.testing
+
+
+def _public_names(module: object) -> list[str]:
+    return sorted(
+        name
+        for name in vars(module)
+        if not name.startswith("_") and not isinstance(getattr(module, name), type(trio_msgstream))
+    ) + sorted(name for name in ("__version__",) if hasattr(module, name))
+
+
+def test_all_matches_the_public_names() -> None:
+    for module in (trio_msgstream, trio_msgstream.testing):
+        exported = set(module.__all__)
+        assert len(exported) == len(module.__all__), "duplicates in __all__"
+        assert exported == set(_public_names(module)), module.__name__
+
+
+def test_all_is_sorted() -> None:
+    for module in (trio_msgstream, trio_msgstream.testing):
+        names = [n for n in module.__all__ if n != "__version__"]
+        assert names == sorted(names, key=lambda n: (not n.isupper(), n)), module.__name__
+
+
+def test_public_classes_claim_the_public_module() -> None:
+    for name in trio_msgstream.__all__:
+        obj = getattr(trio_msgstream, name)
+        if isinstance(obj, type) and obj.__module__.startswith("trio_msgstream"):
+            assert obj.__module__ == "trio_msgstream", name
+
+
+def test_sdk_compatible_aliases() -> None:
+    assert trio_msgstream.AsyncAnthropic is trio_msgstream.AsyncClient
+    assert trio_msgstream.AsyncMessageStream is trio_msgstream.MessageStream
