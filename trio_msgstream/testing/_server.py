@@ -10,7 +10,7 @@ import socket
 import struct
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -223,10 +223,18 @@ class FakeAnthropicServer:
                     self.max_concurrent_requests = max(
                         self.max_concurrent_requests, self.active_requests
                     )
+                    finished = False
+
+                    def finish() -> None:
+                        nonlocal finished
+                        if not finished:
+                            finished = True
+                            self.active_requests -= 1
+
                     try:
-                        keep_going = await self._respond(conn, stream, request)
+                        keep_going = await self._respond(conn, stream, request, finish)
                     finally:
-                        self.active_requests -= 1
+                        finish()
                     if not keep_going or conn.our_state is not h11.DONE:
                         return
                     if conn.their_state is not h11.DONE:
@@ -297,9 +305,17 @@ class FakeAnthropicServer:
         await stream.send_all(data)
 
     async def _respond(
-        self, conn: h11.Connection, stream: trio.SocketStream, request: RecordedRequest
+        self,
+        conn: h11.Connection,
+        stream: trio.SocketStream,
+        request: RecordedRequest,
+        finish: Callable[[], None],
     ) -> bool:
-        """Serve one response; return False if the connection must not be reused."""
+        """Serve one response; return False if the connection must not be reused.
+
+        ``finish`` is called just before the write that completes (or aborts) the response,
+        so that ``active_requests`` is already updated when the client sees the end.
+        """
         if request.method == "POST" and request.path == "/v1/messages":
             script = self._next_script(request)
         else:
@@ -316,19 +332,18 @@ class FakeAnthropicServer:
         else:
             headers.append(("content-length", str(len(script.body))))
 
-        async def send(event: h11.Event) -> None:
-            data = conn.send(event)
+        async def send(*events: h11.Event) -> None:
+            data = b"".join(conn.send(event) or b"" for event in events)
+            if conn.our_state in (h11.DONE, h11.MUST_CLOSE):
+                finish()
             if data:
                 await stream.send_all(data)
 
-        await send(
-            h11.Response(
-                status_code=script.status,
-                headers=headers,
-                reason=script.reason_phrase.encode("latin-1"),
-            )
+        head = h11.Response(
+            status_code=script.status,
+            headers=headers,
+            reason=script.reason_phrase.encode("latin-1"),
         )
-
         body_len = len(script.body)
         drop_at = (
             None if script.drop_after_bytes is None else min(script.drop_after_bytes, body_len)
@@ -348,15 +363,26 @@ class FakeAnthropicServer:
                 stalled = True
                 await self._stall(conn, stream, script, send)
             if drop_at == sent:
+                finish()
                 await _abort(stream, reset=script.drop_with_reset)
                 return False
             return True
 
+        # The final body bytes and the end of the message go out in one write, unless a
+        # fault is scheduled at the very end of the body.
+        end_fault = body_len in (drop_at, stall_at)
+        if not pieces and not end_fault:
+            await send(head, h11.EndOfMessage())
+            return True
+        await send(head)
         for index, piece in enumerate(pieces):
             if not await at_boundary():
                 return False
             if index and script.chunk_delay:
                 await trio.sleep(script.chunk_delay)
+            if index == len(pieces) - 1 and not end_fault:
+                await send(h11.Data(data=piece), h11.EndOfMessage())
+                return True
             await send(h11.Data(data=piece))
             sent += len(piece)
         if not await at_boundary():
@@ -369,7 +395,7 @@ class FakeAnthropicServer:
         conn: h11.Connection,
         stream: trio.SocketStream,
         script: ScriptedResponse,
-        send: Callable[[h11.Event], Any],
+        send: Callable[[h11.Event], Awaitable[None]],
     ) -> None:
         client_gone = False
 
