@@ -128,7 +128,7 @@ def check_against_reference(message: tms.Message, expected: dict[str, Any]) -> N
     if expected["output_tokens"] is not None:
         assert message.usage.output_tokens == expected["output_tokens"]
     assert [b.type for b in message.content] == [b["type"] for b in expected["blocks"]]
-    for block, want in zip(message.content, expected["blocks"]):
+    for block, want in zip(message.content, expected["blocks"], strict=True):
         if isinstance(block, tms.TextBlock):
             assert block.text == want["text"]
         elif isinstance(block, (tms.ToolUseBlock, tms.ServerToolUseBlock)):
@@ -234,7 +234,8 @@ async def test_spot_check_docs_thinking(server: FakeAnthropicServer) -> None:
         stream = await stream_file(server, (FIXTURES / "docs_extended_thinking.sse").read_bytes())
     message = await stream.get_final_message()
     thinking, text = message.content
-    assert isinstance(thinking, tms.ThinkingBlock) and isinstance(text, tms.TextBlock)
+    assert isinstance(thinking, tms.ThinkingBlock)
+    assert isinstance(text, tms.TextBlock)
     assert thinking.thinking.startswith("Let me solve this step by step:")
     assert thinking.signature.startswith("EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds")
     assert text.text == "27 * 453 = 12,231"
@@ -248,7 +249,8 @@ async def test_spot_check_incomplete_tool_json_keeps_raw_text(server: FakeAnthro
     tool = message.content[1]
     assert isinstance(tool, tms.ToolUseBlock)
     assert message.stop_reason == "max_tokens"
-    assert tool.partial_json is not None and tool.partial_json.endswith('\n"Filing taxes')
+    assert tool.partial_json is not None
+    assert tool.partial_json.endswith('\n"Filing taxes')
     assert tool.input["filename"] == "taxes.txt"  # the partial parse, not {}
 
 
@@ -260,7 +262,8 @@ async def test_spot_check_compaction_and_unknown_blocks_are_kept(
         stream = await stream_file(server, body)
     message = await stream.get_final_message()
     block = message.content[0]
-    assert isinstance(block, tms.UnknownBlock) and block.type == "compaction"
+    assert isinstance(block, tms.UnknownBlock)
+    assert block.type == "compaction"
     assert block.model_dump()["content"] == "Earlier conversation summarized."
     assert block.model_dump()["encrypted_content"].startswith("EpwBCioIDxgCEAEYASJALd")
 
