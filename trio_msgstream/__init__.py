@@ -80,12 +80,19 @@ from ._sse import ServerSentEvent as ServerSentEvent
 from ._sse import SSEDecoder as SSEDecoder
 from ._stream import MessageStream as MessageStream
 from ._stream import StreamStatistics as StreamStatistics
+from ._sync import Client as Client
+from ._sync import Messages as Messages
+from ._sync import SyncMessageStream as SyncMessageStream
+from ._sync import SyncMessageStreamManager as SyncMessageStreamManager
+from ._sync import SyncRawMessageStream as SyncRawMessageStream
 from ._version import __version__ as __version__
 
 AsyncAnthropic = AsyncClient
 """The official SDK's name for :class:`AsyncClient`, so ported code changes one import."""
 AsyncMessageStream = MessageStream
 """The official SDK's name for :class:`MessageStream`."""
+Anthropic = Client
+"""The official SDK's name for the synchronous :class:`Client`."""
 
 __all__ = [
     "NEED_DATA",
@@ -94,6 +101,7 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "Anthropic",
     "AsyncAnthropic",
     "AsyncClient",
     "AsyncMessageStream",
@@ -102,6 +110,7 @@ __all__ = [
     "BadRequestError",
     "CitationEvent",
     "CitationsDelta",
+    "Client",
     "ConflictError",
     "ContentBlock",
     "ContentBlockStopEvent",
@@ -116,6 +125,7 @@ __all__ = [
     "MessageStream",
     "MessageStreamEvent",
     "MessageStreamManager",
+    "Messages",
     "MsgStreamError",
     "NotFoundError",
     "NotGiven",
@@ -143,6 +153,9 @@ __all__ = [
     "StreamEngine",
     "StreamProtocolError",
     "StreamStatistics",
+    "SyncMessageStream",
+    "SyncMessageStreamManager",
+    "SyncRawMessageStream",
     "TextBlock",
     "TextDelta",
     "TextEvent",
