@@ -1,0 +1,334 @@
+"""The MessageStream surface: events, handlers, lenses, request shape, one consumer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+import trio_msgstream as tms
+from trio_msgstream.testing import (
+    FakeAnthropicServer,
+    open_fake_anthropic,
+    text_response,
+    thinking_response,
+    tool_use_response,
+)
+
+PARAMS: dict[str, Any] = {
+    "model": "claude-sonnet-4-5",
+    "max_tokens": 1024,
+    "messages": [{"role": "user", "content": "Say hello there!"}],
+}
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeAnthropicServer]:
+    async with open_fake_anthropic() as server:
+        yield server
+
+
+@pytest.fixture
+async def client(server: FakeAnthropicServer) -> AsyncIterator[tms.AsyncClient]:
+    async with tms.AsyncClient(base_url=server.base_url, api_key="sk-secret-key-123") as client:
+        yield client
+
+
+async def test_text_stream_and_final_message(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    server.enqueue(text_response("Hello there, friend!"))
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            async with tms.open_message_stream(nursery, client, **PARAMS) as stream:
+                pieces = [text async for text in stream.text_stream]
+            message = await stream.get_final_message()
+    assert "".join(pieces) == "Hello there, friend!"
+    assert len(pieces) > 1  # it really streamed in pieces
+    assert message.content == [tms.TextBlock(text="Hello there, friend!")]
+    assert message.stop_reason == "end_turn"
+    assert await stream.get_final_text() == "Hello there, friend!"
+    assert stream.request_id is not None
+    assert stream.request_id.startswith("req_")
+    assert stream.response.status_code == 200
+
+
+async def test_event_order_raw_and_derived(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    server.enqueue(text_response("a b"))
+    with trio.fail_after(10):
+        async with client.messages.stream(**PARAMS) as stream:
+            kinds = [event.type async for event in stream]
+    assert kinds[0] == "message_start"
+    assert "ping" in kinds  # pings are visible
+    # Each text delta is followed by its derived text event.
+    for i, kind in enumerate(kinds):
+        if kind == "content_block_delta":
+            assert kinds[i + 1] == "text"
+    assert kinds[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+
+
+async def test_handlers_run_in_consumer_task_in_order(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    server.enqueue(text_response("one two three"))
+    calls: list[Any] = []
+    consumer = None
+
+    class Recorder(tms.MessageStream):
+        async def on_stream_event(self, event: tms.MessageStreamEvent) -> None:
+            assert trio.lowlevel.current_task() is consumer
+            calls.append(("event", event.type))
+
+        async def on_text(self, text: str, snapshot: str) -> None:
+            calls.append(("text", text, snapshot))
+
+        async def on_content_block(self, content_block: tms.ContentBlock) -> None:
+            calls.append(("block", content_block))
+
+        async def on_message(self, message: tms.Message) -> None:
+            calls.append(("message", message.stop_reason))
+
+        async def on_end(self) -> None:
+            calls.append(("end",))
+
+    with trio.fail_after(10):
+        async with client.messages.stream(event_handler=Recorder, **PARAMS) as stream:
+            consumer = trio.lowlevel.current_task()
+            assert isinstance(stream, Recorder)
+            message = await stream.get_final_message()
+    texts = [c for c in calls if c[0] == "text"]
+    assert [t[1] for t in texts] == ["one", " two", " three"]
+    assert [t[2] for t in texts] == ["one", "one two", "one two three"]
+    assert ("block", message.content[0]) in calls
+    assert calls[-2:] == [("message", "end_turn"), ("end",)]
+    assert calls.count(("end",)) == 1
+
+
+async def test_one_argument_on_text_override_gets_the_delta(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    # The seed document's handler overrides on_text(self, delta); it must still work.
+    server.enqueue(text_response("x y"))
+    seen: list[str] = []
+
+    class Legacy(tms.AsyncMessageStream):
+        async def on_text(self, delta: str) -> None:  # type: ignore[override]
+            seen.append(delta)
+
+    with trio.fail_after(10):
+        async with client.messages.stream(event_handler=Legacy, **PARAMS) as stream:
+            await stream.until_done()
+    assert seen == ["x", " y"]
+
+
+async def test_tool_use_input_json_events_and_handler(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    tool_input = {"location": "Paris", "unit": "celsius", "days": [1, 2, 3]}
+    server.enqueue(tool_use_response("get_weather", tool_input, text="Checking."))
+    snapshots: list[Any] = []
+
+    class Tools(tms.MessageStream):
+        async def on_input_json(self, partial_json: str, snapshot: Any) -> None:
+            snapshots.append(snapshot)
+
+    with trio.fail_after(10):
+        async with client.messages.stream(event_handler=Tools, **PARAMS) as stream:
+            events = [e async for e in stream]
+    message = await stream.get_final_message()
+    assert [b.type for b in message.content] == ["text", "tool_use"]
+    tool = message.content[1]
+    assert isinstance(tool, tms.ToolUseBlock)
+    assert tool.input == tool_input
+    assert tool.name == "get_weather"
+    json_events = [e for e in events if isinstance(e, tms.InputJsonEvent)]
+    assert len(json_events) > 1
+    assert json.loads("".join(e.partial_json for e in json_events)) == tool_input
+    assert snapshots[-1] == tool_input
+    assert message.stop_reason == "tool_use"
+
+
+async def test_thinking_and_signature_events(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    server.enqueue(thinking_response("Let me think about it.", "The answer is 4."))
+    got: dict[str, list[Any]] = {"thinking": [], "signature": []}
+
+    class Thinker(tms.MessageStream):
+        async def on_thinking(self, thinking: str, snapshot: str) -> None:
+            got["thinking"].append(snapshot)
+
+        async def on_signature(self, signature: str) -> None:
+            got["signature"].append(signature)
+
+    with trio.fail_after(10):
+        async with client.messages.stream(event_handler=Thinker, **PARAMS) as stream:
+            message = await stream.get_final_message()
+    thinking = message.content[0]
+    assert isinstance(thinking, tms.ThinkingBlock)
+    assert thinking.thinking == "Let me think about it."
+    assert got["thinking"][-1] == "Let me think about it."
+    assert got["signature"] == [thinking.signature]
+    assert thinking.signature
+    assert await stream.get_final_text() == "The answer is 4."
+
+
+async def test_request_shape(server: FakeAnthropicServer, client: tms.AsyncClient) -> None:
+    server.enqueue(text_response("ok"))
+    tools = [{"name": "t", "description": "d", "input_schema": {"type": "object"}}]
+    with trio.fail_after(10):
+        async with client.messages.stream(
+            system="Be brief.",
+            tools=tools,
+            temperature=0.2,
+            stop_sequences=["END"],
+            metadata={"user_id": "u1"},
+            extra_headers={"anthropic-beta": "feature-x"},
+            extra_query={"beta": "true"},
+            extra_body={"custom_field": 7},
+            **PARAMS,
+        ) as stream:
+            await stream.until_done()
+    request = server.requests[-1]
+    assert request.method == "POST"
+    assert request.path == "/v1/messages"
+    assert request.query == "beta=true"
+    assert request.header("x-api-key") == "sk-secret-key-123"
+    assert request.header("anthropic-version") == "2023-06-01"
+    assert request.header("content-type") == "application/json"
+    assert request.header("anthropic-beta") == "feature-x"
+    body = request.json
+    assert body["stream"] is True
+    assert body["model"] == PARAMS["model"]
+    assert body["max_tokens"] == 1024
+    assert body["messages"] == PARAMS["messages"]
+    assert body["system"] == "Be brief."
+    assert body["tools"] == tools
+    assert body["temperature"] == 0.2
+    assert body["stop_sequences"] == ["END"]
+    assert body["metadata"] == {"user_id": "u1"}
+    assert body["custom_field"] == 7
+
+
+async def test_api_key_never_in_repr_logs_or_errors(
+    server: FakeAnthropicServer, client: tms.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    from trio_msgstream.testing import error_response
+
+    server.enqueue(error_response(401, "authentication_error", "invalid x-api-key"))
+    with trio.fail_after(10), pytest.raises(tms.AuthenticationError) as info:
+        async with client.messages.stream(**PARAMS):
+            pass
+    secret = "sk-secret-key-123"
+    assert secret not in repr(client)
+    assert secret not in str(info.value)
+    assert secret not in repr(info.value)
+    assert secret not in repr(info.value.request)
+    assert secret not in caplog.text
+    assert info.value.status_code == 401
+
+
+async def test_two_consumers_at_once_is_busy(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    from trio_msgstream.testing import ScriptedResponse
+
+    server.enqueue(ScriptedResponse.text("slow reply here", chunk_delay=0.05))
+    errors: list[BaseException] = []
+    with trio.fail_after(10):
+        async with client.messages.stream(**PARAMS) as stream:
+
+            async def second() -> None:
+                await trio.testing.wait_all_tasks_blocked()
+                try:
+                    await stream.get_final_message()
+                except trio.BusyResourceError as exc:
+                    errors.append(exc)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(second)
+                text = await stream.get_final_text()
+    assert text == "slow reply here"
+    assert len(errors) == 1
+
+
+async def test_raw_create_stream_events(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    server.enqueue(text_response("raw words"))
+    with trio.fail_after(10):
+        async with await client.messages.create(stream=True, **PARAMS) as events:
+            collected = [event async for event in events]
+    types = [e.type for e in collected]
+    assert types[0] == "message_start"
+    assert types[-1] == "message_stop"
+    assert "text" not in types  # no derived events, no accumulation
+    text = "".join(
+        e.delta.text
+        for e in collected
+        if isinstance(e, tms.RawContentBlockDeltaEvent) and isinstance(e.delta, tms.TextDelta)
+    )
+    assert text == "raw words"
+
+
+async def test_non_streaming_create_returns_message(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    with trio.fail_after(10):
+        message = await client.messages.create(**PARAMS)
+    assert isinstance(message, tms.Message)
+    assert message.content[0].type == "text"
+    assert server.requests[-1].json["stream"] is False
+
+
+async def test_statistics_and_current_snapshot(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    server.enqueue(text_response("alpha beta gamma"))
+    with trio.fail_after(10):
+        async with client.messages.stream(max_buffer_size=2, **PARAMS) as stream:
+            first = await stream.text_stream.__anext__()
+            snapshot = stream.current_message_snapshot
+            assert snapshot is not None
+            assert snapshot.content[0].text.startswith(first)  # type: ignore[union-attr]
+            stats = stream.statistics()
+            assert stats.attempts == 1
+            assert stats.max_buffer_size == 2
+            assert stats.batches_buffered <= 2
+            await stream.until_done()
+        assert stream.statistics().finished
+    assert stream.current_message_snapshot == await stream.get_final_message()
+
+
+async def test_stream_is_readable_after_the_block(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    server.enqueue(text_response("kept"))
+    with trio.fail_after(10):
+        async with client.messages.stream(**PARAMS) as stream:
+            await stream.until_done()
+        assert await stream.get_final_text() == "kept"
+
+
+async def test_close_before_end_makes_final_message_raise(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    from trio_msgstream.testing import ScriptedResponse
+
+    server.enqueue(ScriptedResponse.text("never finished " * 20, chunk_delay=0.01))
+    with trio.fail_after(10):
+        async with client.messages.stream(**PARAMS) as stream:
+            await stream.text_stream.__anext__()
+            await stream.close()
+            await stream.close()  # idempotent
+            assert [e async for e in stream] == []
+            with pytest.raises(trio.ClosedResourceError):
+                await stream.get_final_message()
