@@ -223,9 +223,11 @@ def test_unknown_delta_merges_into_unknown_block() -> None:
 )
 def test_grammar_violations_raise(events: list[dict[str, Any]], match: str) -> None:
     acc = MessageAccumulator()
+    *valid, last = events
+    for payload in valid:
+        acc.apply(ev(payload))
     with pytest.raises(tms.StreamProtocolError, match=match):
-        for payload in events:
-            acc.apply(ev(payload))
+        acc.apply(ev(last))
 
 
 def test_engine_error_event_maps_to_typed_error_with_partial() -> None:
