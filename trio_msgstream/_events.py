@@ -19,7 +19,7 @@ never pays for snapshot building.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import Discriminator, Tag, TypeAdapter
@@ -217,7 +217,7 @@ class TextEvent:
     """A text delta, with the block's text so far as a lazily built ``snapshot``."""
 
     __slots__ = ("_n", "_source", "index", "text")
-    type: Final = "text"
+    type: Literal["text"] = "text"
 
     def __init__(self, text: str, index: int, source: _SnapshotSource, n: int) -> None:
         self.text = text
@@ -239,7 +239,7 @@ class ThinkingEvent:
     """A thinking delta, with the block's thinking so far as ``snapshot``."""
 
     __slots__ = ("_n", "_source", "index", "thinking")
-    type: Final = "thinking"
+    type: Literal["thinking"] = "thinking"
 
     def __init__(self, thinking: str, index: int, source: _SnapshotSource, n: int) -> None:
         self.thinking = thinking
@@ -261,7 +261,7 @@ class InputJsonEvent:
     """A piece of a tool's JSON input; ``snapshot`` is the partial parse so far."""
 
     __slots__ = ("_n", "_source", "index", "partial_json")
-    type: Final = "input_json"
+    type: Literal["input_json"] = "input_json"
 
     def __init__(self, partial_json: str, index: int, source: _SnapshotSource, n: int) -> None:
         self.partial_json = partial_json
@@ -282,7 +282,7 @@ class SignatureEvent:
     """The signature of a thinking block."""
 
     __slots__ = ("index", "signature")
-    type: Final = "signature"
+    type: Literal["signature"] = "signature"
 
     def __init__(self, signature: str, index: int) -> None:
         self.signature = signature
@@ -296,7 +296,7 @@ class CitationEvent:
     """A citation added to a text block; ``snapshot`` is the block's citations so far."""
 
     __slots__ = ("citation", "index", "snapshot")
-    type: Final = "citation"
+    type: Literal["citation"] = "citation"
 
     def __init__(self, citation: Any, index: int, snapshot: list[Any]) -> None:
         self.citation = citation
