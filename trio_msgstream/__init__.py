@@ -58,6 +58,13 @@ from ._exceptions import RequestTooLargeError as RequestTooLargeError
 from ._exceptions import ServiceUnavailableError as ServiceUnavailableError
 from ._exceptions import StreamProtocolError as StreamProtocolError
 from ._exceptions import UnprocessableEntityError as UnprocessableEntityError
+from ._fanout import FanOut as FanOut
+from ._fanout import FanOutCancelled as FanOutCancelled
+from ._fanout import FanOutHandle as FanOutHandle
+from ._fanout import FanOutMetrics as FanOutMetrics
+from ._fanout import FanOutResult as FanOutResult
+from ._fanout import FanOutStatistics as FanOutStatistics
+from ._fanout import open_fan_out as open_fan_out
 from ._models import CitationsDelta as CitationsDelta
 from ._models import ContentBlock as ContentBlock
 from ._models import InputJSONDelta as InputJSONDelta
@@ -115,6 +122,12 @@ __all__ = [
     "ContentBlock",
     "ContentBlockStopEvent",
     "DeadlineExceededError",
+    "FanOut",
+    "FanOutCancelled",
+    "FanOutHandle",
+    "FanOutMetrics",
+    "FanOutResult",
+    "FanOutStatistics",
     "IncompleteStreamError",
     "InputJSONDelta",
     "InputJsonEvent",
@@ -171,6 +184,7 @@ __all__ = [
     "Usage",
     "WebSearchToolResultBlock",
     "__version__",
+    "open_fan_out",
     "open_message_stream",
     "parse_event",
     "start_message_stream",
