@@ -29,16 +29,31 @@ def test_each_known_event_type_parses_to_its_model() -> None:
             tms.RawMessageStartEvent,
         ),
         "content_block_start": (
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
             tms.RawContentBlockStartEvent,
         ),
         "content_block_delta": (
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}},
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": "hi"},
+            },
             tms.RawContentBlockDeltaEvent,
         ),
-        "content_block_stop": ({"type": "content_block_stop", "index": 0}, tms.RawContentBlockStopEvent),
+        "content_block_stop": (
+            {"type": "content_block_stop", "index": 0},
+            tms.RawContentBlockStopEvent,
+        ),
         "message_delta": (
-            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 5}},
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn"},
+                "usage": {"output_tokens": 5},
+            },
             tms.RawMessageDeltaEvent,
         ),
         "message_stop": ({"type": "message_stop"}, tms.RawMessageStopEvent),
@@ -116,7 +131,8 @@ def test_sse_name_disagreeing_with_payload_type_uses_payload() -> None:
     [
         "not json",
         "[1, 2]",
-        '{"type": "content_block_delta", "index": "zero", "delta": {"type": "text_delta", "text": ""}}',
+        '{"type": "content_block_delta", "index": "zero", '
+        '"delta": {"type": "text_delta", "text": ""}}',
         '{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta"}}',
         '{"no_type": true}',
     ],

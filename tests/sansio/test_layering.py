@@ -11,11 +11,23 @@ import pytest
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "trio_msgstream"
 
-CORE = ["_sse", "_models", "_events", "_accumulate", "_engine", "_retry", "_status", "_config", "_exceptions"]
+CORE = [
+    "_sse",
+    "_models",
+    "_events",
+    "_accumulate",
+    "_engine",
+    "_retry",
+    "_status",
+    "_config",
+    "_exceptions",
+]
 RUNTIME = ["_wire", "_stream", "_raw", "_api"]
 
 
-def _import_with_blocked(modules: list[str], blocked: list[str]) -> subprocess.CompletedProcess[str]:
+def _import_with_blocked(
+    modules: list[str], blocked: list[str]
+) -> subprocess.CompletedProcess[str]:
     # Load the private modules under a bare package object, so the package's
     # __init__ (which imports every layer) does not run.
     code = textwrap.dedent(
@@ -28,7 +40,10 @@ def _import_with_blocked(modules: list[str], blocked: list[str]) -> subprocess.C
         sys.modules["trio_msgstream"] = pkg
         for module in {modules!r}:
             importlib.import_module("trio_msgstream." + module)
-        loaded = sorted(m for m in sys.modules if m.split(".")[0] in {blocked!r} and sys.modules[m] is not None)
+        loaded = sorted(
+            m for m in sys.modules
+            if m.split(".")[0] in {blocked!r} and sys.modules[m] is not None
+        )
         print("LOADED", loaded)
         """
     )

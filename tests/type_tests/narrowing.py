@@ -46,5 +46,7 @@ class Mine(tms.MessageStream):
 
 
 async def handler_class_is_preserved(client: tms.AsyncClient) -> None:
-    async with client.messages.stream(event_handler=Mine, model="m", max_tokens=1, messages=[]) as s:
+    async with client.messages.stream(
+        event_handler=Mine, model="m", max_tokens=1, messages=[]
+    ) as s:
         assert_type(s, Mine)
