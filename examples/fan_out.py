@@ -65,7 +65,7 @@ def handler_for(board: Board, key: str) -> type[tms.MessageStream]:
     """A MessageStream subclass whose handlers report to ``board`` under ``key``."""
 
     class Progress(tms.MessageStream):
-        async def on_text(self, text: str) -> None:
+        async def on_text(self, text: str, snapshot: str) -> None:
             board.text(key, text)
 
     return Progress

@@ -238,8 +238,15 @@ async def test_cancel_policy_raises_the_failure_itself(
             await wait_until(lambda: server.active_requests == 0)
 
 
+@pytest.mark.parametrize(
+    ("status", "error_type", "header"),
+    [
+        (429, "rate_limit_error", ("retry-after", "2")),
+        (529, "overloaded_error", ("retry-after-ms", "2000")),
+    ],
+)
 async def test_429_retry_after_pauses_every_new_start(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, status: int, error_type: str, header: tuple[str, str]
 ) -> None:
     arrivals: list[tuple[float, int]] = []
     limited = False
@@ -250,7 +257,7 @@ async def test_429_retry_after_pauses_every_new_start(
         arrivals.append((trio.current_time(), i))
         if i == 2 and not limited:
             limited = True
-            return ScriptedResponse.error(429, "rate_limit_error", headers=[("retry-after", "2")])
+            return ScriptedResponse.error(status, error_type, headers=[header])
         # Each reply takes ~0.5 s, so slots free up during the pause.
         return text_response(f"reply {i}", chunk_delay=0.1)
 
