@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
@@ -203,6 +204,20 @@ class SyncHttpxWireResponse:
 
     def close(self) -> None:
         self._response.close()
+
+    def abort(self) -> None:
+        """Shut the socket down, waking a read blocked in another thread.
+
+        Closing a socket does not interrupt a ``recv`` in progress on Linux; shutting
+        it down does. The reading thread then closes the response itself.
+        """
+        stream = self._response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def _check_status(response: SyncHttpxWireResponse) -> None:
@@ -424,6 +439,8 @@ class SyncMessageStream:
                 yield from self._attempt()
                 return
             except APIError as exc:
+                if self._closed:
+                    return  # closed from another thread: the broken read is expected
                 error = self._fail(budget.explain(exc, streaming=True))
                 if retries >= spec.max_retries or self._content_sent or not is_retryable(error):
                     raise error from exc.__cause__
@@ -624,10 +641,11 @@ class SyncMessageStream:
             try:
                 producer.close()  # type: ignore[attr-defined]
             except ValueError:
-                # The generator is running in another thread: cut its connection.
+                # The generator is running in another thread: cut its connection; that
+                # thread ends the iteration, closes the response and runs on_end.
                 response = self._response
                 if response is not None:
-                    response.close()
+                    response.abort()
                 return
         elif self._response is not None:
             self._response.close()
@@ -744,10 +762,10 @@ class SyncRawMessageStream:
         self._done = True
         try:
             self._chunks.close()  # type: ignore[attr-defined]
-        except ValueError:  # running in another thread
-            pass
-        finally:
-            self._response.close()
+        except ValueError:  # being read in another thread: wake that read up
+            self._response.abort()
+            return
+        self._response.close()
 
     def __enter__(self) -> Self:
         return self
