@@ -17,6 +17,10 @@ handy for demos without an API key. For synchronous code use
 :func:`fake_anthropic_in_thread`.
 """
 
+from ._demo import demo_client as demo_client
+from ._demo import has_api_key as has_api_key
+from ._demo import open_demo_client as open_demo_client
+from ._demo import use_embedded_server_unless_key as use_embedded_server_unless_key
 from ._scripts import DEFAULT_MODEL as DEFAULT_MODEL
 from ._scripts import ScriptedResponse as ScriptedResponse
 from ._scripts import chunked as chunked
@@ -44,9 +48,12 @@ __all__ = [
     "ScriptedResponse",
     "chunked",
     "default_responder",
+    "demo_client",
     "error_response",
     "events_response",
     "fake_anthropic_in_thread",
+    "has_api_key",
+    "open_demo_client",
     "open_fake_anthropic",
     "replay_sse_file",
     "serve_fake_anthropic",
@@ -55,4 +62,5 @@ __all__ = [
     "text_response",
     "thinking_response",
     "tool_use_response",
+    "use_embedded_server_unless_key",
 ]
