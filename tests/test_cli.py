@@ -1,0 +1,199 @@
+"""``python -m trio_msgstream`` run in subprocesses, without ANTHROPIC_API_KEY."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from trio_msgstream.testing import (
+    FakeAnthropicServer,
+    ScriptedResponse,
+    error_response,
+    fake_anthropic_in_thread,
+    split_events,
+    text_response,
+)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str, stdin: str | None = None, timeout: float = 60, **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trio_msgstream", *args],
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(**env),
+    )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeAnthropicServer]:
+    with fake_anthropic_in_thread() as server:
+        yield server
+
+
+def test_demo_streams_with_embedded_server() -> None:
+    result = run_cli("Say hello there!")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Hello there!")
+    assert "Say hello there!" in result.stdout
+    assert "embedded local server" in result.stderr
+    assert "ANTHROPIC_API_KEY" in result.stderr
+
+
+def test_prompt_from_stdin() -> None:
+    result = run_cli(stdin="What is structured concurrency?\n")
+    assert result.returncode == 0, result.stderr
+    assert "What is structured concurrency?" in result.stdout
+
+
+def test_json_lines() -> None:
+    result = run_cli("--json", "Say hello there!")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    kinds = [event["type"] for event in events]
+    assert kinds[0] == "message_start"
+    assert "text" in kinds
+    assert "content_block_delta" in kinds
+    assert kinds[-1] == "message_stop"
+    text = "".join(event["text"] for event in events if event["type"] == "text")
+    assert text.startswith("Hello there!")
+    assert events[-1]["message"]["stop_reason"] == "end_turn"
+
+
+def test_stats_on_stderr() -> None:
+    result = run_cli("--stats", "--system", "Be brief.", "--max-tokens", "5", "Say hello there!")
+    assert result.returncode == 0, result.stderr
+    stats = [line for line in result.stderr.splitlines() if line.startswith("stats:")]
+    assert len(stats) == 1
+    line = stats[0]
+    for part in ("ttft=", "tokens/s=", "input_tokens=", "output_tokens=5", "request_id=req_"):
+        assert part in line
+    assert "stop_reason=max_tokens" in line
+    assert "stats" not in result.stdout
+
+
+def test_fan_out(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("Say hello\n\nWhat is trio?\nCount to three\n", encoding="utf-8")
+    result = run_cli("--fan-out", str(prompts), "--stats", "--concurrency", "2")
+    assert result.returncode == 0, result.stderr
+    for index, prompt in enumerate(["Say hello", "What is trio?", "Count to three"], 1):
+        assert f"### [{index}] {prompt}" in result.stdout
+        assert f"[{index}] done" in result.stderr
+        assert f"stats[{index}]:" in result.stderr
+    assert result.stdout.count("deterministic reply") == 3
+
+
+def test_fan_out_json(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("one\ntwo\n", encoding="utf-8")
+    result = run_cli("--fan-out", str(prompts), "--json")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(r["prompt"] for r in records) == ["one", "two"]
+    assert all("deterministic" in r["text"] for r in records)
+
+
+def test_api_error_exit_code(server: FakeAnthropicServer) -> None:
+    server.reset()
+    server.enqueue(error_response(400, "invalid_request_error", "max_tokens: too large"))
+    result = run_cli("--base-url", server.base_url, "hi", ANTHROPIC_API_KEY="sk-test-not-shown")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "400" in lines[0]
+    assert "max_tokens: too large" in lines[0]
+    assert "request id req_" in lines[0]
+    assert "sk-test-not-shown" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "embedded" not in result.stderr
+    assert server.requests[0].header("x-api-key") == "sk-test-not-shown"
+
+
+def test_mid_stream_error_exit_code(server: FakeAnthropicServer) -> None:
+    server.reset()
+    server.enqueue(ScriptedResponse.error_event_after(6, text_response("one two three four five")))
+    result = run_cli("--base-url", server.base_url, "hi")
+    assert result.returncode == 1
+    assert "overloaded" in result.stderr.lower()
+    assert result.stdout.strip()  # the text before the error was printed
+
+
+def test_timeout_exit_code(server: FakeAnthropicServer) -> None:
+    server.reset()
+    response = text_response("one two three four five")
+    head = sum(len(e) for e in split_events(response.body)[:5])
+    stalled = ScriptedResponse(
+        body=response.body,
+        headers=response.headers,
+        stall_after_bytes=head,
+        stall_seconds=float("inf"),
+        stall_pings_every=0.05,
+    )
+    server.enqueue(stalled)
+    result = run_cli("--base-url", server.base_url, "--timeout", "0.5", "hi")
+    assert result.returncode == 3, result.stderr
+    assert "content_idle" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--max-tokens", "0", "hi"], ["--max-tokens", "x", "hi"], ["--no-such-option"], []],
+)
+def test_usage_errors(args: list[str]) -> None:
+    result = run_cli(*args, stdin="")
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+
+
+def test_fan_out_missing_file(tmp_path: Path) -> None:
+    result = run_cli("--fan-out", str(tmp_path / "missing.txt"))
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_exit_code(server: FakeAnthropicServer) -> None:
+    server.reset()
+    server.enqueue(text_response(" ".join(["word"] * 200), chunk_delay=0.05))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trio_msgstream", "--base-url", server.base_url, "hi"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    assert process.stdout is not None
+    # Wait for the stream to be flowing, then interrupt.
+    first = process.stdout.read(4)
+    assert first == "word"
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "interrupted" in stderr
+    assert "Traceback" not in stderr
+    assert time.monotonic() - started < 10
+
+
+def test_console_script_entry_point() -> None:
+    from trio_msgstream.__main__ import main
+
+    assert main(["--max-tokens", "0", "hi"]) == 2
