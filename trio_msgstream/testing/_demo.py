@@ -6,6 +6,8 @@ fresh machine without a key (and says so on stderr) and against the real API wit
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import sys
 import threading
@@ -17,7 +19,8 @@ import trio
 
 from .._client import AsyncClient
 from .._sync import Client
-from ._server import FakeAnthropicServer, serve_fake_anthropic
+from ._scripts import ScriptedResponse, default_responder
+from ._server import FakeAnthropicServer, RecordedRequest, Responder, serve_fake_anthropic
 from ._thread import fake_anthropic_in_thread
 
 __all__ = ["demo_client", "has_api_key", "open_demo_client", "use_embedded_server_unless_key"]
@@ -37,8 +40,18 @@ def _announce(base_url: str) -> None:
     )
 
 
+def _paced_responder(pace: float) -> Responder | None:
+    if pace <= 0:
+        return None
+
+    def respond(request: RecordedRequest) -> ScriptedResponse:
+        return dataclasses.replace(default_responder(request), chunk_delay=pace)
+
+    return respond
+
+
 @asynccontextmanager
-async def open_demo_client(**kwargs: Any) -> AsyncIterator[AsyncClient]:
+async def open_demo_client(*, pace: float = 0.0, **kwargs: Any) -> AsyncIterator[AsyncClient]:
     """An :class:`~trio_msgstream.AsyncClient` for demos.
 
     With ``ANTHROPIC_API_KEY`` set, a plain ``AsyncClient(**kwargs)`` (the real API).
@@ -46,6 +59,8 @@ async def open_demo_client(**kwargs: Any) -> AsyncIterator[AsyncClient]:
     the client points at it; a note says so on stderr.
 
     Args:
+        pace: Seconds the embedded server waits between network chunks, so that a
+            demo stream takes time like a real one (ignored with a key).
         **kwargs: Passed to :class:`~trio_msgstream.AsyncClient`.
 
     Yields:
@@ -56,7 +71,9 @@ async def open_demo_client(**kwargs: Any) -> AsyncIterator[AsyncClient]:
             yield client
         return
     async with trio.open_nursery() as nursery:
-        server: FakeAnthropicServer = await nursery.start(serve_fake_anthropic)
+        server: FakeAnthropicServer = await nursery.start(
+            functools.partial(serve_fake_anthropic, responder=_paced_responder(pace))
+        )
         _announce(server.base_url)
         try:
             async with AsyncClient(**{"base_url": server.base_url, **kwargs}) as client:
@@ -66,13 +83,14 @@ async def open_demo_client(**kwargs: Any) -> AsyncIterator[AsyncClient]:
 
 
 @contextmanager
-def demo_client(**kwargs: Any) -> Iterator[Client]:
+def demo_client(*, pace: float = 0.0, **kwargs: Any) -> Iterator[Client]:
     """The synchronous counterpart of :func:`open_demo_client`: a :class:`~trio_msgstream.Client`.
 
     Without a key the fake server runs in a background thread for the duration of the
     block.
 
     Args:
+        pace: Seconds the embedded server waits between network chunks.
         **kwargs: Passed to :class:`~trio_msgstream.Client`.
 
     Yields:
@@ -82,7 +100,7 @@ def demo_client(**kwargs: Any) -> Iterator[Client]:
         with Client(**kwargs) as client:
             yield client
         return
-    with fake_anthropic_in_thread() as server:
+    with fake_anthropic_in_thread(responder=_paced_responder(pace)) as server:
         _announce(server.base_url)
         with Client(**{"base_url": server.base_url, **kwargs}) as client:
             yield client
