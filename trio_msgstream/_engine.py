@@ -11,7 +11,9 @@ everything that is not a clean stream:
 
 - an ``error`` event: the :class:`APIStatusError` subclass its ``error.type`` names,
   marked ``mid_stream``;
-- malformed SSE/JSON, a grammar violation or an oversize event:
+- malformed SSE/JSON, bytes that are not UTF-8 (binary garbage; the SSE spec would
+  silently replace them), a grammar violation (in raw mode too: a block index that
+  was never started or is out of order) or an oversize event:
   :class:`StreamProtocolError`;
 - end of data before ``message_stop``: :class:`IncompleteStreamError`.
 
@@ -21,6 +23,7 @@ has been raised, the engine is failed and raises the same error again when fed.
 
 from __future__ import annotations
 
+import codecs
 from typing import Any
 
 from ._accumulate import MessageAccumulator
@@ -66,6 +69,9 @@ class StreamEngine:
         """Put on the errors this engine raises."""
         self._started = False
         self._stopped = False
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        self._blocks_started = 0
+        self._open_blocks: set[int] = set()
         self._error: APIError | None = None
         self.events_received = 0
         """Typed events decoded so far (pings included)."""
@@ -104,6 +110,7 @@ class StreamEngine:
         if self._error is not None:
             raise self._error
         try:
+            self._check_utf8(data)
             self._decoder.receive_data(data)
             return self._drain()
         except APIError as exc:
@@ -114,10 +121,22 @@ class StreamEngine:
         if self._error is not None:
             raise self._error
         try:
+            self._check_utf8(data)
             self._decoder.receive_data(data)
             return self._drain()
         except APIError as exc:
             raise self._fail(exc) from None
+
+    def _check_utf8(self, data: bytes) -> None:
+        # An event stream is UTF-8 text; binary garbage is a protocol error, not
+        # text with U+FFFD in it. A sequence cut at the chunk end is completed by
+        # the next chunk (and at EOF it is part of the truncation, not an error).
+        try:
+            self._utf8.decode(data)
+        except UnicodeDecodeError as exc:
+            raise StreamProtocolError(
+                f"the body is not UTF-8 text (byte offset {self.bytes_received + exc.start})"
+            ) from None
 
     def receive_eof(self) -> list[Any]:
         """Signal the end of the body; return any events it completed.
@@ -191,12 +210,53 @@ class StreamEngine:
                 out.extend(accumulator.apply(event))
                 self._stopped = accumulator.done
                 continue
-            # Raw mode checks only what end-of-stream detection needs.
-            kind = event.type
-            if kind == "message_start":
-                if self._started:
-                    raise StreamProtocolError("a second message_start in one stream")
-                self._started = True
-            elif kind == "message_stop":
-                self._stopped = True
+            self._check_raw_grammar(event)
             out.append(event)
+
+    def _check_raw_grammar(self, event: RawMessageStreamEvent) -> None:
+        # Raw mode keeps no message, but checks the stream's shape: one message_start
+        # first, blocks started in index order, deltas and stops only for open blocks.
+        kind = event.type
+        if kind == "message_start":
+            if self._started:
+                raise StreamProtocolError("a second message_start in one stream")
+            self._started = True
+            message = getattr(event, "message", None)
+            self._blocks_started = len(getattr(message, "content", None) or ())
+            return
+        if kind == "ping" or kind not in _GRAMMAR_EVENTS:
+            return
+        if not self._started:
+            raise StreamProtocolError(f"{kind} before message_start")
+        if self._stopped:
+            raise StreamProtocolError(f"{kind} after message_stop")
+        if kind == "message_stop":
+            self._stopped = True
+            return
+        if kind == "message_delta":
+            return
+        index = getattr(event, "index", None)
+        if kind == "content_block_start":
+            if index != self._blocks_started:
+                raise StreamProtocolError(
+                    f"content_block_start for index {index}, expected {self._blocks_started}"
+                )
+            self._blocks_started += 1
+            self._open_blocks.add(index)
+            return
+        if index not in self._open_blocks:
+            raise StreamProtocolError(f"{kind} for content block {index}, which is not open")
+        if kind == "content_block_stop":
+            self._open_blocks.discard(index)
+
+
+_GRAMMAR_EVENTS = frozenset(
+    {
+        "message_start",
+        "message_delta",
+        "message_stop",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+    }
+)
