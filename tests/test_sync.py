@@ -427,3 +427,37 @@ def test_connection_refused_is_retried_then_raised() -> None:
 
 def test_api_key_not_in_repr(client: tms.Client) -> None:
     assert "sk-test" not in repr(client)
+
+
+def test_ctrl_c_closes_the_connection(client: tms.Client, server: FakeAnthropicServer) -> None:
+    class Interrupted(tms.SyncMessageStream):
+        def on_text(self, text: str, snapshot: str) -> None:
+            raise KeyboardInterrupt
+
+    server.enqueue(text_response(TEXT, chunk_delay=0.05))
+    manager = client.messages.stream(**PARAMS, event_handler=Interrupted)
+    stream = manager.__enter__()  # no ``with``: the interrupt alone must close it
+    with pytest.raises(KeyboardInterrupt):
+        stream.until_done()
+    assert stream.response is not None
+    assert stream.response.is_closed
+    deadline = time.monotonic() + 5
+    while server.active_requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.active_requests == 0  # the server saw the connection go
+
+
+def test_create_deadline(client: tms.Client, server: FakeAnthropicServer) -> None:
+    server.enqueue(
+        ScriptedResponse(
+            headers=[("content-type", "application/json")],
+            body=b'{"id": "msg"}',
+            stall_after_bytes=0,
+            stall_seconds=float("inf"),
+        )
+    )
+    started = time.monotonic()
+    with pytest.raises(tms.APITimeoutError) as info:
+        client.messages.create(**PARAMS, timeout=tms.Timeout(deadline=0.3))
+    assert info.value.which == "deadline"
+    assert time.monotonic() - started < 3
