@@ -202,7 +202,7 @@ def test_status_errors(
 ) -> None:
     server.enqueue(error_response(status, error_type, "nope"))
     with pytest.raises(cls) as info:
-        with client.messages.stream(**PARAMS):
+        with client.messages.stream(**PARAMS, event_handler=Recorder):
             pytest.fail("entered a failed stream")
     assert info.value.status_code == status
     assert "nope" in info.value.message

@@ -679,6 +679,8 @@ class SyncMessageStreamManager(Generic[_S]):
         try:
             stream._start()
         except BaseException:
+            # As with the async client: a stream that never started runs no handlers.
+            stream._end_fired = True
             stream.close()
             raise
         return stream
