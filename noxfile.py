@@ -48,3 +48,13 @@ def typecheck(session: nox.Session) -> None:
     session.install("-e", ".[test]", "mypy")
     session.run("mypy")
     session.run("mypy", "--strict", "tests/type_tests")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark against raw httpx and the official SDK (``-- --quick`` for a smoke run).
+
+    The ``anthropic`` SDK and matplotlib are benchmark-only dependencies, installed here.
+    """
+    session.install("-e", ".", "anthropic", "matplotlib")
+    session.run("python", "benchmarks/run.py", *session.posargs)
