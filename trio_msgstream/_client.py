@@ -63,7 +63,9 @@ class _ClientConfig:
     ) -> None:
         self._api_key = api_key if api_key is not None else default_api_key()
         self._auth_token = auth_token
-        self.base_url = str(base_url).rstrip("/") if base_url is not None else default_base_url()
+        self.base_url: str = (
+            str(base_url).rstrip("/") if base_url is not None else default_base_url()
+        )
         if self._api_key is None and auth_token is None and "api.anthropic.com" in self.base_url:
             raise _missing_key_error()
         self._timeout = resolve_timeout(timeout, DEFAULT_TIMEOUT)
@@ -165,7 +167,7 @@ class AsyncClient(_ClientConfig):
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, timeout=None)
-        self.messages = AsyncMessages(self)
+        self.messages: AsyncMessages = AsyncMessages(self)
 
     @property
     def http_client(self) -> httpx.AsyncClient:

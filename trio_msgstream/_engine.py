@@ -65,7 +65,7 @@ class StreamEngine:
     ) -> None:
         self._decoder = SSEDecoder(max_event_size=max_event_size)
         self._accumulator = MessageAccumulator() if accumulate else None
-        self.request_id = request_id
+        self.request_id: str | None = request_id
         """Put on the errors this engine raises."""
         self._started = False
         self._stopped = False
@@ -73,7 +73,7 @@ class StreamEngine:
         self._blocks_started = 0
         self._open_blocks: set[int] = set()
         self._error: APIError | None = None
-        self.events_received = 0
+        self.events_received: int = 0
         """Typed events decoded so far (pings included)."""
 
     @property

@@ -218,6 +218,10 @@ class TextEvent:
 
     __slots__ = ("_n", "_source", "index", "text")
     type: Literal["text"] = "text"
+    text: str
+    """The delta."""
+    index: int
+    """The content block's index."""
 
     def __init__(self, text: str, index: int, source: _SnapshotSource, n: int) -> None:
         self.text = text
@@ -240,6 +244,10 @@ class ThinkingEvent:
 
     __slots__ = ("_n", "_source", "index", "thinking")
     type: Literal["thinking"] = "thinking"
+    thinking: str
+    """The delta."""
+    index: int
+    """The content block's index."""
 
     def __init__(self, thinking: str, index: int, source: _SnapshotSource, n: int) -> None:
         self.thinking = thinking
@@ -262,6 +270,10 @@ class InputJsonEvent:
 
     __slots__ = ("_n", "_source", "index", "partial_json")
     type: Literal["input_json"] = "input_json"
+    partial_json: str
+    """The piece of JSON text."""
+    index: int
+    """The content block's index."""
 
     def __init__(self, partial_json: str, index: int, source: _SnapshotSource, n: int) -> None:
         self.partial_json = partial_json
@@ -283,6 +295,9 @@ class SignatureEvent:
 
     __slots__ = ("index", "signature")
     type: Literal["signature"] = "signature"
+    signature: str
+    index: int
+    """The content block's index."""
 
     def __init__(self, signature: str, index: int) -> None:
         self.signature = signature
@@ -297,6 +312,11 @@ class CitationEvent:
 
     __slots__ = ("citation", "index", "snapshot")
     type: Literal["citation"] = "citation"
+    citation: Any
+    index: int
+    """The content block's index."""
+    snapshot: list[Any]
+    """The block's citations so far."""
 
     def __init__(self, citation: Any, index: int, snapshot: list[Any]) -> None:
         self.citation = citation

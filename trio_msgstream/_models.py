@@ -7,7 +7,7 @@ fallback member so that an unknown ``type`` is kept rather than dropped or raise
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
@@ -37,7 +37,7 @@ __all__ = [
 class APIModel(BaseModel):
     """Base of every API object: unknown fields are kept (forward compatibility)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="allow")
 
 
 class Usage(APIModel):
