@@ -36,6 +36,7 @@ from typing import Any, Literal
 import outcome
 import trio
 
+from ._api import start_message_stream
 from ._config import DEFAULT_MAX_BUFFER_SIZE, NOT_GIVEN, NotGiven, Timeout, TimeoutTypes
 from ._events import MessageStreamEvent, TextEvent
 from ._exceptions import MsgStreamError
@@ -281,13 +282,14 @@ class FanOutHandle:
         self._result: FanOutResult | None = None
         self._subscribers: list[trio.MemorySendChannel[MessageStreamEvent]] = []
         # measurements, filled in by the item task and its _ItemClient
-        self.submitted_at = trio.current_time()
-        self.slot_at: float | None = None
-        self.first_byte_at: float | None = None
-        self.first_text_at: float | None = None
-        self.attempts = 0
-        self.events = 0
-        self.token_estimate = 0.0
+        self._submitted_at = trio.current_time()
+        self._slot_at: float | None = None
+        self._first_byte_at: float | None = None
+        self._first_text_at: float | None = None
+        self._attempts = 0
+        self._events = 0
+        self._token_estimate = 0.0
+        self._usage: Usage | None = None
 
     def __repr__(self) -> str:
         return f"<FanOutHandle key={self.key!r} state={self._state}>"
@@ -489,14 +491,13 @@ class _ItemClient:
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         handle = self._handle
         tokens = 0.0
-        if handle.attempts == 0:
+        if handle._attempts == 0:
             # max_tokens plus ~4 bytes of request per input token, until usage is known.
             tokens = float(self._max_tokens) + len(spec.body) / 4.0
-            handle.token_estimate = tokens
-        await self._fan._gate(tokens)
-        handle.attempts += 1
+        await self._fan._gate(handle, tokens)
+        handle._attempts += 1
         response = await self._inner.open_response(spec)
-        handle.first_byte_at = trio.current_time()
+        handle._first_byte_at = trio.current_time()
         self._fan._observe(response)
         return response
 
@@ -676,13 +677,14 @@ class FanOut:
                 return
             await trio.sleep_until(until)
 
-    async def _gate(self, tokens: float) -> None:
+    async def _gate(self, handle: FanOutHandle, tokens: float) -> None:
         while True:
             await self._wait_unpaused()
             if self._requests is not None:
                 await self._requests.take(1.0)
             if self._tokens is not None and tokens:
                 await self._tokens.take(tokens)
+                handle._token_estimate = tokens  # reserved: corrected when the item ends
                 tokens = 0.0
             if trio.current_time() >= self._paused_until:
                 return
@@ -708,16 +710,19 @@ class FanOut:
             if wait is not None:
                 self.pause_new_starts(min(wait, MAX_RETRY_AFTER))
 
-    def _correct_tokens(self, handle: FanOutHandle, usage: Usage | None, streamed: bool) -> None:
-        if self._tokens is None or not handle.token_estimate:
+    def _correct_tokens(self, handle: FanOutHandle) -> None:
+        reserved, handle._token_estimate = handle._token_estimate, 0.0
+        if self._tokens is None or not reserved:
             return
+        usage, streamed = handle._usage, handle._stream is not None
         if usage is not None:
             actual = usage.input_tokens + usage.output_tokens
             actual += usage.cache_creation_input_tokens or 0
-            self._tokens.give_back(handle.token_estimate - actual)
+            self._tokens.give_back(reserved - actual)
         elif not streamed:
             # No response streamed: the API did not spend the tokens.
-            self._tokens.give_back(handle.token_estimate)
+            self._tokens.give_back(reserved)
+        # Otherwise (cancelled or failed mid-stream without usage) keep the estimate.
 
     # -- tasks ---------------------------------------------------------------------------
 
@@ -733,7 +738,7 @@ class FanOut:
                     continue
                 handle._state = _RUNNING
                 self._running += 1
-                handle.slot_at = trio.current_time()
+                handle._slot_at = trio.current_time()
                 self._nursery.start_soon(self._run_item, handle)
 
     async def _run_item(self, handle: FanOutHandle) -> None:
@@ -751,6 +756,7 @@ class FanOut:
                     usage=None,
                 )
         finally:
+            self._correct_tokens(handle)
             self._running -= 1
             self._limiter.release_on_behalf_of(handle)
             handle._state = _DONE
@@ -759,15 +765,10 @@ class FanOut:
             handle._done.set()
 
     async def _stream_item(self, handle: FanOutHandle) -> None:
-        # Local import: _api imports nothing from here, but keep the runtime layering
-        # obvious (the fan-out sits on top of the single-stream API).
-        from ._api import start_message_stream
-
         kwargs = dict(handle._kwargs)
         max_tokens = kwargs.get("max_tokens")
         client = _ItemClient(self, handle, max_tokens if isinstance(max_tokens, int) else 0)
         result: outcome.Value[Message] | outcome.Error
-        usage: Usage | None = None
         async with trio.open_nursery() as nursery:
             stream: MessageStream | None = None
             try:
@@ -775,26 +776,25 @@ class FanOut:
                 handle._stream = stream
                 handle._started.set()
                 async for event in stream:
-                    handle.events += 1
-                    if handle.first_text_at is None and isinstance(event, TextEvent):
-                        handle.first_text_at = trio.current_time()
+                    handle._events += 1
+                    if handle._first_text_at is None and isinstance(event, TextEvent):
+                        handle._first_text_at = trio.current_time()
                     if handle._subscribers:
                         await handle._publish(event)
                 message = await stream.get_final_message()
-                usage = message.usage
+                handle._usage = message.usage
                 result = outcome.Value(message)
             except Exception as exc:
                 partial = getattr(exc, "partial_message", None)
-                usage = partial.usage if isinstance(partial, Message) else None
+                handle._usage = partial.usage if isinstance(partial, Message) else None
                 result = outcome.Error(exc)
             finally:
                 if stream is not None:
                     await stream.aclose()
-        self._correct_tokens(handle, usage, streamed=handle._stream is not None)
         if isinstance(result, outcome.Error) and self._on_error == "cancel":
             self._fail(result.error)
             return
-        self._emit(handle, result, usage=usage)
+        self._emit(handle, result, usage=handle._usage)
 
     def _fail(self, error: BaseException) -> None:
         if self._first_error is None:
@@ -816,10 +816,10 @@ class FanOut:
         usage: Usage | None,
     ) -> None:
         now = trio.current_time()
-        start = handle.slot_at
+        start = handle._slot_at
         if start is None:
             metrics = FanOutMetrics(
-                queued=now - handle.submitted_at,
+                queued=now - handle._submitted_at,
                 time_to_first_byte=None,
                 time_to_first_text=None,
                 duration=0.0,
@@ -829,16 +829,16 @@ class FanOut:
             )
         else:
             metrics = FanOutMetrics(
-                queued=start - handle.submitted_at,
+                queued=start - handle._submitted_at,
                 time_to_first_byte=(
-                    handle.first_byte_at - start if handle.first_byte_at is not None else None
+                    handle._first_byte_at - start if handle._first_byte_at is not None else None
                 ),
                 time_to_first_text=(
-                    handle.first_text_at - start if handle.first_text_at is not None else None
+                    handle._first_text_at - start if handle._first_text_at is not None else None
                 ),
                 duration=now - start,
-                events=handle.events,
-                retries=max(handle.attempts - 1, 0),
+                events=handle._events,
+                retries=max(handle._attempts - 1, 0),
                 usage=usage,
             )
         fan_result = FanOutResult(key=handle.key, outcome=result, metrics=metrics)
