@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
@@ -11,6 +12,9 @@ import trio
 from ._config import DEFAULT_MAX_BUFFER_SIZE, NOT_GIVEN, NotGiven, TimeoutTypes
 from ._stream import MessageStream
 from ._wire import WireClient
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = ["MessageStreamManager", "open_message_stream", "start_message_stream"]
 
@@ -172,5 +176,23 @@ class MessageStreamManager(Generic[_S]):
                 await self._stream.aclose()
         finally:
             # The producer has finished and never raises, so this exits cleanly; the
-            # body's exception (if any) propagates from __aexit__ unwrapped.
-            await manager.__aexit__(None, None, None)
+            # body's exception (if any) propagates from __aexit__ unwrapped. The one
+            # thing that can come out of the nursery is ``trio.Cancelled`` from an
+            # enclosing scope (the producer task is cancelled too): let it out as
+            # itself, not as a group of one.
+            try:
+                await manager.__aexit__(None, None, None)
+            except BaseExceptionGroup as group:
+                raise _sole_cancelled(group) or group from None
+
+
+def _sole_cancelled(group: BaseExceptionGroup[BaseException]) -> trio.Cancelled | None:
+    """The first ``trio.Cancelled`` of a group holding nothing else, else ``None``."""
+    matched, rest = group.split(trio.Cancelled)
+    if rest is not None or matched is None:
+        return None
+    leaf: BaseException = matched
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    assert isinstance(leaf, trio.Cancelled)
+    return leaf
