@@ -415,7 +415,7 @@ async def test_open_events_follows_live_and_handlers_run() -> None:
 
 async def test_submit_validation_and_backpressure() -> None:
     with trio.fail_after(20):
-        async with fake_and_client(slowed(0.05)) as (_, client):
+        async with fake_and_client(slowed(0.005)) as (_, client):
             async with tms.open_fan_out(client, max_concurrency=1, max_pending=1) as fan:
                 await fan.submit("a", **params(1))
                 with pytest.raises(ValueError, match="already submitted"):
@@ -440,6 +440,35 @@ async def test_submit_validation_and_backpressure() -> None:
         with pytest.raises(ValueError, match="must be"):
             async with tms.open_fan_out(client, **bad):  # type: ignore[arg-type]
                 pass
+
+
+class Picky(tms.MessageStream):
+    """A handler that fails on item 3's text."""
+
+    async def on_text(self, text: str, snapshot: str) -> None:
+        if "number 3" in snapshot:
+            raise ValueError("handler does not like item 3")
+
+
+async def test_handler_exception_is_the_item_error() -> None:
+    with trio.fail_after(20):
+        async with fake_and_client() as (_, client):
+            async with tms.open_fan_out(client, max_concurrency=3) as fan:
+                for i in range(6):
+                    await fan.submit(i, event_handler=Picky, **params(i))
+                results = await fan.gather()
+            assert isinstance(results[3].error, ValueError)
+            assert [k for k, r in results.items() if not r.ok] == [3]
+
+            async def run() -> None:
+                async with tms.open_fan_out(client, max_concurrency=3, on_error="cancel") as fan:
+                    for i in range(6):
+                        await fan.submit(i, event_handler=Picky, **params(i))
+
+            with pytest.raises(ValueError, match="item 3") as excinfo:
+                await run()
+            assert type(excinfo.value) is ValueError
+            assert fanout_tasks() == []
 
 
 async def test_body_exception_cancels_items_and_comes_out_unwrapped() -> None:
