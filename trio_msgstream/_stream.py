@@ -53,6 +53,7 @@ from ._events import (
     ThinkingEvent,
 )
 from ._exceptions import (
+    APIConnectionError,
     APIError,
     APITimeoutError,
     IncompleteStreamError,
@@ -219,7 +220,14 @@ class _Producer:
             if not self._started:
                 self._started = True
                 task_status.started()
-            await self._pump(response, engine)
+            try:
+                await self._pump(response, engine)
+            except APIConnectionError:
+                # After message_stop the message is complete (and delivered): a
+                # connection that breaks or times out while the end of the body is
+                # read does not fail the stream. The connection is discarded.
+                if not engine.done:
+                    raise
         finally:
             await close_response(response)
 
@@ -244,6 +252,13 @@ class _Producer:
                             idle_scope.deadline = idle_deadline
                             continue
                         events, held = held, []
+                    await trio.lowlevel.checkpoint_if_cancelled()  # never yields otherwise
+                    if self._deliver_nowait(events):
+                        # Room in the channel: no wait, so no idle-clock pause and no
+                        # scheduler round trip per network chunk.
+                        if idle is not None:
+                            idle_scope.deadline = idle_deadline
+                        continue
                     # Waiting for a slow consumer must not count as an idle stream.
                     idle_scope.deadline = math.inf
                     waited_from = trio.current_time()
@@ -271,6 +286,20 @@ class _Producer:
         events: list[MessageStreamEvent] = engine.receive_eof()
         return events
 
+    def _deliver_nowait(self, batch: list[MessageStreamEvent]) -> bool:
+        """Send a batch if the channel has room, without yielding; ``False`` otherwise
+        (full, or closed: then :meth:`_deliver` waits, or reports the consumer gone).
+
+        The producer still checkpoints on every socket read and whenever the channel
+        is full, and checks for cancellation before each batch.
+        """
+        try:
+            self._send_channel.send_nowait(batch)
+        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        self._content_sent = True
+        return True
+
     async def _deliver(self, batch: list[MessageStreamEvent]) -> bool:
         """Send a batch to the consumer; ``False`` when the consumer is gone."""
         self._content_sent = True
@@ -296,6 +325,13 @@ class _Producer:
 
     async def _receive_batch(self) -> list[MessageStreamEvent] | None:
         """The next batch, or ``None`` at a clean end; raises the stream's failure."""
+        # A batch already waiting is taken without a scheduler round trip (the channel
+        # is bounded, so this cannot starve other tasks); otherwise wait below.
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            return self._receive_channel.receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            pass  # the same again below, where it is handled
         try:
             return await self._receive_channel.receive()
         except trio.EndOfChannel:
