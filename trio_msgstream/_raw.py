@@ -17,7 +17,7 @@ import trio
 
 from ._engine import StreamEngine
 from ._events import RawMessageStreamEvent
-from ._exceptions import APIError, APITimeoutError
+from ._exceptions import APIConnectionError, APIError, APITimeoutError
 from ._stream import _aclose_iterator, check_sse_response, close_response, run_with_retries
 from ._wire import RequestSpec, WireClient, WireResponse
 
@@ -86,6 +86,11 @@ class RawMessageStream:
             return engine.receive_eof()
         except APIError as exc:
             await self.aclose()
+            if engine.done and isinstance(exc, APIConnectionError):
+                # After message_stop the stream is complete: a connection that breaks
+                # while the end of the body is read is just discarded.
+                self._eof = True
+                return []
             raise engine.fail(exc) from exc.__cause__
         if scope.cancelled_caught:
             await self.aclose()
