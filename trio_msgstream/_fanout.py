@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import sys
 import time
 from collections.abc import AsyncIterator, Hashable, Mapping
 from contextlib import asynccontextmanager
@@ -36,7 +37,7 @@ from typing import Any, Literal
 import outcome
 import trio
 
-from ._api import start_message_stream
+from ._api import _sole_cancelled, start_message_stream
 from ._config import DEFAULT_MAX_BUFFER_SIZE, NOT_GIVEN, NotGiven, Timeout, TimeoutTypes
 from ._events import MessageStreamEvent, TextEvent
 from ._exceptions import MsgStreamError
@@ -44,6 +45,9 @@ from ._models import Message, Usage
 from ._retry import MAX_RETRY_AFTER, retry_after_from_headers
 from ._stream import MessageStream
 from ._wire import RequestSpec, WireClient, WireResponse
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = [
     "FanOut",
@@ -533,6 +537,7 @@ class FanOut:
         self._done_submitting = False
         self._closed = False
         self._first_error: BaseException | None = None
+        self._body_failed = False
         self._nursery: trio.Nursery | None = None
         self.rate_limit_headers: dict[str, str] = {}
         """The ``anthropic-ratelimit-*`` headers of the latest response that had any."""
@@ -797,7 +802,9 @@ class FanOut:
         self._emit(handle, result, usage=handle._usage)
 
     def _fail(self, error: BaseException) -> None:
-        if self._first_error is None:
+        # Failures after the body raised are part of the teardown: the body's
+        # exception is the one that comes out.
+        if self._first_error is None and not self._body_failed:
             self._first_error = error
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
@@ -916,6 +923,7 @@ async def open_fan_out(
         implied). Cancelling the scope around it, or an exception in the body,
         cancels every stream: each producer is cancelled, its connection released and
         its ``on_end`` run before ``open_fan_out`` returns, so no task outlives it.
+        The enclosing scope's ``trio.Cancelled`` comes out as itself (no group).
     """
     if max_concurrency < 1:
         raise ValueError("max_concurrency must be >= 1")
@@ -942,9 +950,18 @@ async def open_fan_out(
             except BaseException as exc:
                 # Raised after the nursery, unwrapped; the nursery cancels the rest.
                 body_error = exc
+                fan._body_failed = fan._first_error is None
                 nursery.cancel_scope.cancel()
             else:
                 fan.done_submitting()
+    except BaseExceptionGroup as group:
+        # Only trio.Cancelled from an enclosing scope can come out of the nursery (the
+        # tasks capture their failures): let it out as itself, not as a group.
+        sole = _sole_cancelled(group)
+        if sole is None:
+            raise
+        if fan._first_error is None:
+            raise sole from None
     finally:
         fan._close()
     if fan._first_error is not None:

@@ -297,7 +297,7 @@ async def test_cancelling_the_group_mid_flight_leaks_nothing() -> None:
                 async def on_end(self) -> None:
                     ended.append(1)
 
-            with trio.CancelScope() as scope:
+            async def run_and_cancel(scope: trio.CancelScope) -> None:
                 async with tms.open_fan_out(client, max_concurrency=8, max_pending=12) as fan:
                     for i in range(20):  # 8 running, 1 held by the dispatcher, 11 queued
                         handles.append(await fan.submit(i, event_handler=Tracking, **params(i)))
@@ -305,7 +305,18 @@ async def test_cancelling_the_group_mid_flight_leaks_nothing() -> None:
                     await wait_until(lambda: sum(h.stream is not None for h in handles) == 8)
                     assert len(fanout_tasks()) > 8
                     scope.cancel()
+                    await trio.sleep_forever()
+
+            escaped: list[BaseException] = []
+            with trio.CancelScope() as scope:
+                try:
+                    await run_and_cancel(scope)
+                except BaseException as exc:
+                    escaped.append(exc)
+                    raise
             assert scope.cancelled_caught
+            # The enclosing scope's Cancelled leaves as itself, not as a group.
+            assert [type(e) for e in escaped] == [trio.Cancelled]
             # Deterministic: nothing of the fan-out outlives the block.
             assert fanout_tasks() == []
             started = [h for h in handles if h.stream is not None]
