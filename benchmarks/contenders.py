@@ -50,6 +50,15 @@ def _body(key: str) -> bytes:
 
 
 def _rss_kib() -> int:
+    """Peak RSS of this process, KiB. ``VmHWM`` belongs to this program's address space;
+    ``ru_maxrss`` would also count the parent's peak from before ``exec``."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 

@@ -175,73 +175,82 @@ class Runner:
         self.cells: list[dict[str, Any]] = []
         self.sdk_skipped: set[str] = set()  # scenario kinds where the SDK ran out of budget
 
-    def cell(
+    def measure(
         self,
         scenario: str,
-        contender: str,
+        contenders: list[str],
         key: str,
         *,
         streams: int = 1,
         sequential: int = 1,
         group: str = "main",
         repeats: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> list[dict[str, Any]]:
+        """Measure ``contenders`` on one scenario, repeats interleaved (a, b, c, a, b,
+        c, ...) so that a slow spell of the machine hits every contender alike."""
         args = self.args
         kind = key.split(":")[0]
         sc = build(key)
         events = sc.events * streams * sequential
-        cell: dict[str, Any] = {
-            "group": group,
-            "scenario": scenario,
-            "contender": contender,
-            "key": key,
-            "streams": streams,
-            "sequential": sequential,
-            "events": events,
-            "deltas": sc.deltas * streams * sequential,
-            "body_bytes": len(sc.body),
-            "runs": [],
-        }
-        is_sdk = contender == "sdk"
-        budget = args.sdk_budget if is_sdk else args.timeout
-        if is_sdk and (group, kind) in self.sdk_skipped:
-            cell["skipped"] = True
-            cell["budget"] = budget
-            self._log(cell, "skipped (a smaller size already exceeded the budget)")
-            self.cells.append(cell)
-            return cell
-        n = repeats or args.repeats
-        for _ in range(n):
-            result = run_once(
-                self.url, contender, key, streams=streams, sequential=sequential, timeout=budget
-            )
-            if result.get("skipped"):
+        cells: list[dict[str, Any]] = []
+        for contender in contenders:
+            cell: dict[str, Any] = {
+                "group": group,
+                "scenario": scenario,
+                "contender": contender,
+                "key": key,
+                "streams": streams,
+                "sequential": sequential,
+                "events": events,
+                "deltas": sc.deltas * streams * sequential,
+                "body_bytes": len(sc.body),
+                "runs": [],
+                "budget": args.sdk_budget if contender == "sdk" else args.timeout,
+            }
+            if contender == "sdk" and (group, kind) in self.sdk_skipped:
                 cell["skipped"] = True
-                cell["budget"] = budget
-                if is_sdk:
-                    self.sdk_skipped.add((group, kind))
-                break
-            if "error" in result:
-                cell["error"] = result["error"]
-                cell["stderr"] = result.get("stderr", "")
-                break
-            cell["runs"].append(result)
-            # Long runs are stable; do not spend minutes repeating them.
-            if result["wall"] > args.long_run:
-                break
-        if cell["runs"]:
+                cell["skip_reason"] = "a smaller size already exceeded the budget"
+            cells.append(cell)
+        for _ in range(repeats or args.repeats):
+            for cell in cells:
+                if cell.get("skipped") or cell.get("error") or cell.get("done"):
+                    continue
+                result = run_once(
+                    self.url,
+                    cell["contender"],
+                    key,
+                    streams=streams,
+                    sequential=sequential,
+                    timeout=cell["budget"],
+                )
+                if result.get("skipped"):
+                    cell["skipped"] = True
+                    if cell["contender"] == "sdk":
+                        self.sdk_skipped.add((group, kind))
+                elif "error" in result:
+                    cell["error"] = result["error"]
+                    cell["stderr"] = result.get("stderr", "")
+                else:
+                    cell["runs"].append(result)
+                    # Long runs are stable; do not spend minutes repeating them.
+                    cell["done"] = result["wall"] > args.long_run
+        for cell in cells:
+            cell.pop("done", None)
             runs = cell["runs"]
-            cell["wall"] = statistics.median(r["wall"] for r in runs)
-            cell["cpu"] = statistics.median(r["cpu"] for r in runs)
-            cell["peak_rss_kib"] = statistics.median(r["peak_rss_kib"] for r in runs)
-            cell["check"] = runs[0]["check"]
-            cell["max_concurrent"] = max(r["max_concurrent"] for r in runs)
-            cell["events_per_s"] = events / cell["wall"]
-            cell["us_per_event_wall"] = cell["wall"] / events * 1e6
-            cell["us_per_event_cpu"] = cell["cpu"] / events * 1e6
-        self._log(cell)
-        self.cells.append(cell)
-        return cell
+            if runs and not cell.get("skipped"):
+                cell["wall"] = statistics.median(r["wall"] for r in runs)
+                cell["cpu"] = statistics.median(r["cpu"] for r in runs)
+                cell["peak_rss_kib"] = statistics.median(r["peak_rss_kib"] for r in runs)
+                cell["check"] = runs[0]["check"]
+                cell["max_concurrent"] = max(r["max_concurrent"] for r in runs)
+                cell["events_per_s"] = events / cell["wall"]
+                cell["us_per_event_wall"] = cell["wall"] / events * 1e6
+                cell["us_per_event_cpu"] = cell["cpu"] / events * 1e6
+            else:
+                cell["runs"] = [] if cell.get("skipped") else runs
+            self._log(cell)
+            self.cells.append(cell)
+        return cells
 
     def _log(self, cell: dict[str, Any], note: str = "") -> None:
         if cell.get("error"):
@@ -339,8 +348,7 @@ def main() -> int:
             file=sys.stderr,
         )
         for label, key, kwargs in plan(args):
-            for contender in contenders:
-                runner.cell(label, contender, key, **kwargs)
+            runner.measure(label, contenders, key, **kwargs)
         if args.only is None or "memory" in args.only:
             n = args.slow_streams or (20 if args.quick else SLOW_STREAMS)
             results["memory"] = memory_runs(runner, contenders, n, args)
@@ -348,15 +356,13 @@ def main() -> int:
             suffix = ":100" if args.quick else ""
             for kind in ("long_text", "big_tool"):
                 for scale in scales:
-                    for contender in contenders:
-                        if contender in SCALING_CONTENDERS:
-                            runner.cell(
-                                f"{kind} x{scale:g}",
-                                contender,
-                                f"{kind}:{scale:g}{suffix}",
-                                group="scaling",
-                                repeats=min(args.repeats, 3),
-                            )
+                    runner.measure(
+                        f"{kind} x{scale:g}",
+                        [c for c in contenders if c in SCALING_CONTENDERS],
+                        f"{kind}:{scale:g}{suffix}",
+                        group="scaling",
+                        repeats=min(args.repeats, 3),
+                    )
         results["cells"] = runner.cells
     finally:
         server.close()
@@ -378,19 +384,17 @@ def main() -> int:
 def memory_runs(
     runner: Runner, contenders: list[str], n: int, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    out = []
     key = "slow:0.25" if args.quick else "slow:1"
-    for contender in contenders:
-        if contender not in MEMORY_CONTENDERS:
-            continue
-        cell = runner.cell(
-            f"{n} slow streams",
-            contender,
-            key,
-            streams=n,
-            group="memory",
-            repeats=min(args.repeats, 3),
-        )
+    cells = runner.measure(
+        f"{n} slow streams",
+        [c for c in contenders if c in MEMORY_CONTENDERS],
+        key,
+        streams=n,
+        group="memory",
+        repeats=min(args.repeats, 3),
+    )
+    for cell in cells:
+        contender = cell["contender"]
         if cell.get("runs"):
             per = [(r["peak_rss_kib"] - r["maxrss_before_kib"]) / n for r in cell["runs"]]
             cell["rss_growth_kib_per_stream"] = statistics.median(per)
@@ -399,8 +403,7 @@ def memory_runs(
             )
             if "tracemalloc_peak_bytes" in traced:
                 cell["tracemalloc_kib_per_stream"] = traced["tracemalloc_peak_bytes"] / n / 1024
-        out.append(cell)
-    return out
+    return cells
 
 
 # ------------------------------------------------------------------------------ targets
