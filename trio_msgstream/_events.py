@@ -59,42 +59,58 @@ __all__ = [
 
 
 class RawMessageStartEvent(APIModel):
+    """The first event: the message with empty content and initial usage."""
+
     type: Literal["message_start"] = "message_start"
     message: Message
 
 
 class RawContentBlockStartEvent(APIModel):
+    """A content block opens at ``index`` (blocks open in index order)."""
+
     type: Literal["content_block_start"] = "content_block_start"
     index: int
     content_block: ContentBlock
 
 
 class RawContentBlockDeltaEvent(APIModel):
+    """A piece of the content block at ``index``."""
+
     type: Literal["content_block_delta"] = "content_block_delta"
     index: int
     delta: ContentDelta
 
 
 class RawContentBlockStopEvent(APIModel):
+    """The content block at ``index`` is complete."""
+
     type: Literal["content_block_stop"] = "content_block_stop"
     index: int
 
 
 class RawMessageDeltaEvent(APIModel):
+    """Top-level changes: ``stop_reason``, ``stop_sequence`` and cumulative usage."""
+
     type: Literal["message_delta"] = "message_delta"
     delta: MessageDeltaBody
     usage: MessageDeltaUsage = pydantic.Field(default_factory=MessageDeltaUsage)
 
 
 class RawMessageStopEvent(APIModel):
+    """The last event of a complete stream."""
+
     type: Literal["message_stop"] = "message_stop"
 
 
 class RawPingEvent(APIModel):
+    """A keep-alive; carries nothing."""
+
     type: Literal["ping"] = "ping"
 
 
 class ErrorBody(APIModel):
+    """The ``error`` object of an error event or error response."""
+
     type: str = "api_error"
     message: str = ""
 

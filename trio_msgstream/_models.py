@@ -148,26 +148,36 @@ ContentBlock = Annotated[
 
 
 class TextDelta(APIModel):
+    """More text for a text block."""
+
     type: Literal["text_delta"] = "text_delta"
     text: str
 
 
 class InputJSONDelta(APIModel):
+    """A piece of a tool input's JSON text."""
+
     type: Literal["input_json_delta"] = "input_json_delta"
     partial_json: str
 
 
 class ThinkingDelta(APIModel):
+    """More thinking text for a thinking block."""
+
     type: Literal["thinking_delta"] = "thinking_delta"
     thinking: str
 
 
 class SignatureDelta(APIModel):
+    """The signature of a thinking block."""
+
     type: Literal["signature_delta"] = "signature_delta"
     signature: str
 
 
 class CitationsDelta(APIModel):
+    """A citation added to a text block."""
+
     type: Literal["citations_delta"] = "citations_delta"
     citation: Any
 

@@ -96,8 +96,8 @@ class _Budget:
     __slots__ = ("deadline_at", "timeout")
 
     def __init__(self, timeout: Timeout) -> None:
-        self.timeout = timeout
-        self.deadline_at = (
+        self.timeout: Timeout = timeout
+        self.deadline_at: float = (
             time.monotonic() + timeout.deadline if timeout.deadline is not None else math.inf
         )
 
@@ -829,7 +829,7 @@ class Client(_ClientConfig):
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, timeout=None)
-        self.messages = Messages(self)
+        self.messages: Messages = Messages(self)
 
     @property
     def http_client(self) -> httpx.Client:

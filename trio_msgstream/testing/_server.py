@@ -124,9 +124,9 @@ class FakeAnthropicServer:
         self.port = 0
         self.responder: Responder | None = responder if responder is not None else default_responder
         self.requests: list[RecordedRequest] = []
-        self.connections_opened = 0
-        self.active_requests = 0
-        self.max_concurrent_requests = 0
+        self.connections_opened: int = 0
+        self.active_requests: int = 0
+        self.max_concurrent_requests: int = 0
         self._lock = threading.Lock()
         self._queue: deque[ScriptedResponse] = deque()
         self._fail_first_left = 0
