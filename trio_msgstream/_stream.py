@@ -571,6 +571,16 @@ class MessageStream(_Producer):
         return event
 
     async def _next_event(self) -> MessageStreamEvent | None:
+        pos = self._batch_pos
+        if pos < len(self._batch) and self._consumer is None and not self._overridden:
+            # The common case: the event is in the batch at hand and there are no
+            # handlers. Nothing here awaits, so no other task can be consuming at the
+            # same time; skip the consumer bookkeeping.
+            event = self._batch[pos]
+            self._batch_pos = pos + 1
+            if isinstance(event, MessageStopEvent):
+                self._final_message = event.message
+            return event
         self._enter_consumer()
         try:
             if self._batch_pos >= len(self._batch):
