@@ -28,7 +28,12 @@ from ._models import Message
 from ._raw import RawMessageStream, open_raw_stream
 from ._status import MAX_ERROR_BODY, status_error
 from ._stream import MessageStream, close_response, run_with_retries
-from ._transport import HttpxWireResponse, httpx_timeout, map_httpx_errors
+from ._transport import (
+    HttpxWireResponse,
+    build_httpx_request,
+    httpx_timeout,
+    map_httpx_errors,
+)
 from ._wire import RequestSpec, WireResponse
 
 if TYPE_CHECKING:
@@ -86,6 +91,20 @@ class _ClientConfig:
     @property
     def max_retries(self) -> int:
         return self._max_retries
+
+    def _settings(
+        self, timeout: TimeoutTypes | NotGiven, max_retries: int | NotGiven
+    ) -> dict[str, Any]:
+        """This client's settings, with ``timeout``/``max_retries`` changed when given
+        (for ``with_options``)."""
+        return {
+            "api_key": self._api_key,
+            "auth_token": self._auth_token,
+            "base_url": self.base_url,
+            "timeout": self._timeout if isinstance(timeout, NotGiven) else timeout,
+            "max_retries": self._max_retries if isinstance(max_retries, NotGiven) else max_retries,
+            "default_headers": self._default_headers,
+        }
 
     def __repr__(self) -> str:
         return (
@@ -180,26 +199,11 @@ class AsyncClient(_ClientConfig):
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AsyncClient:
         """A client sharing this one's connections, with other defaults."""
-        return AsyncClient(
-            api_key=self._api_key,
-            auth_token=self._auth_token,
-            base_url=self.base_url,
-            timeout=self._timeout if isinstance(timeout, NotGiven) else timeout,
-            max_retries=self._max_retries if isinstance(max_retries, NotGiven) else max_retries,
-            default_headers=self._default_headers,
-            http_client=self._http,
-        )
+        return AsyncClient(**self._settings(timeout, max_retries), http_client=self._http)
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         """Send ``spec``; return once the status line and headers are in."""
-        request = self._http.build_request(
-            spec.method,
-            self.base_url + spec.path,
-            headers=dict(spec.headers),
-            content=spec.body,
-            params=dict(spec.query) if spec.query else None,
-            timeout=httpx_timeout(spec.timeout),
-        )
+        request = build_httpx_request(self._http, self.base_url, spec, httpx_timeout(spec.timeout))
         with map_httpx_errors(request=request):
             response = await self._http.send(request, stream=True)
         return HttpxWireResponse(response)

@@ -67,7 +67,7 @@ from ._exceptions import (
 from ._models import ContentBlock, Message, TextBlock
 from ._retry import error_headers, is_retryable, retry_delay
 from ._status import MAX_ERROR_BODY, status_error
-from ._transport import map_httpx_errors
+from ._transport import HttpxResponseView, build_httpx_request, map_httpx_errors
 from ._wire import RequestSpec
 
 if TYPE_CHECKING:
@@ -159,34 +159,10 @@ class _Budget:
 # --------------------------------------------------------------------------- wire
 
 
-class SyncHttpxWireResponse:
+class SyncHttpxWireResponse(HttpxResponseView):
     """An ``httpx.Response`` opened with ``stream=True`` (sync counterpart of the async one)."""
 
-    __slots__ = ("_response",)
-
-    def __init__(self, response: httpx.Response) -> None:
-        self._response = response
-
-    @property
-    def status_code(self) -> int:
-        return self._response.status_code
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        return self._response.headers
-
-    @property
-    def request_id(self) -> str | None:
-        value: str | None = self._response.headers.get("request-id")
-        return value
-
-    @property
-    def raw(self) -> httpx.Response:
-        return self._response
-
-    @property
-    def request(self) -> httpx.Request:
-        return self._response.request
+    __slots__ = ()
 
     def iter_chunks(self) -> Iterator[bytes]:
         """The body as it arrives; httpx errors translated."""
@@ -842,25 +818,10 @@ class Client(_ClientConfig):
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Client:
         """A client sharing this one's connections, with other defaults."""
-        return Client(
-            api_key=self._api_key,
-            auth_token=self._auth_token,
-            base_url=self.base_url,
-            timeout=self._timeout if isinstance(timeout, NotGiven) else timeout,
-            max_retries=self._max_retries if isinstance(max_retries, NotGiven) else max_retries,
-            default_headers=self._default_headers,
-            http_client=self._http,
-        )
+        return Client(**self._settings(timeout, max_retries), http_client=self._http)
 
     def _send(self, spec: RequestSpec, timeout: httpx.Timeout) -> SyncHttpxWireResponse:
-        request = self._http.build_request(
-            spec.method,
-            self.base_url + spec.path,
-            headers=dict(spec.headers),
-            content=spec.body,
-            params=dict(spec.query) if spec.query else None,
-            timeout=timeout,
-        )
+        request = build_httpx_request(self._http, self.base_url, spec, timeout)
         with map_httpx_errors(request=request):
             response = self._http.send(request, stream=True)
         return SyncHttpxWireResponse(response)

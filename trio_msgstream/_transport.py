@@ -16,8 +16,15 @@ import trio
 
 from ._config import Timeout
 from ._exceptions import APIConnectionError, APITimeoutError, IncompleteStreamError, TimeoutKind
+from ._wire import RequestSpec
 
-__all__ = ["HttpxWireResponse", "httpx_timeout", "map_httpx_errors"]
+__all__ = [
+    "HttpxResponseView",
+    "HttpxWireResponse",
+    "build_httpx_request",
+    "httpx_timeout",
+    "map_httpx_errors",
+]
 
 _FINISH_TIMEOUT = 5.0
 """Seconds allowed to release a response's connection and finish its body reader."""
@@ -71,8 +78,11 @@ def httpx_timeout(timeout: Timeout) -> httpx.Timeout:
     )
 
 
-class HttpxWireResponse:
-    """An ``httpx.Response`` opened with ``stream=True``, seen through ``WireResponse``."""
+class HttpxResponseView:
+    """The status and headers of an ``httpx.Response``, as the wire protocols see them.
+
+    Shared by the async and the sync glue; each adds its own way of reading the body.
+    """
 
     __slots__ = ("_response",)
 
@@ -99,6 +109,26 @@ class HttpxWireResponse:
     @property
     def request(self) -> httpx.Request:
         return self._response.request
+
+
+def build_httpx_request(
+    http: httpx.Client | httpx.AsyncClient, base_url: str, spec: RequestSpec, timeout: httpx.Timeout
+) -> httpx.Request:
+    """The ``httpx.Request`` for a :class:`RequestSpec`."""
+    return http.build_request(
+        spec.method,
+        base_url + spec.path,
+        headers=dict(spec.headers),
+        content=spec.body,
+        params=dict(spec.query) if spec.query else None,
+        timeout=timeout,
+    )
+
+
+class HttpxWireResponse(HttpxResponseView):
+    """An ``httpx.Response`` opened with ``stream=True``, seen through ``WireResponse``."""
+
+    __slots__ = ()
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         chunks = self._response.aiter_bytes()

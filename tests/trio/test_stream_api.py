@@ -332,3 +332,25 @@ async def test_close_before_end_makes_final_message_raise(
             assert [e async for e in stream] == []
             with pytest.raises(trio.ClosedResourceError):
                 await stream.get_final_message()
+
+
+async def test_with_options_shares_connections_and_changes_defaults(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    from trio_msgstream.testing import error_response
+
+    strict = client.with_options(max_retries=0, timeout=30.0)
+    assert strict.http_client is client.http_client
+    assert strict.max_retries == 0
+    assert strict.timeout == tms.Timeout.of(30.0)
+    assert client.max_retries == 2  # the original is unchanged
+    server.enqueue(error_response(529, "overloaded_error", "busy"))
+    with trio.fail_after(10), pytest.raises(tms.OverloadedError):
+        async with strict.messages.stream(**PARAMS):
+            pass
+    assert len(server.requests) == 1  # no retry with max_retries=0
+    await strict.aclose()  # does not close the shared httpx client
+    server.enqueue(text_response("still open"))
+    with trio.fail_after(10):
+        async with client.messages.stream(**PARAMS) as stream:
+            assert await stream.get_final_text() == "still open"
