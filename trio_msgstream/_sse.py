@@ -212,7 +212,20 @@ class SSEDecoder:
                 # The common case, by far: a chunk of LF-only complete events.
                 if data.endswith(b"\n\n") and len(data) <= self._max_event_size:
                     self._bytes_received += len(data)
-                    self._interpret(data.decode("utf-8", "replace").split("\n"))
+                    text = data.decode("utf-8", "replace")
+                    # One chunk per event, as the API sends them: exactly
+                    # "event: NAME\ndata: JSON\n\n". Same result as _interpret.
+                    if text.count("\n") == 3 and text[:7] == "event: ":
+                        nl = text.index("\n")
+                        if text[nl + 1 : nl + 7] == "data: ":
+                            ev = _new_event(ServerSentEvent)
+                            _set_event(ev, text[7:nl] or "message")
+                            _set_data(ev, text[nl + 7 : -2])
+                            _set_id(ev, self._last_event_id)
+                            _set_retry(ev, None)
+                            self._events.append(ev)
+                            return
+                    self._interpret(text.split("\n"))
                     return
         self._receive_general(data)
 
