@@ -252,7 +252,6 @@ class _Producer:
                             idle_scope.deadline = idle_deadline
                             continue
                         events, held = held, []
-                    await trio.lowlevel.checkpoint_if_cancelled()  # never yields otherwise
                     if self._deliver_nowait(events):
                         # Room in the channel: no wait, so no idle-clock pause and no
                         # scheduler round trip per network chunk.
@@ -291,7 +290,7 @@ class _Producer:
         (full, or closed: then :meth:`_deliver` waits, or reports the consumer gone).
 
         The producer still checkpoints on every socket read and whenever the channel
-        is full, and checks for cancellation before each batch.
+        is full, so a cancellation is seen within ``max_buffer_size`` batches.
         """
         try:
             self._send_channel.send_nowait(batch)
