@@ -21,7 +21,7 @@ def tests(session: nox.Session) -> None:
 def tests_oldest_deps(session: nox.Session) -> None:
     """The suite against the oldest dependency versions pyproject.toml allows."""
     session.install(
-        "trio==0.25.0", "httpx==0.27.0", "pydantic==2.11.0", "outcome==1.3.0", "h11==0.14.0"
+        "trio==0.25.0", "httpx==0.27.0", "pydantic==2.12.5", "outcome==1.3.0", "h11==0.14.0"
     )
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
@@ -30,7 +30,7 @@ def tests_oldest_deps(session: nox.Session) -> None:
 @nox.session
 def sansio_no_deps(session: nox.Session) -> None:
     """The sans-IO core imports and decodes with trio and httpx absent."""
-    session.install("pydantic>=2.11")
+    session.install("pydantic>=2.12.5")
     session.run("python", "tests/sansio/check_no_io_deps.py")
 
 
@@ -48,6 +48,15 @@ def typecheck(session: nox.Session) -> None:
     session.install("-e", ".[test]", "mypy")
     session.run("mypy")
     session.run("mypy", "--strict", "tests/type_tests")
+    session.install("pyright")
+    session.run("pyright", "--verifytypes", "trio_msgstream", "--ignoreexternal")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (mkdocs-material + mkdocstrings) in strict mode."""
+    session.install("-e", ".", "mkdocs-material", "mkdocstrings[python]")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
 
 
 @nox.session
