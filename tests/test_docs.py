@@ -30,15 +30,25 @@ def test_docs_have_code_blocks() -> None:
     assert len(BLOCKS) >= 4
 
 
+def _is_test_module(code: str) -> bool:
+    return re.search(r"^(async )?def test_", code, re.MULTILINE) is not None
+
+
 @pytest.mark.parametrize(("where", "code"), BLOCKS, ids=[where for where, _ in BLOCKS])
 def test_code_block_runs(where: str, code: str, tmp_path: Path) -> None:
-    script = tmp_path / "block.py"
-    script.write_text(code)
     env = {
         k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
     }
+    if _is_test_module(code):
+        # A test module for users' apps: run it with pytest (our plugin's fixtures).
+        script = tmp_path / "test_block.py"
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"]
+    else:
+        script = tmp_path / "block.py"
+        command = [sys.executable, "-W", "error::ResourceWarning"]
+    script.write_text(code)
     result = subprocess.run(
-        [sys.executable, "-W", "error::ResourceWarning", str(script)],
+        [*command, str(script)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -48,3 +58,6 @@ def test_code_block_runs(where: str, code: str, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, f"{where} failed:\n{result.stdout}\n{result.stderr}"
     assert result.stdout.strip(), f"{where} printed nothing"
+    if _is_test_module(code):
+        assert " passed" in result.stdout
+        assert "failed" not in result.stdout
