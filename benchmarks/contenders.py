@@ -38,6 +38,12 @@ HEADERS = {
     "anthropic-version": "2023-06-01",
     "content-type": "application/json",
 }
+# Every contender's connection pool: no cap on connections (fan-out opens 1,000 at once),
+# httpx's default of 20 idle keep-alive connections (httpcore scans its idle connections
+# on every request and release, so keeping 1,000 idle ones would cost O(n^2) for all), and
+# a connect timeout that 1,000 simultaneous connects on one core can meet.
+KEEPALIVE = 20
+CONNECT_TIMEOUT = 60.0
 TRIO_CONTENDERS = ("raw_httpx", "raw_sse", "ours_stream", "ours_raw", "ours_text")
 ASYNCIO_CONTENDERS = ("raw_httpx_asyncio", "raw_sse_asyncio", "sdk")
 ALL_CONTENDERS = TRIO_CONTENDERS + ASYNCIO_CONTENDERS
@@ -121,7 +127,7 @@ def _httpx_client() -> Any:
 
     return httpx.AsyncClient(
         timeout=None,
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE),
     )
 
 
@@ -157,9 +163,15 @@ def trio_one_factory(contender: str, base_url: str) -> tuple[Any, Callable[..., 
 
     import trio
 
-    from trio_msgstream import AsyncClient, open_message_stream
+    from trio_msgstream import AsyncClient, Timeout, open_message_stream
 
-    client = AsyncClient(base_url=base_url, api_key="x", http_client=http, max_retries=0)
+    client = AsyncClient(
+        base_url=base_url,
+        api_key="x",
+        http_client=http,
+        max_retries=0,
+        timeout=Timeout(connect=CONNECT_TIMEOUT),
+    )
     if contender == "ours_stream":
 
         async def one(key: str, gauge: _Gauge) -> int:
@@ -252,8 +264,9 @@ def asyncio_one_factory(contender: str, base_url: str) -> tuple[Any, Callable[..
             c for c in anthropic.DefaultAsyncHttpxClient.__mro__ if c.__name__ == "AsyncClient"
         )
         http_mod = sys.modules[base.__module__.split(".")[0]]
-        limits = http_mod.Limits(max_connections=None, max_keepalive_connections=None)
-        http = anthropic.DefaultAsyncHttpxClient(limits=limits, timeout=None)
+        limits = http_mod.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE)
+        timeout = http_mod.Timeout(600.0, connect=CONNECT_TIMEOUT)
+        http = anthropic.DefaultAsyncHttpxClient(limits=limits, timeout=timeout)
         client = anthropic.AsyncAnthropic(
             base_url=base_url, api_key="x", max_retries=0, http_client=http
         )

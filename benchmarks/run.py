@@ -307,7 +307,7 @@ def main() -> int:
         help="comma-separated subset of: short_chat,long_text,big_tool,mixed,"
         "fanout,memory,scaling,core",
     )
-    parser.add_argument("--scales", default=None, help="scaling factors (1,2,4,8)")
+    parser.add_argument("--scales", default=None, help="scaling factors (0.25,0.5,1,2,4,8)")
     parser.add_argument(
         "--slow-streams",
         type=int,
@@ -320,7 +320,8 @@ def main() -> int:
     args.only = set(args.only.split(",")) if args.only else None
     if args.repeats is None:
         args.repeats = 1 if args.quick else 5
-    scales = [float(s) for s in (args.scales or ("1,2" if args.quick else "1,2,4,8")).split(",")]
+    default_scales = "1,2" if args.quick else "0.25,0.5,1,2,4,8"
+    scales = [float(s) for s in (args.scales or default_scales).split(",")]
     contenders = list(args.contenders.split(",") if args.contenders else ALL)
     unknown = set(contenders) - set(ALL)
     if unknown:
@@ -460,10 +461,11 @@ def evaluate_targets(results: dict[str, Any], scales: list[float]) -> list[dict[
             value = row[f"{part}_us_per_event"]
             out.append(
                 {
-                    "target": f"core {part} µs/event, {row['scenario']}",
-                    "limit": 3.0,
+                    "target": f"core {part} µs/event, {row['scenario']}"
+                    + ("" if part == "accumulate" else " (decode+parse+accumulate; info)"),
+                    "limit": 3.0 if part == "accumulate" else None,
                     "value": value,
-                    "met": value <= 3.0,
+                    "met": value <= 3.0 if part == "accumulate" else None,
                 }
             )
     for cell in results.get("memory") or []:
@@ -584,8 +586,8 @@ def render(results: dict[str, Any]) -> str:
         lines += ["", "| target | limit | measured | met |", "|---|---|---|---|"]
         for t in targets:
             lines.append(
-                f"| {t['target']} | {t['limit']:g} | {t['value']:.2f} | "
-                f"{'yes' if t['met'] else 'NO'} |"
+                f"| {t['target']} | {'-' if t['limit'] is None else format(t['limit'], 'g')} | "
+                f"{t['value']:.2f} | {'-' if t['met'] is None else 'yes' if t['met'] else 'NO'} |"
             )
     return "\n".join(lines)
 
