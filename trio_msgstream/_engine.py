@@ -70,6 +70,7 @@ class StreamEngine:
         self._started = False
         self._stopped = False
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        self._utf8_partial = False
         self._blocks_started = 0
         self._open_blocks: set[int] = set()
         self._error: APIError | None = None
@@ -131,12 +132,17 @@ class StreamEngine:
         # An event stream is UTF-8 text; binary garbage is a protocol error, not
         # text with U+FFFD in it. A sequence cut at the chunk end is completed by
         # the next chunk (and at EOF it is part of the truncation, not an error).
+        # Most chunks are pure ASCII: that needs no decoding, unless a multi-byte
+        # sequence from the previous chunk is waiting to be completed.
+        if not self._utf8_partial and data.isascii():
+            return
         try:
             self._utf8.decode(data)
         except UnicodeDecodeError as exc:
             raise StreamProtocolError(
                 f"the body is not UTF-8 text (byte offset {self.bytes_received + exc.start})"
             ) from None
+        self._utf8_partial = bool(self._utf8.getstate()[0])
 
     def receive_eof(self) -> list[Any]:
         """Signal the end of the body; return any events it completed.

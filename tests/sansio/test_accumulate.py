@@ -303,3 +303,17 @@ def test_accumulation_work_is_linear_in_stream_length() -> None:
     message = acc.snapshot()
     assert message is not None
     assert len(message.content[0].text) == 4 * n  # type: ignore[union-attr]
+
+
+def test_engine_utf8_check_across_chunks() -> None:
+    # A multi-byte character split across chunks is fine; a sequence that an ASCII
+    # chunk fails to complete is not (the ASCII fast path must not skip that check).
+    engine = StreamEngine()
+    chunk = sse_bytes([{"type": "ping", "note": "é"}])
+    cut = chunk.index("é".encode()) + 1
+    assert engine.receive_data(chunk[:cut]) == []
+    assert [e.type for e in engine.receive_data(chunk[cut:])] == ["ping"]
+    broken = StreamEngine()
+    broken.receive_data(b"event: ping\ndata: \xc3")
+    with pytest.raises(tms.StreamProtocolError, match="not UTF-8"):
+        broken.receive_data(b'{"type":"ping"}\n\n')
