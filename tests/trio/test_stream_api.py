@@ -354,3 +354,23 @@ async def test_with_options_shares_connections_and_changes_defaults(
     with trio.fail_after(10):
         async with client.messages.stream(**PARAMS) as stream:
             assert await stream.get_final_text() == "still open"
+
+
+async def test_public_async_methods_are_checkpoints(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    server.enqueue(text_response("done already"))
+    with trio.fail_after(10):
+        async with client.messages.stream(**PARAMS) as stream:
+            await stream.until_done()
+            # Even with nothing left to wait for, each call is a checkpoint.
+            with trio.testing.assert_checkpoints():
+                await stream.until_done()
+            with trio.testing.assert_checkpoints():
+                await stream.get_final_message()
+            with trio.testing.assert_checkpoints():
+                await stream.get_final_text()
+            with trio.testing.assert_checkpoints(), pytest.raises(StopAsyncIteration):
+                await stream.__anext__()
+        with trio.testing.assert_checkpoints():
+            await stream.aclose()  # already closed: still a checkpoint
