@@ -124,11 +124,12 @@ def _parse_partial(raw: str) -> Any:
 class _Block:
     """The accumulation state of one content block."""
 
-    __slots__ = ("citations", "json", "signature", "start", "stopped", "text", "thinking")
+    __slots__ = ("citations", "final", "json", "signature", "start", "stopped", "text", "thinking")
 
     def __init__(self, start: ContentBlock) -> None:
         self.start = start
         self.stopped = False
+        self.final: ContentBlock | None = None
         self.text: _Chunks | None = None
         self.thinking: _Chunks | None = None
         self.json: _JsonChunks | None = None
@@ -142,33 +143,52 @@ class _Block:
         elif isinstance(start, (ToolUseBlock, ServerToolUseBlock)):
             self.json = _JsonChunks()
 
-    def build(self) -> ContentBlock:
-        """The block as it stands; a complete tool block's JSON must parse."""
+    def build(self, *, strict: bool = True) -> ContentBlock:
+        """The block as it stands.
+
+        A stopped block is built once and then reused: it can no longer change, so
+        a complete tool input's JSON is parsed exactly once.
+
+        Args:
+            strict: A stopped tool block whose JSON does not parse raises
+                :class:`StreamProtocolError`; otherwise it shows as a partial block
+                (best-effort ``input``, the raw text in ``partial_json``).
+        """
+        if self.final is not None:
+            return self.final
         start = self.start
         if self.text is not None:
             update: dict[str, Any] = {"text": self.text.value()}
             if self.citations is not None:
                 update["citations"] = list(self.citations)
-            return start.model_copy(update=update)
-        if self.thinking is not None:
+            block = start.model_copy(update=update)
+        elif self.thinking is not None:
             update = {"thinking": self.thinking.value()}
             if self.signature is not None:
                 update["signature"] = self.signature
-            return start.model_copy(update=update)
-        if self.json is not None:
+            block = start.model_copy(update=update)
+        elif self.json is not None:
             raw = self.json.value()
             if not raw:
-                return start.model_copy(update={"partial_json": None} if self.stopped else {})
-            if self.stopped:
+                block = start.model_copy()
+            elif not self.stopped:
+                return start.model_copy(update={"input": _parse_partial(raw), "partial_json": raw})
+            else:
                 try:
-                    parsed = from_json(raw)
+                    block = start.model_copy(update={"input": from_json(raw)})
                 except ValueError as exc:
-                    raise StreamProtocolError(
-                        f"tool input of block is not valid JSON: {exc}", body=raw[:200]
-                    ) from None
-                return start.model_copy(update={"input": parsed})
-            return start.model_copy(update={"input": _parse_partial(raw), "partial_json": raw})
-        return start.model_copy()
+                    if strict:
+                        raise StreamProtocolError(
+                            f"tool input of block is not valid JSON: {exc}", body=raw[:200]
+                        ) from None
+                    return start.model_copy(
+                        update={"input": _parse_partial(raw), "partial_json": raw}
+                    )
+        else:
+            block = start.model_copy()
+        if self.stopped:
+            self.final = block
+        return block
 
 
 class MessageAccumulator:
@@ -335,14 +355,7 @@ class MessageAccumulator:
         assert base is not None
         content: list[ContentBlock] = []
         for block in self._blocks:
-            try:
-                content.append(block.build())
-            except StreamProtocolError:
-                if strict:
-                    raise
-                block.stopped = False  # show it as the partial block it is
-                content.append(block.build())
-                block.stopped = True
+            content.append(block.build(strict=strict))
         update: dict[str, Any] = dict(self._updates)
         update["content"] = content
         if self._usage:

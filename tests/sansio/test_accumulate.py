@@ -317,3 +317,35 @@ def test_engine_utf8_check_across_chunks() -> None:
     broken.receive_data(b"event: ping\ndata: \xc3")
     with pytest.raises(tms.StreamProtocolError, match="not UTF-8"):
         broken.receive_data(b'{"type":"ping"}\n\n')
+
+
+def test_complete_tool_input_is_parsed_exactly_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trio_msgstream._accumulate as accumulate_module
+
+    calls: list[str] = []
+    real = accumulate_module.from_json
+
+    def counting(data: Any, **kwargs: Any) -> Any:
+        calls.append(data)
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(accumulate_module, "from_json", counting)
+    acc = MessageAccumulator()
+    for payload in [
+        START,
+        block_start(0, {"type": "tool_use", "id": "t", "name": "f", "input": {}}),
+        delta(0, {"type": "input_json_delta", "partial_json": '{"a": [1, 2'}),
+        delta(0, {"type": "input_json_delta", "partial_json": ", 3]}"}),
+        stop(0),
+    ]:
+        acc.apply(ev(payload))
+    complete = [c for c in calls if c == '{"a": [1, 2, 3]}']
+    assert len(complete) == 1  # at the block's stop
+    acc.apply(ev(block_start(1, {"type": "text", "text": ""})))
+    for i in range(5):  # later snapshots reuse the finished block
+        acc.apply(ev(text(1, str(i))))
+        snapshot = acc.snapshot()
+        assert snapshot is not None
+        assert snapshot.content[0].input == {"a": [1, 2, 3]}  # type: ignore[union-attr]
+    acc.apply(ev({"type": "message_stop"}))
+    assert len([c for c in calls if c == '{"a": [1, 2, 3]}']) == 1
