@@ -108,25 +108,33 @@ class StreamEngine:
             APIStatusError: A mid-stream ``error`` event (the subclass its type names).
             StreamProtocolError: Malformed or out-of-order data.
         """
+        return self._receive(data)
+
+    def receive_raw(self, data: bytes) -> list[RawMessageStreamEvent]:
+        """Like :meth:`receive_data` for an engine made with ``accumulate=False``."""
+        return self._receive(data)
+
+    def _receive(self, data: bytes) -> list[Any]:
         if self._error is not None:
             raise self._error
         try:
             self._check_utf8(data)
-            self._decoder.receive_data(data)
+            try:
+                self._decoder.receive_data(data)
+            except StreamProtocolError:
+                self._salvage()
+                raise
             return self._drain()
         except APIError as exc:
             raise self._fail(exc) from None
 
-    def receive_raw(self, data: bytes) -> list[RawMessageStreamEvent]:
-        """Like :meth:`receive_data` for an engine made with ``accumulate=False``."""
-        if self._error is not None:
-            raise self._error
+    def _salvage(self) -> None:
+        # The decoder failed (an oversize event) after completing some events of the
+        # same chunk: they still belong in the partial message.
         try:
-            self._check_utf8(data)
-            self._decoder.receive_data(data)
-            return self._drain()
-        except APIError as exc:
-            raise self._fail(exc) from None
+            self._drain()
+        except APIError:
+            pass  # the decoder's own error, raised by the caller
 
     def _check_utf8(self, data: bytes) -> None:
         # An event stream is UTF-8 text; binary garbage is a protocol error, not

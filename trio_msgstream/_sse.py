@@ -239,10 +239,12 @@ class SSEDecoder:
         Raises:
             StreamProtocolError: The decoder failed earlier.
         """
+        if self._events:
+            # Complete events that arrived before a failure are still handed out:
+            # the error is raised once they are gone, so nothing is lost.
+            return self._events.popleft()
         if self._error is not None:
             self._raise_broken()
-        if self._events:
-            return self._events.popleft()
         return NEED_DATA
 
     def feed(self, data: bytes) -> list[ServerSentEvent]:
@@ -285,9 +287,9 @@ class SSEDecoder:
         raise StreamProtocolError(f"SSE decoder is in an error state: {self._error}")
 
     def _fail(self, message: str) -> NoReturn:
+        # Events completed before the failure stay queued for next_event.
         self._error = message
         self._buf = bytearray()
-        self._events.clear()
         raise StreamProtocolError(message)
 
     def _receive_general(self, data: bytes) -> None:
@@ -339,9 +341,10 @@ class SSEDecoder:
             end = cut + 2
             if end > self._max_event_size:
                 self._check_complete_sizes(bytes(buf[:end]))
-            if len(buf) - end > self._max_event_size:
-                self._fail_oversize(len(buf) - end, complete=False)
             text = buf[:end].decode("utf-8", "replace")
+            if len(buf) - end > self._max_event_size:
+                self._interpret(text.split("\n"))
+                self._fail_oversize(len(buf) - end, complete=False)
             del buf[:end]
         else:
             cut = data.rfind(b"\n\n")
@@ -356,9 +359,10 @@ class SSEDecoder:
             if end == len(data):
                 text = data.decode("utf-8", "replace")
             else:
-                if len(data) - end > self._max_event_size:
-                    self._fail_oversize(len(data) - end, complete=False)
                 text = data[:end].decode("utf-8", "replace")
+                if len(data) - end > self._max_event_size:
+                    self._interpret(text.split("\n"))
+                    self._fail_oversize(len(data) - end, complete=False)
                 buf += data[end:]
         self._interpret(text.split("\n"))
 
@@ -367,9 +371,13 @@ class SSEDecoder:
         # its lines and their LFs, without any stray leading LFs; that is exactly the
         # most the incomplete-event check can see of it, so the outcome does not depend
         # on chunking.
-        for part in blocks.split(b"\n\n"):
+        parts = blocks.split(b"\n\n")
+        for i, part in enumerate(parts):
             size = len(part.lstrip(b"\n")) + 1
             if size > self._max_event_size:
+                if i:  # the events before the oversize one are delivered first
+                    before = b"\n\n".join(parts[:i]) + b"\n\n"
+                    self._interpret(before.decode("utf-8", "replace").split("\n"))
                 self._fail_oversize(size, complete=True)
 
     def _fail_oversize(self, size: int, *, complete: bool) -> NoReturn:

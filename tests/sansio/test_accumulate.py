@@ -349,3 +349,17 @@ def test_complete_tool_input_is_parsed_exactly_once(monkeypatch: pytest.MonkeyPa
         assert snapshot.content[0].input == {"a": [1, 2, 3]}  # type: ignore[union-attr]
     acc.apply(ev({"type": "message_stop"}))
     assert len([c for c in calls if c == '{"a": [1, 2, 3]}']) == 1
+
+
+def test_engine_oversize_event_keeps_the_events_before_it_in_the_partial() -> None:
+    engine = StreamEngine(max_event_size=1000)
+    chunk = (
+        sse_bytes([START, block_start(0, {"type": "text", "text": ""}), text(0, "kept text")])
+        + b"event: content_block_delta\ndata: "
+        + b"x" * 2000
+    )
+    with pytest.raises(tms.StreamProtocolError, match="max_event_size") as info:
+        engine.receive_data(chunk)
+    partial = info.value.partial_message
+    assert partial is not None
+    assert partial.content[0].text == "kept text"  # type: ignore[union-attr]

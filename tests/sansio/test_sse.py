@@ -287,7 +287,24 @@ def test_oversize_complete_event_in_one_chunk_is_also_an_error() -> None:
     # Otherwise the outcome would depend on how the event was chunked.
     decoder = SSEDecoder(max_event_size=100)
     with pytest.raises(StreamProtocolError):
-        decoder.feed(b"data: small\n\ndata: " + b"x" * 200 + b"\n\ndata: small\n\n")
+        decoder.feed(b"data: small\n\ndata: " + b"x" * 200 + b"\n\ndata: later\n\n")
+    # The complete event before the oversize one is not lost; nothing after it is read.
+    assert decoder.next_event() == ServerSentEvent(data="small")
+    assert_broken(decoder)
+
+
+@pytest.mark.parametrize("buffered", [False, True])
+def test_events_completed_before_an_oversize_tail_are_not_lost(buffered: bool) -> None:
+    decoder = SSEDecoder(max_event_size=100)
+    if buffered:  # the first event's start is already in the buffer
+        decoder.receive_data(b"data: fi")
+        chunk = b"rst\n\ndata: second\n\ndata: " + b"x" * 200
+    else:
+        chunk = b"data: first\n\ndata: second\n\ndata: " + b"x" * 200
+    with pytest.raises(StreamProtocolError, match="max_event_size"):
+        decoder.receive_data(chunk)
+    assert decoder.next_event() == ServerSentEvent(data="first")
+    assert decoder.next_event() == ServerSentEvent(data="second")
     assert_broken(decoder)
 
 
