@@ -3,7 +3,8 @@
 Layers, imports pointing one way:
 
 - the sans-IO core (``_sse``, ``_events``, ``_models``, ``_accumulate``, ``_engine``,
-  ``_retry``, ``_status``, ``_config``, ``_exceptions``): no trio, no httpx;
+  ``_handlers``, ``_retry``, ``_status``, ``_config``, ``_exceptions``): no trio, no
+  httpx;
 - the trio runtime (``_stream``, ``_raw``, ``_api``, ``_fanout``): no httpx;
 - the httpx glue (``_transport``, ``_client``, ``_sync``).
 

@@ -42,15 +42,10 @@ import trio
 from ._config import DEFAULT_MAX_BUFFER_SIZE
 from ._engine import StreamEngine
 from ._events import (
-    CitationEvent,
-    ContentBlockStopEvent,
-    InputJsonEvent,
     MessageStopEvent,
     MessageStreamEvent,
     RawPingEvent,
-    SignatureEvent,
     TextEvent,
-    ThinkingEvent,
 )
 from ._exceptions import (
     APIConnectionError,
@@ -59,6 +54,7 @@ from ._exceptions import (
     IncompleteStreamError,
     StreamProtocolError,
 )
+from ._handlers import handler_call, is_content, on_text_takes_snapshot, overridden_handlers
 from ._models import ContentBlock, Message, TextBlock
 from ._retry import error_headers, is_retryable, retry_delay
 from ._status import MAX_ERROR_BODY, status_error
@@ -446,23 +442,7 @@ async def _aclose_iterator(iterator: AsyncIterator[bytes]) -> None:
 
 
 def _has_content(events: list[Any]) -> bool:
-    for event in events:
-        kind = event.type
-        if kind != "ping" and kind != "message_start":
-            return True
-    return False
-
-
-_HANDLER_NAMES = (
-    "on_stream_event",
-    "on_text",
-    "on_input_json",
-    "on_thinking",
-    "on_signature",
-    "on_citation",
-    "on_content_block",
-    "on_message",
-)
+    return any(is_content(event) for event in events)
 
 
 class MessageStream(_Producer):
@@ -484,12 +464,8 @@ class MessageStream(_Producer):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._overridden = frozenset(
-            name
-            for name in _HANDLER_NAMES
-            if getattr(cls, name) is not getattr(MessageStream, name)
-        )
-        cls._on_text_takes_snapshot = _accepts_two_args(cls.on_text)
+        cls._overridden = overridden_handlers(cls, MessageStream)
+        cls._on_text_takes_snapshot = on_text_takes_snapshot(cls.on_text)
 
     def __init__(
         self,
@@ -631,34 +607,14 @@ class MessageStream(_Producer):
             await self.on_end()
 
     async def _dispatch(self, event: MessageStreamEvent) -> None:
-        overridden = self._overridden
-        if "on_stream_event" in overridden:
+        if "on_stream_event" in self._overridden:
             await self.on_stream_event(event)
-        if isinstance(event, TextEvent):
-            if "on_text" in overridden:
-                if self._on_text_takes_snapshot:
-                    await self.on_text(event.text, event.snapshot)
-                else:
-                    await self.on_text(event.text)  # type: ignore[call-arg]
-        elif isinstance(event, InputJsonEvent):
-            if "on_input_json" in overridden:
-                await self.on_input_json(event.partial_json, event.snapshot)
-        elif isinstance(event, ThinkingEvent):
-            if "on_thinking" in overridden:
-                await self.on_thinking(event.thinking, event.snapshot)
-        elif isinstance(event, SignatureEvent):
-            if "on_signature" in overridden:
-                await self.on_signature(event.signature)
-        elif isinstance(event, CitationEvent):
-            if "on_citation" in overridden:
-                await self.on_citation(event.citation, event.snapshot)
-        elif isinstance(event, ContentBlockStopEvent):
-            if "on_content_block" in overridden:
-                await self.on_content_block(event.content_block)
-        elif isinstance(event, MessageStopEvent):
+        if isinstance(event, MessageStopEvent):
             self._final_message = event.message
-            if "on_message" in overridden:
-                await self.on_message(event.message)
+        call = handler_call(event, self._overridden, self._on_text_takes_snapshot)
+        if call is not None:
+            name, args = call
+            await getattr(self, name)(*args)
 
     @property
     def text_stream(self) -> AsyncIterator[str]:
@@ -728,20 +684,3 @@ class _TextStream(AsyncIterator[str]):
                 raise StopAsyncIteration
             if isinstance(event, TextEvent):
                 return event.text
-
-
-def _accepts_two_args(method: Callable[..., Any]) -> bool:
-    import inspect
-
-    try:
-        signature = inspect.signature(method)
-    except (TypeError, ValueError):
-        return True
-    positional = [
-        p
-        for p in signature.parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    if any(p.kind is p.VAR_POSITIONAL for p in signature.parameters.values()):
-        return True
-    return len(positional) >= 3  # self, text, snapshot

@@ -27,7 +27,6 @@ the connection) on its way out; leaving the ``with`` block closes the stream too
 
 from __future__ import annotations
 
-import inspect
 import math
 import socket
 import time
@@ -47,15 +46,10 @@ from ._config import (
 )
 from ._engine import StreamEngine
 from ._events import (
-    CitationEvent,
-    ContentBlockStopEvent,
-    InputJsonEvent,
     MessageStopEvent,
     MessageStreamEvent,
     RawMessageStreamEvent,
-    SignatureEvent,
     TextEvent,
-    ThinkingEvent,
 )
 from ._exceptions import (
     APIError,
@@ -64,6 +58,7 @@ from ._exceptions import (
     MsgStreamError,
     StreamProtocolError,
 )
+from ._handlers import handler_call, is_content, on_text_takes_snapshot, overridden_handlers
 from ._models import ContentBlock, Message, TextBlock
 from ._retry import error_headers, is_retryable, retry_delay
 from ._status import MAX_ERROR_BODY, status_error
@@ -257,34 +252,6 @@ def _run_with_retries(
 
 # --------------------------------------------------------------------------- streams
 
-_HANDLERS = (
-    "on_stream_event",
-    "on_text",
-    "on_input_json",
-    "on_thinking",
-    "on_signature",
-    "on_citation",
-    "on_content_block",
-    "on_message",
-)
-
-
-def _takes_snapshot(method: Callable[..., Any]) -> bool:
-    """Whether an ``on_text`` override takes ``(self, text, snapshot)`` or ``(self, text)``."""
-    try:
-        parameters = list(inspect.signature(method).parameters.values())
-    except (TypeError, ValueError):
-        return True
-    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
-        return True
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 3
-
-
-def _is_content(event: Any) -> bool:
-    kind: str = event.type
-    return kind != "ping" and kind != "message_start"
-
 
 class SyncMessageStream:
     """A streaming Messages API response, read synchronously.
@@ -305,10 +272,8 @@ class SyncMessageStream:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._overridden = frozenset(
-            name for name in _HANDLERS if getattr(cls, name) is not getattr(SyncMessageStream, name)
-        )
-        cls._on_text_takes_snapshot = _takes_snapshot(cls.on_text)
+        cls._overridden = overridden_handlers(cls, SyncMessageStream)
+        cls._on_text_takes_snapshot = on_text_takes_snapshot(cls.on_text)
 
     def __init__(self, client: Client, spec: RequestSpec) -> None:
         self._client = client
@@ -458,7 +423,7 @@ class SyncMessageStream:
                 idle_at = now + idle
             if not self._content_sent:
                 held.extend(events)
-                if not any(_is_content(e) for e in held):
+                if not any(is_content(e) for e in held):
                     continue
                 events, held = held, []
             self._content_sent = True
@@ -531,34 +496,14 @@ class SyncMessageStream:
             raise
 
     def _dispatch(self, event: MessageStreamEvent) -> None:
-        overridden = self._overridden
-        if "on_stream_event" in overridden:
+        if "on_stream_event" in self._overridden:
             self.on_stream_event(event)
-        if isinstance(event, TextEvent):
-            if "on_text" in overridden:
-                if self._on_text_takes_snapshot:
-                    self.on_text(event.text, event.snapshot)
-                else:
-                    self.on_text(event.text)  # type: ignore[call-arg]
-        elif isinstance(event, InputJsonEvent):
-            if "on_input_json" in overridden:
-                self.on_input_json(event.partial_json, event.snapshot)
-        elif isinstance(event, ThinkingEvent):
-            if "on_thinking" in overridden:
-                self.on_thinking(event.thinking, event.snapshot)
-        elif isinstance(event, SignatureEvent):
-            if "on_signature" in overridden:
-                self.on_signature(event.signature)
-        elif isinstance(event, CitationEvent):
-            if "on_citation" in overridden:
-                self.on_citation(event.citation, event.snapshot)
-        elif isinstance(event, ContentBlockStopEvent):
-            if "on_content_block" in overridden:
-                self.on_content_block(event.content_block)
-        elif isinstance(event, MessageStopEvent):
+        if isinstance(event, MessageStopEvent):
             self._final_message = event.message
-            if "on_message" in overridden:
-                self.on_message(event.message)
+        call = handler_call(event, self._overridden, self._on_text_takes_snapshot)
+        if call is not None:
+            name, args = call
+            getattr(self, name)(*args)
 
     def __iter__(self) -> Self:
         return self

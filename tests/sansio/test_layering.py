@@ -21,6 +21,7 @@ CORE = [
     "_status",
     "_config",
     "_exceptions",
+    "_handlers",
 ]
 RUNTIME = ["_wire", "_stream", "_raw", "_api"]
 
