@@ -62,18 +62,20 @@ class Timeout:
         write: To send the request.
         pool: To get a connection from the pool.
         content_idle: Between two events that are not ``ping``. Keep-alive pings do
-            not reset it, so a stream that only pings fails instead of hanging.
+            not reset it, so a stream that only pings fails instead of hanging. The
+            default (600 s) matches ``read``: no stricter than the read timeout, but a
+            dead stream kept "alive" by pings fails in bounded time.
         deadline: For the whole request, retries and backoff included.
 
-    ``Timeout(5.0)`` (a single positional number) sets connect, read, write, pool and
-    content_idle to that many seconds; ``deadline`` stays unset unless given.
+    A plain number given as ``timeout=`` means :meth:`Timeout.of` that number: the same
+    limit for connect, read, write, pool and content_idle; ``deadline`` stays unset.
     """
 
     connect: float | None = 5.0
     read: float | None = 600.0
     write: float | None = 600.0
     pool: float | None = 600.0
-    content_idle: float | None = None
+    content_idle: float | None = 600.0
     deadline: float | None = None
 
     @classmethod

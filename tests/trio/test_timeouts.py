@@ -243,3 +243,20 @@ async def test_float_timeout_applies_to_every_phase(
     resolved = tms.AsyncClient(api_key="k", base_url="http://x", timeout=7.0).timeout
     assert (resolved.connect, resolved.read, resolved.write, resolved.pool) == (7.0,) * 4
     assert resolved.content_idle == 7.0
+
+
+async def test_default_timeout_ends_a_ping_only_stream(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # With no timeout configured, a stream kept "alive" by pings alone still fails in
+    # bounded time (content_idle defaults to the read timeout's 600 s).
+    assert tms.Timeout().content_idle == 600.0
+    with trio.fail_after(5000):
+        async with fake_client() as (server, client):
+            assert client.timeout == tms.Timeout()
+            server.enqueue(stalled(5, stall_pings_every=10.0))
+            exc, stream, elapsed, seen = await run_until_timeout(client)
+            assert exc.which == "content_idle"
+            assert 600.0 <= elapsed < 601.0
+            assert seen == ["one", " two"]
+            assert_timeout_callbacks(stream)
