@@ -44,7 +44,6 @@ from ._engine import StreamEngine
 from ._events import (
     MessageStopEvent,
     MessageStreamEvent,
-    RawPingEvent,
     TextEvent,
 )
 from ._exceptions import (
@@ -229,38 +228,47 @@ class _Producer:
 
     async def _pump(self, response: WireResponse, engine: StreamEngine) -> None:
         idle = self._spec.timeout.content_idle
-        idle_deadline = trio.current_time() + idle if idle is not None else math.inf
+        # Moving a cancel scope's deadline is not free, so it is not moved on every
+        # content event: only once the last one is ``slack`` newer than the deadline
+        # allows, and then ``slack`` past what is needed. The timeout thus fires
+        # between ``idle`` and ``idle + slack`` after the last content event.
+        slack = idle / 1000 if idle is not None else 0.0
         # Until the first content event, events are held back: a failure then can
         # still be retried without the consumer having seen anything but this.
         held: list[MessageStreamEvent] = []
-        with trio.CancelScope(deadline=idle_deadline) as idle_scope:
+        with trio.CancelScope() as idle_scope:
+            if idle is not None:
+                idle_scope.deadline = trio.current_time() + idle + slack
             chunks = response.iter_chunks()
             try:
                 async for chunk in chunks:
                     events = self._feed(engine, chunk)
                     if not events:
                         continue
-                    if idle is not None and not all(isinstance(e, RawPingEvent) for e in events):
-                        idle_deadline = trio.current_time() + idle
+                    if idle is not None:
+                        for event in events:
+                            if event.type != "ping":
+                                now = trio.current_time()
+                                if now + idle > idle_scope.deadline:
+                                    idle_scope.deadline = now + idle + slack
+                                break
                     if not self._content_sent:
                         held.extend(events)
                         if not _has_content(held):
-                            idle_scope.deadline = idle_deadline
                             continue
                         events, held = held, []
                     if self._deliver_nowait(events):
-                        # Room in the channel: no wait, so no idle-clock pause and no
-                        # scheduler round trip per network chunk.
-                        if idle is not None:
-                            idle_scope.deadline = idle_deadline
+                        # Room in the channel: no wait, so no scheduler round trip per
+                        # network chunk.
                         continue
-                    # Waiting for a slow consumer must not count as an idle stream.
+                    # Waiting for a slow consumer must not count as an idle stream:
+                    # the idle clock stops while the producer waits.
+                    remaining = idle_scope.deadline - trio.current_time()
                     idle_scope.deadline = math.inf
-                    waited_from = trio.current_time()
                     if not await self._deliver(events):
                         return
-                    idle_deadline += trio.current_time() - waited_from
-                    idle_scope.deadline = idle_deadline
+                    if idle is not None:
+                        idle_scope.deadline = trio.current_time() + remaining
             finally:
                 await _aclose_iterator(chunks)
             # The body was read to EOF (past message_stop), so the connection can go
