@@ -23,9 +23,9 @@ raises that error itself (not wrapped in an ExceptionGroup). Cancellation is nev
 captured: ``trio.Cancelled`` always propagates.
 
 Timeouts are cancel scopes: ``deadline`` wraps the whole producer, ``content_idle`` is
-a scope whose deadline moves on every non-ping event (and is paused while the
-producer waits for a slow consumer), and connect/read/write/pool are passed to the
-transport.
+a scope whose deadline follows the last non-ping event (moved in steps of
+``content_idle / 1000`` s, and paused while the producer waits for a slow consumer),
+and connect/read/write/pool are passed to the transport.
 """
 
 from __future__ import annotations
