@@ -26,8 +26,7 @@ from ._config import (
 from ._exceptions import APIError, APITimeoutError, MsgStreamError, StreamProtocolError
 from ._models import Message
 from ._raw import RawMessageStream, open_raw_stream
-from ._status import MAX_ERROR_BODY, status_error
-from ._stream import MessageStream, close_response, run_with_retries
+from ._stream import MessageStream, close_response, raise_for_status, run_with_retries
 from ._transport import (
     HttpxWireResponse,
     build_httpx_request,
@@ -316,15 +315,7 @@ async def _create_message(client: AsyncClient, spec: RequestSpec) -> Message:
     async def attempt() -> Message:
         response = await client.open_response(spec)
         try:
-            if not 200 <= response.status_code < 300:
-                body = await response.read_bounded(MAX_ERROR_BODY)
-                raise status_error(
-                    response.status_code,
-                    body,
-                    request_id=response.request_id,
-                    response=response.raw,
-                    request=response.request,
-                )
+            await raise_for_status(response)
             body = await response.read_bounded(1 << 30)
         finally:
             await close_response(response)

@@ -410,11 +410,11 @@ async def run_with_retries(
             await trio.sleep(delay)
 
 
-async def check_sse_response(response: WireResponse) -> None:
-    """Raise the typed error for a response that is not a 2xx event stream.
+async def raise_for_status(response: WireResponse) -> None:
+    """Raise the typed :class:`APIStatusError` for a non-2xx response.
 
-    The body of a failed response is read (at most ``MAX_ERROR_BODY`` bytes) so the
-    error carries the API's message; the caller closes the response.
+    The body is read (at most ``MAX_ERROR_BODY`` bytes) so the error carries the API's
+    message; the caller closes the response.
     """
     if not 200 <= response.status_code < 300:
         body = await response.read_bounded(MAX_ERROR_BODY)
@@ -425,6 +425,12 @@ async def check_sse_response(response: WireResponse) -> None:
             response=response.raw,
             request=response.request,
         )
+
+
+async def check_sse_response(response: WireResponse) -> None:
+    """Raise the typed error for a response that is not a 2xx event stream
+    (see :func:`raise_for_status`); the caller closes the response."""
+    await raise_for_status(response)
     content_type = response.headers.get("content-type", "")
     if not content_type.lower().startswith("text/event-stream"):
         body = await response.read_bounded(1024)
