@@ -1,98 +1,64 @@
 """Trio-native streaming for the Anthropic Messages API.
 
-Layers, imports pointing one way:
+Layers, imports pointing one way (the folders show them):
 
-- the sans-IO core (``_sse``, ``_events``, ``_models``, ``_accumulate``, ``_engine``,
-  ``_handlers``, ``_retry``, ``_status``, ``_config``, ``_exceptions``): no trio, no
-  httpx;
-- the trio runtime (``_stream``, ``_raw``, ``_api``, ``_fanout``): no httpx;
-- the httpx glue (``_transport``, ``_client``, ``_sync``).
+- ``_core``: the sans-IO core (SSE decoder, events and models, accumulator, stream
+  engine, request session, retry rules, errors): no trio, no httpx;
+- ``_trio``: the trio runtime (producer tasks, streams, fan-out): no httpx;
+- ``_httpx``: the httpx glue and the async client;
+- ``_sync``: the synchronous client, the same core driven by ``httpx.Client``: no trio;
+- ``_cli`` and ``testing``: the command line and the testing kit.
 
-Everything public is re-exported here; the ``_modules`` are private.
+The top level holds what an application needs first; the API's objects live in
+:mod:`trio_msgstream.types` and the protocol machinery in :mod:`trio_msgstream.sansio`.
+Names that used to live here (``TextBlock``, ``StreamEngine``, ...) still import from
+here.
 """
 
-from ._accumulate import MessageAccumulator as MessageAccumulator
-from ._api import MessageStreamManager as MessageStreamManager
-from ._api import open_message_stream as open_message_stream
-from ._api import start_message_stream as start_message_stream
-from ._client import AsyncClient as AsyncClient
-from ._client import AsyncMessages as AsyncMessages
-from ._config import NOT_GIVEN as NOT_GIVEN
-from ._config import NotGiven as NotGiven
-from ._config import Timeout as Timeout
-from ._engine import StreamEngine as StreamEngine
-from ._events import CitationEvent as CitationEvent
-from ._events import ContentBlockStopEvent as ContentBlockStopEvent
-from ._events import InputJsonEvent as InputJsonEvent
-from ._events import MessageStopEvent as MessageStopEvent
-from ._events import MessageStreamEvent as MessageStreamEvent
-from ._events import RawContentBlockDeltaEvent as RawContentBlockDeltaEvent
-from ._events import RawContentBlockStartEvent as RawContentBlockStartEvent
-from ._events import RawContentBlockStopEvent as RawContentBlockStopEvent
-from ._events import RawErrorEvent as RawErrorEvent
-from ._events import RawMessageDeltaEvent as RawMessageDeltaEvent
-from ._events import RawMessageStartEvent as RawMessageStartEvent
-from ._events import RawMessageStopEvent as RawMessageStopEvent
-from ._events import RawMessageStreamEvent as RawMessageStreamEvent
-from ._events import RawPingEvent as RawPingEvent
-from ._events import SignatureEvent as SignatureEvent
-from ._events import TextEvent as TextEvent
-from ._events import ThinkingEvent as ThinkingEvent
-from ._events import UnknownEvent as UnknownEvent
-from ._events import parse_event as parse_event
-from ._exceptions import APIConnectionError as APIConnectionError
-from ._exceptions import APIError as APIError
-from ._exceptions import APIStatusError as APIStatusError
-from ._exceptions import APITimeoutError as APITimeoutError
-from ._exceptions import AuthenticationError as AuthenticationError
-from ._exceptions import BadRequestError as BadRequestError
-from ._exceptions import ConflictError as ConflictError
-from ._exceptions import DeadlineExceededError as DeadlineExceededError
-from ._exceptions import IncompleteStreamError as IncompleteStreamError
-from ._exceptions import InternalServerError as InternalServerError
-from ._exceptions import MsgStreamError as MsgStreamError
-from ._exceptions import NotFoundError as NotFoundError
-from ._exceptions import OverloadedError as OverloadedError
-from ._exceptions import PermissionDeniedError as PermissionDeniedError
-from ._exceptions import RateLimitError as RateLimitError
-from ._exceptions import RequestTooLargeError as RequestTooLargeError
-from ._exceptions import ServiceUnavailableError as ServiceUnavailableError
-from ._exceptions import StreamProtocolError as StreamProtocolError
-from ._exceptions import UnprocessableEntityError as UnprocessableEntityError
-from ._fanout import FanOut as FanOut
-from ._fanout import FanOutCancelled as FanOutCancelled
-from ._fanout import FanOutHandle as FanOutHandle
-from ._fanout import FanOutMetrics as FanOutMetrics
-from ._fanout import FanOutResult as FanOutResult
-from ._fanout import FanOutStatistics as FanOutStatistics
-from ._fanout import open_fan_out as open_fan_out
-from ._models import CitationsDelta as CitationsDelta
-from ._models import ContentBlock as ContentBlock
-from ._models import InputJSONDelta as InputJSONDelta
-from ._models import Message as Message
-from ._models import RedactedThinkingBlock as RedactedThinkingBlock
-from ._models import ServerToolUseBlock as ServerToolUseBlock
-from ._models import SignatureDelta as SignatureDelta
-from ._models import TextBlock as TextBlock
-from ._models import TextDelta as TextDelta
-from ._models import ThinkingBlock as ThinkingBlock
-from ._models import ThinkingDelta as ThinkingDelta
-from ._models import ToolUseBlock as ToolUseBlock
-from ._models import UnknownBlock as UnknownBlock
-from ._models import UnknownDelta as UnknownDelta
-from ._models import Usage as Usage
-from ._models import WebSearchToolResultBlock as WebSearchToolResultBlock
-from ._raw import RawMessageStream as RawMessageStream
-from ._sse import NEED_DATA as NEED_DATA
-from ._sse import ServerSentEvent as ServerSentEvent
-from ._sse import SSEDecoder as SSEDecoder
-from ._stream import MessageStream as MessageStream
-from ._stream import StreamStatistics as StreamStatistics
-from ._sync import Client as Client
-from ._sync import Messages as Messages
-from ._sync import SyncMessageStream as SyncMessageStream
-from ._sync import SyncMessageStreamManager as SyncMessageStreamManager
-from ._sync import SyncRawMessageStream as SyncRawMessageStream
+import typing as _typing
+
+from ._core.config import NOT_GIVEN as NOT_GIVEN
+from ._core.config import NotGiven as NotGiven
+from ._core.config import Timeout as Timeout
+from ._core.exceptions import APIConnectionError as APIConnectionError
+from ._core.exceptions import APIError as APIError
+from ._core.exceptions import APIStatusError as APIStatusError
+from ._core.exceptions import APITimeoutError as APITimeoutError
+from ._core.exceptions import AuthenticationError as AuthenticationError
+from ._core.exceptions import BadRequestError as BadRequestError
+from ._core.exceptions import ConflictError as ConflictError
+from ._core.exceptions import DeadlineExceededError as DeadlineExceededError
+from ._core.exceptions import IncompleteStreamError as IncompleteStreamError
+from ._core.exceptions import InternalServerError as InternalServerError
+from ._core.exceptions import MsgStreamError as MsgStreamError
+from ._core.exceptions import NotFoundError as NotFoundError
+from ._core.exceptions import OverloadedError as OverloadedError
+from ._core.exceptions import PermissionDeniedError as PermissionDeniedError
+from ._core.exceptions import RateLimitError as RateLimitError
+from ._core.exceptions import RequestTooLargeError as RequestTooLargeError
+from ._core.exceptions import ServiceUnavailableError as ServiceUnavailableError
+from ._core.exceptions import StreamProtocolError as StreamProtocolError
+from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
+from ._httpx.async_client import AsyncClient as AsyncClient
+from ._httpx.async_client import AsyncMessages as AsyncMessages
+from ._sync.client import Client as Client
+from ._sync.client import Messages as Messages
+from ._sync.client import SyncMessageStream as SyncMessageStream
+from ._sync.client import SyncMessageStreamManager as SyncMessageStreamManager
+from ._sync.client import SyncRawMessageStream as SyncRawMessageStream
+from ._trio.api import MessageStreamManager as MessageStreamManager
+from ._trio.api import open_message_stream as open_message_stream
+from ._trio.api import start_message_stream as start_message_stream
+from ._trio.fanout import FanOut as FanOut
+from ._trio.fanout import FanOutCancelled as FanOutCancelled
+from ._trio.fanout import FanOutHandle as FanOutHandle
+from ._trio.fanout import FanOutMetrics as FanOutMetrics
+from ._trio.fanout import FanOutResult as FanOutResult
+from ._trio.fanout import FanOutStatistics as FanOutStatistics
+from ._trio.fanout import open_fan_out as open_fan_out
+from ._trio.raw import RawMessageStream as RawMessageStream
+from ._trio.stream import MessageStream as MessageStream
+from ._trio.stream import StreamStatistics as StreamStatistics
 from ._version import __version__ as __version__
 
 AsyncAnthropic = AsyncClient
@@ -102,8 +68,103 @@ AsyncMessageStream = MessageStream
 Anthropic = Client
 """The official SDK's name for the synchronous :class:`Client`."""
 
+if _typing.TYPE_CHECKING:
+    from .sansio import NEED_DATA as NEED_DATA
+    from .sansio import MessageAccumulator as MessageAccumulator
+    from .sansio import ServerSentEvent as ServerSentEvent
+    from .sansio import SSEDecoder as SSEDecoder
+    from .sansio import StreamEngine as StreamEngine
+    from .sansio import parse_event as parse_event
+    from .types import CitationEvent as CitationEvent
+    from .types import CitationsDelta as CitationsDelta
+    from .types import ContentBlock as ContentBlock
+    from .types import ContentBlockStopEvent as ContentBlockStopEvent
+    from .types import InputJSONDelta as InputJSONDelta
+    from .types import InputJsonEvent as InputJsonEvent
+    from .types import Message as Message
+    from .types import MessageStopEvent as MessageStopEvent
+    from .types import MessageStreamEvent as MessageStreamEvent
+    from .types import RawContentBlockDeltaEvent as RawContentBlockDeltaEvent
+    from .types import RawContentBlockStartEvent as RawContentBlockStartEvent
+    from .types import RawContentBlockStopEvent as RawContentBlockStopEvent
+    from .types import RawErrorEvent as RawErrorEvent
+    from .types import RawMessageDeltaEvent as RawMessageDeltaEvent
+    from .types import RawMessageStartEvent as RawMessageStartEvent
+    from .types import RawMessageStopEvent as RawMessageStopEvent
+    from .types import RawMessageStreamEvent as RawMessageStreamEvent
+    from .types import RawPingEvent as RawPingEvent
+    from .types import RedactedThinkingBlock as RedactedThinkingBlock
+    from .types import ServerToolUseBlock as ServerToolUseBlock
+    from .types import SignatureDelta as SignatureDelta
+    from .types import SignatureEvent as SignatureEvent
+    from .types import TextBlock as TextBlock
+    from .types import TextDelta as TextDelta
+    from .types import TextEvent as TextEvent
+    from .types import ThinkingBlock as ThinkingBlock
+    from .types import ThinkingDelta as ThinkingDelta
+    from .types import ThinkingEvent as ThinkingEvent
+    from .types import ToolUseBlock as ToolUseBlock
+    from .types import UnknownBlock as UnknownBlock
+    from .types import UnknownDelta as UnknownDelta
+    from .types import UnknownEvent as UnknownEvent
+    from .types import Usage as Usage
+    from .types import WebSearchToolResultBlock as WebSearchToolResultBlock
+
+_MOVED = {
+    "MessageAccumulator": "sansio",
+    "StreamEngine": "sansio",
+    "CitationEvent": "types",
+    "ContentBlockStopEvent": "types",
+    "InputJsonEvent": "types",
+    "MessageStopEvent": "types",
+    "MessageStreamEvent": "types",
+    "RawContentBlockDeltaEvent": "types",
+    "RawContentBlockStartEvent": "types",
+    "RawContentBlockStopEvent": "types",
+    "RawErrorEvent": "types",
+    "RawMessageDeltaEvent": "types",
+    "RawMessageStartEvent": "types",
+    "RawMessageStopEvent": "types",
+    "RawMessageStreamEvent": "types",
+    "RawPingEvent": "types",
+    "SignatureEvent": "types",
+    "TextEvent": "types",
+    "ThinkingEvent": "types",
+    "UnknownEvent": "types",
+    "parse_event": "sansio",
+    "CitationsDelta": "types",
+    "ContentBlock": "types",
+    "InputJSONDelta": "types",
+    "Message": "types",
+    "RedactedThinkingBlock": "types",
+    "ServerToolUseBlock": "types",
+    "SignatureDelta": "types",
+    "TextBlock": "types",
+    "TextDelta": "types",
+    "ThinkingBlock": "types",
+    "ThinkingDelta": "types",
+    "ToolUseBlock": "types",
+    "UnknownBlock": "types",
+    "UnknownDelta": "types",
+    "Usage": "types",
+    "WebSearchToolResultBlock": "types",
+    "NEED_DATA": "sansio",
+    "ServerSentEvent": "sansio",
+    "SSEDecoder": "sansio",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # Names that moved to ``types`` / ``sansio`` keep importing from here.
+    module = _MOVED.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
 __all__ = [
-    "NEED_DATA",
     "NOT_GIVEN",
     "APIConnectionError",
     "APIError",
@@ -116,12 +177,8 @@ __all__ = [
     "AsyncMessages",
     "AuthenticationError",
     "BadRequestError",
-    "CitationEvent",
-    "CitationsDelta",
     "Client",
     "ConflictError",
-    "ContentBlock",
-    "ContentBlockStopEvent",
     "DeadlineExceededError",
     "FanOut",
     "FanOutCancelled",
@@ -130,14 +187,8 @@ __all__ = [
     "FanOutResult",
     "FanOutStatistics",
     "IncompleteStreamError",
-    "InputJSONDelta",
-    "InputJsonEvent",
     "InternalServerError",
-    "Message",
-    "MessageAccumulator",
-    "MessageStopEvent",
     "MessageStream",
-    "MessageStreamEvent",
     "MessageStreamManager",
     "Messages",
     "MsgStreamError",
@@ -146,61 +197,40 @@ __all__ = [
     "OverloadedError",
     "PermissionDeniedError",
     "RateLimitError",
-    "RawContentBlockDeltaEvent",
-    "RawContentBlockStartEvent",
-    "RawContentBlockStopEvent",
-    "RawErrorEvent",
-    "RawMessageDeltaEvent",
-    "RawMessageStartEvent",
-    "RawMessageStopEvent",
     "RawMessageStream",
-    "RawMessageStreamEvent",
-    "RawPingEvent",
-    "RedactedThinkingBlock",
     "RequestTooLargeError",
-    "SSEDecoder",
-    "ServerSentEvent",
-    "ServerToolUseBlock",
     "ServiceUnavailableError",
-    "SignatureDelta",
-    "SignatureEvent",
-    "StreamEngine",
     "StreamProtocolError",
     "StreamStatistics",
     "SyncMessageStream",
     "SyncMessageStreamManager",
     "SyncRawMessageStream",
-    "TextBlock",
-    "TextDelta",
-    "TextEvent",
-    "ThinkingBlock",
-    "ThinkingDelta",
-    "ThinkingEvent",
     "Timeout",
-    "ToolUseBlock",
-    "UnknownBlock",
-    "UnknownDelta",
-    "UnknownEvent",
     "UnprocessableEntityError",
-    "Usage",
-    "WebSearchToolResultBlock",
     "__version__",
     "open_fan_out",
     "open_message_stream",
-    "parse_event",
     "start_message_stream",
 ]
 
 
 def _fix_module_names() -> None:
     # Tracebacks and docs show ``trio_msgstream.X`` rather than the private module.
-    for name in __all__:
-        obj = globals()[name]
-        if isinstance(obj, type) and obj.__module__.startswith("trio_msgstream._"):
-            try:
-                obj.__module__ = __name__
-            except (AttributeError, TypeError):  # pragma: no cover
-                pass
+    import importlib
+
+    public = {__name__: __all__}
+    for module_name in ("types", "sansio"):
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        public[module.__name__] = module.__all__
+    for module_name, names in public.items():
+        namespace = importlib.import_module(module_name)
+        for name in names:
+            obj = getattr(namespace, name)
+            if isinstance(obj, type) and obj.__module__.startswith("trio_msgstream._"):
+                try:
+                    obj.__module__ = module_name
+                except (AttributeError, TypeError):  # pragma: no cover
+                    pass
 
 
 _fix_module_names()

@@ -1,4 +1,4 @@
-"""Tests for the sans-IO SSE decoder, ``trio_msgstream._sse``."""
+"""Tests for the sans-IO SSE decoder, ``trio_msgstream._core.sse``."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trio_msgstream._exceptions import StreamProtocolError
-from trio_msgstream._sse import (
+from trio_msgstream._core.exceptions import StreamProtocolError
+from trio_msgstream._core.sse import (
     DEFAULT_MAX_EVENT_SIZE,
     NEED_DATA,
     NeedData,
@@ -459,15 +459,15 @@ for name in ("trio", "httpx", "pydantic", "pydantic_core"):
 pkg = types.ModuleType("trio_msgstream")
 pkg.__path__ = [sys.argv[1]]
 sys.modules["trio_msgstream"] = pkg
-importlib.import_module("trio_msgstream._sse")
+importlib.import_module("trio_msgstream._core.sse")
 print(sorted(m for m in sys.modules if m.startswith("trio_msgstream.")))
 """
 
 
 def test_sse_imports_no_trio_httpx_or_pydantic() -> None:
-    import trio_msgstream._sse as sse
+    import trio_msgstream._core.sse as sse
 
-    package_dir = str(Path(sse.__file__).parent)
+    package_dir = str(Path(sse.__file__).parent.parent)
     result = subprocess.run(
         [sys.executable, "-c", _ISOLATED_IMPORT, package_dir],
         capture_output=True,
@@ -475,4 +475,6 @@ def test_sse_imports_no_trio_httpx_or_pydantic() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['trio_msgstream._exceptions', 'trio_msgstream._sse']"
+    assert result.stdout.strip() == (
+        "['trio_msgstream._core', 'trio_msgstream._core.exceptions', 'trio_msgstream._core.sse']"
+    )

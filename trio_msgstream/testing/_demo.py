@@ -17,8 +17,8 @@ from typing import Any
 
 import trio
 
-from .._client import AsyncClient
-from .._sync import Client
+from .._httpx.async_client import AsyncClient
+from .._sync.client import Client
 from ._scripts import ScriptedResponse, default_responder
 from ._server import FakeAnthropicServer, RecordedRequest, Responder, serve_fake_anthropic
 from ._thread import fake_anthropic_in_thread

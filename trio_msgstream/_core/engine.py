@@ -26,22 +26,22 @@ from __future__ import annotations
 import codecs
 from typing import Any
 
-from ._accumulate import MessageAccumulator
-from ._events import (
+from .accumulate import MessageAccumulator
+from .events import (
     MessageStreamEvent,
     RawErrorEvent,
     RawMessageStreamEvent,
     parse_event,
 )
-from ._exceptions import (
+from .exceptions import (
     APIError,
     APIStatusError,
     IncompleteStreamError,
     StreamProtocolError,
     error_class_for_type,
 )
-from ._models import Message
-from ._sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
+from .models import Message
+from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
 
 __all__ = ["StreamEngine"]
 

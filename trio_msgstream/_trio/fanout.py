@@ -37,14 +37,15 @@ from typing import Any, Literal
 import outcome
 import trio
 
-from ._api import _sole_cancelled, start_message_stream
-from ._config import DEFAULT_MAX_BUFFER_SIZE, NOT_GIVEN, NotGiven, Timeout, TimeoutTypes
-from ._events import MessageStreamEvent, TextEvent
-from ._exceptions import MsgStreamError
-from ._models import Message, Usage
-from ._retry import MAX_RETRY_AFTER, retry_after_from_headers
-from ._stream import MessageStream
-from ._wire import RequestSpec, WireClient, WireResponse
+from .._core.config import DEFAULT_MAX_BUFFER_SIZE, NOT_GIVEN, NotGiven, Timeout, TimeoutTypes
+from .._core.events import MessageStreamEvent, TextEvent
+from .._core.exceptions import MsgStreamError
+from .._core.models import Message, Usage
+from .._core.request import RequestSpec
+from .._core.retry import MAX_RETRY_AFTER, retry_after_from_headers
+from .api import _sole_cancelled, start_message_stream
+from .stream import MessageStream
+from .wire import WireClient, WireResponse
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]

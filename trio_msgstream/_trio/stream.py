@@ -39,25 +39,26 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import outcome
 import trio
 
-from ._config import DEFAULT_MAX_BUFFER_SIZE
-from ._engine import StreamEngine
-from ._events import (
+from .._core.config import DEFAULT_MAX_BUFFER_SIZE
+from .._core.engine import StreamEngine
+from .._core.events import (
     MessageStopEvent,
     MessageStreamEvent,
     TextEvent,
 )
-from ._exceptions import (
+from .._core.exceptions import (
     APIConnectionError,
     APIError,
     APITimeoutError,
     IncompleteStreamError,
     StreamProtocolError,
 )
-from ._handlers import handler_call, is_content, on_text_takes_snapshot, overridden_handlers
-from ._models import ContentBlock, Message, TextBlock
-from ._retry import error_headers, is_retryable, retry_delay
-from ._status import MAX_ERROR_BODY, status_error
-from ._wire import RequestSpec, WireClient, WireResponse
+from .._core.handlers import handler_call, is_content, on_text_takes_snapshot, overridden_handlers
+from .._core.models import ContentBlock, Message, TextBlock
+from .._core.request import RequestSpec
+from .._core.retry import error_headers, is_retryable, retry_delay
+from .._core.status import MAX_ERROR_BODY, status_error
+from .wire import WireClient, WireResponse
 
 if TYPE_CHECKING:
     from typing_extensions import Self

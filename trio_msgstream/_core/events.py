@@ -24,8 +24,8 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import Discriminator, Tag, TypeAdapter
 
-from ._exceptions import StreamProtocolError
-from ._models import (
+from .exceptions import StreamProtocolError
+from .models import (
     APIModel,
     ContentBlock,
     ContentDelta,

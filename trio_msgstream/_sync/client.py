@@ -35,35 +35,34 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import httpx
 
-# ``_ClientConfig`` is what both clients share: credentials, URL, defaults, build_spec.
-from ._client import _ClientConfig
-from ._config import (
+from .._core.client_config import ClientConfig
+from .._core.config import (
     DEFAULT_MAX_RETRIES,
     NOT_GIVEN,
     NotGiven,
     Timeout,
     TimeoutTypes,
 )
-from ._engine import StreamEngine
-from ._events import (
+from .._core.engine import StreamEngine
+from .._core.events import (
     MessageStopEvent,
     MessageStreamEvent,
     RawMessageStreamEvent,
     TextEvent,
 )
-from ._exceptions import (
+from .._core.exceptions import (
     APIError,
     APITimeoutError,
     IncompleteStreamError,
     MsgStreamError,
     StreamProtocolError,
 )
-from ._handlers import handler_call, is_content, on_text_takes_snapshot, overridden_handlers
-from ._models import ContentBlock, Message, TextBlock
-from ._retry import error_headers, is_retryable, retry_delay
-from ._status import MAX_ERROR_BODY, status_error
-from ._transport import HttpxResponseView, build_httpx_request, map_httpx_errors
-from ._wire import RequestSpec
+from .._core.handlers import handler_call, is_content, on_text_takes_snapshot, overridden_handlers
+from .._core.models import ContentBlock, Message, TextBlock
+from .._core.request import RequestSpec
+from .._core.retry import error_headers, is_retryable, retry_delay
+from .._core.status import MAX_ERROR_BODY, status_error
+from .._httpx.transport import HttpxResponseView, build_httpx_request, map_httpx_errors
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -700,7 +699,7 @@ class SyncRawMessageStream:
 # --------------------------------------------------------------------------- client
 
 
-class Client(_ClientConfig):
+class Client(ClientConfig):
     """The synchronous client of the Messages API (also exported as ``Anthropic``).
 
     The same interface as :class:`~trio_msgstream.AsyncClient` without async/await::

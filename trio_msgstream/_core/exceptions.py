@@ -38,7 +38,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from ._models import Message
+    from .models import Message
 
 __all__ = [
     "APIConnectionError",

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ._version import __version__
+from .._version import __version__
 
 __all__ = [
     "API_VERSION",

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
-from ._events import (
+from .events import (
     CitationEvent,
     ContentBlockStopEvent,
     InputJsonEvent,
@@ -40,8 +40,8 @@ from ._events import (
     ThinkingEvent,
     _SnapshotSource,
 )
-from ._exceptions import StreamProtocolError
-from ._models import (
+from .exceptions import StreamProtocolError
+from .models import (
     CitationsDelta,
     ContentBlock,
     InputJSONDelta,

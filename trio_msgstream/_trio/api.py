@@ -9,9 +9,9 @@ from typing import Any, Generic, TypeVar
 
 import trio
 
-from ._config import DEFAULT_MAX_BUFFER_SIZE, NOT_GIVEN, NotGiven, TimeoutTypes
-from ._stream import MessageStream
-from ._wire import WireClient
+from .._core.config import DEFAULT_MAX_BUFFER_SIZE, NOT_GIVEN, NotGiven, TimeoutTypes
+from .stream import MessageStream
+from .wire import WireClient
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ._engine import StreamEngine
-from ._events import RawMessageStreamEvent
-from ._exceptions import APIConnectionError, APIError, APITimeoutError
-from ._stream import _aclose_iterator, check_sse_response, close_response, run_with_retries
-from ._wire import RequestSpec, WireClient, WireResponse
+from .._core.engine import StreamEngine
+from .._core.events import RawMessageStreamEvent
+from .._core.exceptions import APIConnectionError, APIError, APITimeoutError
+from .._core.request import RequestSpec
+from .stream import _aclose_iterator, check_sse_response, close_response, run_with_retries
+from .wire import WireClient, WireResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -20,14 +20,14 @@ from typing import IO, Any
 import pydantic
 import trio
 
-from ._client import AsyncClient
-from ._config import NOT_GIVEN, NotGiven, Timeout, TimeoutTypes
-from ._events import MessageStreamEvent, TextEvent
-from ._exceptions import APIStatusError, APITimeoutError, MsgStreamError
-from ._fanout import FanOutHandle, FanOutResult, open_fan_out
-from ._models import Message
-from ._stream import MessageStream
-from ._version import __version__
+from .._core.config import NOT_GIVEN, NotGiven, Timeout, TimeoutTypes
+from .._core.events import MessageStreamEvent, TextEvent
+from .._core.exceptions import APIStatusError, APITimeoutError, MsgStreamError
+from .._core.models import Message
+from .._httpx.async_client import AsyncClient
+from .._trio.fanout import FanOutHandle, FanOutResult, open_fan_out
+from .._trio.stream import MessageStream
+from .._version import __version__
 
 __all__ = ["main"]
 
@@ -259,7 +259,7 @@ async def open_cli_client(options: Options) -> AsyncIterator[AsyncClient]:
         async with AsyncClient(base_url=base_url, timeout=options.timeout) as client:
             yield client
         return
-    from .testing import serve_fake_anthropic
+    from ..testing import serve_fake_anthropic
 
     async with trio.open_nursery() as nursery:
         server = await nursery.start(serve_fake_anthropic)

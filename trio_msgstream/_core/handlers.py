@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from ._events import (
+from .events import (
     CitationEvent,
     ContentBlockStopEvent,
     InputJsonEvent,

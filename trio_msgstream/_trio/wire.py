@@ -10,25 +10,12 @@ mid-way as :class:`IncompleteStreamError`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ._config import Timeout
+from .._core.config import Timeout
+from .._core.request import RequestSpec
 
 __all__ = ["RequestSpec", "WireResponse", "WireClient"]
-
-
-@dataclass(frozen=True)
-class RequestSpec:
-    """One Messages API request, ready to send (retries resend the same spec)."""
-
-    method: str
-    path: str
-    headers: Mapping[str, str]
-    body: bytes
-    timeout: Timeout
-    max_retries: int
-    query: Mapping[str, str] = field(default_factory=dict)
 
 
 class WireResponse(Protocol):

@@ -2,38 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import httpx
 import trio
 
-from ._api import MessageStreamManager
-from ._config import (
+from .._core.client_config import ClientConfig
+from .._core.config import (
     DEFAULT_MAX_BUFFER_SIZE,
     DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
     NOT_GIVEN,
     NotGiven,
-    Timeout,
     TimeoutTypes,
-    build_body,
-    build_headers,
-    default_api_key,
-    default_base_url,
-    resolve_timeout,
 )
-from ._exceptions import APIError, APITimeoutError, MsgStreamError, StreamProtocolError
-from ._models import Message
-from ._raw import RawMessageStream, open_raw_stream
-from ._stream import MessageStream, close_response, raise_for_status, run_with_retries
-from ._transport import (
-    HttpxWireResponse,
+from .._core.exceptions import APIError, APITimeoutError, StreamProtocolError
+from .._core.models import Message
+from .._core.request import RequestSpec
+from .._trio.api import MessageStreamManager
+from .._trio.raw import RawMessageStream, open_raw_stream
+from .._trio.stream import MessageStream, close_response, raise_for_status, run_with_retries
+from .._trio.wire import WireResponse
+from .transport import (
+    HttpxResponseView,
     build_httpx_request,
     httpx_timeout,
     map_httpx_errors,
 )
-from ._wire import RequestSpec, WireResponse
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -42,108 +37,8 @@ __all__ = ["AsyncClient", "AsyncMessages"]
 
 _S = TypeVar("_S", bound=MessageStream)
 
-MESSAGES_PATH = "/v1/messages"
 
-
-def _missing_key_error() -> MsgStreamError:
-    return MsgStreamError(
-        "no API key: pass api_key= or auth_token=, or set ANTHROPIC_API_KEY "
-        "(or point base_url at a server that needs none, such as trio_msgstream.testing)"
-    )
-
-
-class _ClientConfig:
-    """What the sync and async clients share: credentials, URL, defaults, requests."""
-
-    def __init__(
-        self,
-        *,
-        api_key: str | None,
-        auth_token: str | None,
-        base_url: str | httpx.URL | None,
-        timeout: TimeoutTypes | NotGiven,
-        max_retries: int,
-        default_headers: Mapping[str, str] | None,
-    ) -> None:
-        self._api_key = api_key if api_key is not None else default_api_key()
-        self._auth_token = auth_token
-        self.base_url: str = (
-            str(base_url).rstrip("/") if base_url is not None else default_base_url()
-        )
-        if self._api_key is None and auth_token is None and "api.anthropic.com" in self.base_url:
-            raise _missing_key_error()
-        self._timeout = resolve_timeout(timeout, DEFAULT_TIMEOUT)
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
-        self._max_retries = max_retries
-        self._default_headers = dict(default_headers or {})
-
-    @property
-    def api_key(self) -> str | None:
-        """The API key in use (never shown in ``repr``, logs or errors)."""
-        return self._api_key
-
-    @property
-    def timeout(self) -> Timeout:
-        return self._timeout
-
-    @property
-    def max_retries(self) -> int:
-        return self._max_retries
-
-    def _settings(
-        self, timeout: TimeoutTypes | NotGiven, max_retries: int | NotGiven
-    ) -> dict[str, Any]:
-        """This client's settings, with ``timeout``/``max_retries`` changed when given
-        (for ``with_options``)."""
-        return {
-            "api_key": self._api_key,
-            "auth_token": self._auth_token,
-            "base_url": self.base_url,
-            "timeout": self._timeout if isinstance(timeout, NotGiven) else timeout,
-            "max_retries": self._max_retries if isinstance(max_retries, NotGiven) else max_retries,
-            "default_headers": self._default_headers,
-        }
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(base_url={self.base_url!r}, "
-            f"max_retries={self._max_retries}, timeout={self._timeout!r})"
-        )
-
-    def build_spec(
-        self,
-        params: Mapping[str, Any],
-        *,
-        stream: bool,
-        timeout: Any = NOT_GIVEN,
-        max_retries: Any = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> RequestSpec:
-        """A ready-to-send request for ``POST /v1/messages``."""
-        if "stream" in params:
-            raise TypeError("pass stream= only to messages.create()")
-        retries = self._max_retries if isinstance(max_retries, NotGiven) else int(max_retries)
-        return RequestSpec(
-            method="POST",
-            path=MESSAGES_PATH,
-            headers=build_headers(
-                self._api_key,
-                auth_token=self._auth_token,
-                default_headers=self._default_headers,
-                extra_headers=extra_headers,
-                stream=stream,
-            ),
-            body=build_body(params, stream=stream, extra_body=extra_body),
-            timeout=resolve_timeout(timeout, self._timeout),
-            max_retries=retries,
-            query=dict(extra_query or {}),
-        )
-
-
-class AsyncClient(_ClientConfig):
+class AsyncClient(ClientConfig):
     """The Trio client of the Messages API (also exported as ``AsyncAnthropic``).
 
     Args:
@@ -338,3 +233,58 @@ async def _create_message(client: AsyncClient, spec: RequestSpec) -> Message:
             spec, attempt, before_attempt=lambda: None, may_retry=lambda: True, fail=keep
         )
     raise APITimeoutError(f"deadline timeout of {deadline} s", which="deadline")
+
+
+_FINISH_TIMEOUT = 5.0
+"""Seconds allowed to release a response's connection and finish its body reader."""
+
+
+class HttpxWireResponse(HttpxResponseView):
+    """An ``httpx.Response`` opened with ``stream=True``, seen through ``WireResponse``."""
+
+    __slots__ = ()
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        chunks = self._response.aiter_bytes()
+        try:
+            with map_httpx_errors(request=self._response.request, in_body=True):
+                async for chunk in chunks:
+                    yield chunk
+        finally:
+            await self._finish(chunks)
+
+    async def read_bounded(self, limit: int) -> bytes:
+        data = bytearray()
+        chunks = self._response.aiter_bytes()
+        try:
+            with map_httpx_errors(request=self._response.request, in_body=True):
+                async for chunk in chunks:
+                    data += chunk
+                    if len(data) >= limit:
+                        break
+        finally:
+            await self._finish(chunks)
+        return bytes(data[:limit])
+
+    async def _finish(self, chunks: AsyncIterator[bytes]) -> None:
+        # httpx reads the body through a chain of nested async generators (httpx,
+        # then httpcore). Closing the outermost one does not close the inner ones, and
+        # trio warns (ResourceWarning) when an unfinished one is garbage collected. So
+        # close the response first (that closes or releases the connection), then
+        # drive the chain until it ends: every generator in it then finishes now,
+        # deterministically, instead of at garbage collection.
+        with trio.CancelScope(shield=True) as scope:
+            scope.deadline = trio.current_time() + _FINISH_TIMEOUT
+            await self._response.aclose()
+            try:
+                while True:
+                    await chunks.__anext__()
+            except StopAsyncIteration:
+                pass
+            except Exception:  # the closed connection's error: expected here
+                pass
+            finally:
+                await chunks.aclose()  # type: ignore[attr-defined]
+
+    async def aclose(self) -> None:
+        await self._response.aclose()

@@ -7,27 +7,27 @@ picking the most specific class.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import trio
 
-from ._config import Timeout
-from ._exceptions import APIConnectionError, APITimeoutError, IncompleteStreamError, TimeoutKind
-from ._wire import RequestSpec
+from .._core.config import Timeout
+from .._core.exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    IncompleteStreamError,
+    TimeoutKind,
+)
+from .._core.request import RequestSpec
 
 __all__ = [
     "HttpxResponseView",
-    "HttpxWireResponse",
     "build_httpx_request",
     "httpx_timeout",
     "map_httpx_errors",
 ]
-
-_FINISH_TIMEOUT = 5.0
-"""Seconds allowed to release a response's connection and finish its body reader."""
 
 _TIMEOUT_KINDS: tuple[tuple[type[httpx.TimeoutException], TimeoutKind], ...] = (
     (httpx.ConnectTimeout, "connect"),
@@ -123,54 +123,3 @@ def build_httpx_request(
         params=dict(spec.query) if spec.query else None,
         timeout=timeout,
     )
-
-
-class HttpxWireResponse(HttpxResponseView):
-    """An ``httpx.Response`` opened with ``stream=True``, seen through ``WireResponse``."""
-
-    __slots__ = ()
-
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
-        chunks = self._response.aiter_bytes()
-        try:
-            with map_httpx_errors(request=self._response.request, in_body=True):
-                async for chunk in chunks:
-                    yield chunk
-        finally:
-            await self._finish(chunks)
-
-    async def read_bounded(self, limit: int) -> bytes:
-        data = bytearray()
-        chunks = self._response.aiter_bytes()
-        try:
-            with map_httpx_errors(request=self._response.request, in_body=True):
-                async for chunk in chunks:
-                    data += chunk
-                    if len(data) >= limit:
-                        break
-        finally:
-            await self._finish(chunks)
-        return bytes(data[:limit])
-
-    async def _finish(self, chunks: AsyncIterator[bytes]) -> None:
-        # httpx reads the body through a chain of nested async generators (httpx,
-        # then httpcore). Closing the outermost one does not close the inner ones, and
-        # trio warns (ResourceWarning) when an unfinished one is garbage collected. So
-        # close the response first (that closes or releases the connection), then
-        # drive the chain until it ends: every generator in it then finishes now,
-        # deterministically, instead of at garbage collection.
-        with trio.CancelScope(shield=True) as scope:
-            scope.deadline = trio.current_time() + _FINISH_TIMEOUT
-            await self._response.aclose()
-            try:
-                while True:
-                    await chunks.__anext__()
-            except StopAsyncIteration:
-                pass
-            except Exception:  # the closed connection's error: expected here
-                pass
-            finally:
-                await chunks.aclose()  # type: ignore[attr-defined]
-
-    async def aclose(self) -> None:
-        await self._response.aclose()

@@ -1,0 +1,1 @@
+"""The trio runtime: producer tasks, channels, cancel scopes. No httpx."""
