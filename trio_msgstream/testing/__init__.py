@@ -17,6 +17,10 @@ handy for demos without an API key. For synchronous code use
 :func:`fake_anthropic_in_thread`.
 """
 
+from ._conversation import Conversation as Conversation
+from ._conversation import ConversationTurn as ConversationTurn
+from ._conversation import json_response as json_response
+from ._conversation import tool_calls_response as tool_calls_response
 from ._demo import demo_client as demo_client
 from ._demo import has_api_key as has_api_key
 from ._demo import open_demo_client as open_demo_client
@@ -42,6 +46,8 @@ from ._thread import fake_anthropic_in_thread as fake_anthropic_in_thread
 
 __all__ = [
     "DEFAULT_MODEL",
+    "Conversation",
+    "ConversationTurn",
     "FakeAnthropicServer",
     "RecordedRequest",
     "Responder",
@@ -53,6 +59,7 @@ __all__ = [
     "events_response",
     "fake_anthropic_in_thread",
     "has_api_key",
+    "json_response",
     "open_demo_client",
     "open_fake_anthropic",
     "replay_sse_file",
@@ -61,6 +68,7 @@ __all__ = [
     "sse_bytes",
     "text_response",
     "thinking_response",
+    "tool_calls_response",
     "tool_use_response",
     "use_embedded_server_unless_key",
 ]
