@@ -298,7 +298,8 @@ def _parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
 def _schema_from_hints(
     validated: Callable[..., Any], arg_docs: Mapping[str, str]
 ) -> dict[str, Any]:
-    schema: dict[str, Any] = pydantic.TypeAdapter(validated).json_schema()
+    adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(validated)  # type: ignore[arg-type]
+    schema: dict[str, Any] = adapter.json_schema()
     properties = schema.get("properties")
     if isinstance(properties, dict):
         for arg, text in arg_docs.items():

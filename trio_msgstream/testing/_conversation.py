@@ -190,7 +190,7 @@ def tool_calls_response(
         blocks.append(({"type": "text", "text": ""}, [{"type": "text_delta", "text": text}]))
     for n, call in enumerate(calls, start=1):
         name, tool_input = call[0], call[1]
-        tool_id = call[2] if len(call) > 2 else f"toolu_{n}"  # type: ignore[misc]
+        tool_id = call[2] if len(call) > 2 else f"toolu_{n}"
         raw = json.dumps(tool_input, ensure_ascii=False)
         pieces = [raw[i : i + json_chunk_size] for i in range(0, len(raw), json_chunk_size)]
         blocks.append(
