@@ -54,6 +54,7 @@ __all__ = [
     "ParsedMessage",
     "ParsedOutputEvent",
     "StructuredOutputError",
+    "as_parsed_message",
     "output_format_param",
     "prepare_output_format",
     "transform_schema",
@@ -353,6 +354,19 @@ class OutputParser(Generic[T]):
             return None
         result = self._lenient(value)
         return None if result is _FAIL else result
+
+
+def as_parsed_message(message: Message, parser: OutputParser[Any] | None) -> ParsedMessage[Any]:
+    """``message`` parsed with ``parser``, or as a :class:`ParsedMessage` without
+    output when there is no parser."""
+    if parser is not None:
+        return parser.parse_message(message)
+    if isinstance(message, ParsedMessage):
+        return message
+    fields = {name: getattr(message, name) for name in type(message).model_fields}
+    fields.update(message.model_extra or {})
+    parsed: ParsedMessage[Any] = ParsedMessage.model_construct(**fields)
+    return parsed
 
 
 def _type_name(tp: Any) -> str:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import trio
 
 from .._core.models import ContentBlock, Message, ToolUseBlock
-from .._core.structured import OutputParser, ParsedMessage, prepare_output_format
+from .._core.structured import ParsedMessage, as_parsed_message, prepare_output_format
 from .._core.tool_runner import ToolCall, ToolRunnerState
 from .._core.tools import tool_error_block, tool_result_block
 from .api import start_message_stream
@@ -266,7 +266,7 @@ class AsyncToolRunner(Generic[_Item]):
         return turn
 
     def _parse(self, message: Message) -> ParsedMessage[Any]:
-        return _parse(self._parser, message)
+        return as_parsed_message(message, self._parser)
 
     async def _record(self) -> None:
         """Put the handed-out turn's reply into the state (drain its stream first)."""
@@ -373,17 +373,6 @@ class AsyncToolRunner(Generic[_Item]):
                 results[call.id] = tool_error_block(
                     call.id, f"Error: tool {call.name} timed out after {self._tool_timeout:g} s"
                 )
-
-
-def _parse(parser: OutputParser[Any] | None, message: Message) -> ParsedMessage[Any]:
-    if parser is not None:
-        return parser.parse_message(message)
-    if isinstance(message, ParsedMessage):
-        return message
-    fields = {name: getattr(message, name) for name in type(message).model_fields}
-    fields.update(message.model_extra or {})
-    parsed: ParsedMessage[Any] = ParsedMessage.model_construct(**fields)
-    return parsed
 
 
 def _eager_class(base: type[MessageStream], runner: AsyncToolRunner[Any]) -> type[MessageStream]:
