@@ -39,6 +39,14 @@ from ._core.exceptions import RequestTooLargeError as RequestTooLargeError
 from ._core.exceptions import ServiceUnavailableError as ServiceUnavailableError
 from ._core.exceptions import StreamProtocolError as StreamProtocolError
 from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
+from ._core.structured import OutputRefusedError as OutputRefusedError
+from ._core.structured import OutputTruncatedError as OutputTruncatedError
+from ._core.structured import OutputValidationError as OutputValidationError
+from ._core.structured import ParsedMessage as ParsedMessage
+from ._core.structured import StructuredOutputError as StructuredOutputError
+from ._core.tools import FunctionTool as FunctionTool
+from ._core.tools import ToolError as ToolError
+from ._core.tools import tool as tool
 from ._httpx.async_client import AsyncClient as AsyncClient
 from ._httpx.async_client import AsyncMessages as AsyncMessages
 from ._sync.client import Client as Client
@@ -67,6 +75,10 @@ AsyncMessageStream = MessageStream
 """The official SDK's name for :class:`MessageStream`."""
 Anthropic = Client
 """The official SDK's name for the synchronous :class:`Client`."""
+beta_tool = tool
+"""The official SDK's name for :func:`tool` (sync functions)."""
+beta_async_tool = tool
+"""The official SDK's name for :func:`tool` (async functions)."""
 
 if _typing.TYPE_CHECKING:
     from .sansio import NEED_DATA as NEED_DATA
@@ -186,6 +198,7 @@ __all__ = [
     "FanOutMetrics",
     "FanOutResult",
     "FanOutStatistics",
+    "FunctionTool",
     "IncompleteStreamError",
     "InternalServerError",
     "MessageStream",
@@ -194,7 +207,11 @@ __all__ = [
     "MsgStreamError",
     "NotFoundError",
     "NotGiven",
+    "OutputRefusedError",
+    "OutputTruncatedError",
+    "OutputValidationError",
     "OverloadedError",
+    "ParsedMessage",
     "PermissionDeniedError",
     "RateLimitError",
     "RawMessageStream",
@@ -202,15 +219,20 @@ __all__ = [
     "ServiceUnavailableError",
     "StreamProtocolError",
     "StreamStatistics",
+    "StructuredOutputError",
     "SyncMessageStream",
     "SyncMessageStreamManager",
     "SyncRawMessageStream",
     "Timeout",
+    "ToolError",
     "UnprocessableEntityError",
     "__version__",
+    "beta_async_tool",
+    "beta_tool",
     "open_fan_out",
     "open_message_stream",
     "start_message_stream",
+    "tool",
 ]
 
 

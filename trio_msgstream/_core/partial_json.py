@@ -152,10 +152,10 @@ class PartialJSONParser:
         self._chars += n
 
     def finish(self) -> None:
-        """Mark the end of the text: a number being read completes, and an
-        incomplete value sets :attr:`error`."""
-        if self._state == _NUMBER:
-            self._end_scalar(len(self._scalar))
+        """Mark the end of the text: a number or literal being read completes, and
+        an incomplete value sets :attr:`error`."""
+        if self._state == _NUMBER or self._state == _LITERAL:
+            self._end_scalar(0)
         if self._state != _END and self.error is None:
             self.error = "the JSON text ends before the value is complete"
 
