@@ -10,7 +10,6 @@ import json
 import warnings
 from typing import Any
 
-
 CANNED_MESSAGE = {
     "id": "msg_oracle",
     "type": "message",

@@ -7,7 +7,7 @@ import enum
 import json
 import sys
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, Field
@@ -27,7 +27,7 @@ from trio_msgstream._core.structured import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sdk_oracle import sdk_request_body  # noqa: E402
+from sdk_oracle import sdk_request_body
 
 
 class Color(enum.Enum):
@@ -49,8 +49,8 @@ class Order(BaseModel):
     customer: str
     items: list[Item]
     kind: Literal["pickup", "delivery"]
-    ref: Union[int, str]
-    parent: Optional[Order] = None
+    ref: int | str
+    parent: Order | None = None
 
 
 FORMATS: list[Any] = [Order, list[Item], int, dict[str, int], Literal["x", "y"], str]
@@ -85,7 +85,8 @@ def test_beta_parse_sends_the_same_form() -> None:
 
 def test_without_output_format_nothing_changes() -> None:
     params, parser = prepare_output_format(BASE)
-    assert params == BASE and parser is None
+    assert params == BASE
+    assert parser is None
 
 
 def test_a_schema_dict_is_refused() -> None:
@@ -104,7 +105,8 @@ ORDER_JSON = '{"customer": "Ada", "items": [{"name": "tea", "qty": 2}], "kind": 
 
 def test_final_parse_gives_a_typed_parsed_message() -> None:
     parsed = OutputParser(Order).parse_message(_message(ORDER_JSON))
-    assert isinstance(parsed, ParsedMessage) and isinstance(parsed, Message)
+    assert isinstance(parsed, ParsedMessage)
+    assert isinstance(parsed, Message)
     assert isinstance(parsed.parsed_output, Order)
     assert parsed.parsed_output.items[0].qty == 2
     # left out of dumps, so the message goes back into a conversation unchanged
@@ -119,7 +121,8 @@ def test_validation_failure_carries_raw_text_and_pydantic_errors() -> None:
     error = info.value
     assert error.raw_text == raw
     locations = {err["loc"] for err in error.errors}
-    assert ("customer",) in locations and ("kind",) in locations
+    assert ("customer",) in locations
+    assert ("kind",) in locations
     assert error.final_message.id == "msg_1"
     assert "Order" in str(error)
 
@@ -167,7 +170,8 @@ def test_partial_output_grows_field_by_field() -> None:
     assert snapshots[0] is None or isinstance(snapshots[0], Order)
     # typed as the model throughout, with the missing fields None
     middle = next(s for s in snapshots if s is not None and s.customer == "Ada")
-    assert isinstance(middle, Order) and middle.kind is None
+    assert isinstance(middle, Order)
+    assert middle.kind is None
     assert isinstance(snapshots[-1], Order)
     assert snapshots[-1] == Order.model_validate_json(ORDER_JSON)
     assert tracker.partial_output == snapshots[-1]

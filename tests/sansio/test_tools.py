@@ -60,7 +60,8 @@ def test_definition_is_what_the_sdk_builds(func: Any) -> None:
 
 
 def test_the_sdk_names_are_the_same_decorator() -> None:
-    assert tms.beta_tool is tms.tool and tms.beta_async_tool is tms.tool
+    assert tms.beta_tool is tms.tool
+    assert tms.beta_async_tool is tms.tool
 
 
 def test_decorator_with_options() -> None:
@@ -81,7 +82,8 @@ def test_call_validates_the_input() -> None:
     assert weather.call({"city": "Oslo", "days": "2"}) == "sunny in Oslo, 2 day(s), in C"
     with pytest.raises(ToolError) as info:
         weather.call({"cty": "Oslo"})
-    assert "city" in str(info.value.content) and "get_weather" in str(info.value.content)
+    assert "city" in str(info.value.content)
+    assert "get_weather" in str(info.value.content)
     with pytest.raises(ToolError):
         weather.call(["Oslo"])
     assert tms.tool(nearest).call({"point": {"x": 1, "y": 2}}) == Point(x=1, y=2)
@@ -120,8 +122,10 @@ def test_exceptions_become_short_error_results_without_secrets() -> None:
     assert block["is_error"] is True
     text = block["content"]
     assert text.startswith("Error: RuntimeError: connect failed")
-    assert "SECRETSECRET" not in text and "t0k3n" not in text
-    assert "Traceback" not in text and "\n" not in text
+    assert "SECRETSECRET" not in text
+    assert "t0k3n" not in text
+    assert "Traceback" not in text
+    assert "\n" not in text
     assert len(text) <= MAX_ERROR_TEXT + len("Error: ")
 
 
@@ -156,7 +160,8 @@ def test_runner_state_orders_results_and_answers_unknown_tools() -> None:
     state.record_reply(_reply(_use("a", "get_weather"), _use("b", "raw"), _use("c", "zzz")))
     calls = state.tool_calls()
     assert [c.id for c in calls] == ["a", "b", "c"]
-    assert calls[0].tool is weather and calls[1].tool is None  # a raw definition is not run
+    assert calls[0].tool is weather
+    assert calls[1].tool is None  # a raw definition is not run
     results = {
         "c": state.unknown_result(calls[2]),
         "a": tool_result_block("a", "ok"),
@@ -166,7 +171,8 @@ def test_runner_state_orders_results_and_answers_unknown_tools() -> None:
     last = state.messages[-1]
     assert last["role"] == "user"
     assert [b["tool_use_id"] for b in last["content"]] == ["a", "b", "c"]
-    assert last["content"][2]["is_error"] and "zzz" in last["content"][2]["content"]
+    assert last["content"][2]["is_error"]
+    assert "zzz" in last["content"][2]["content"]
     assert state.messages[-2]["role"] == "assistant"
     assert not state.should_stop()
 
