@@ -227,7 +227,8 @@ class ToolRunner(Generic[_Item]):
         if self._turn is None:
             return
         self._record()
-        if self._state.wants_tools:
+        if self._state.wants_tools and not self._state.should_stop():
+            # (after the last allowed turn no request would carry the results)
             self._state.add_tool_results(self._tool_results())
         self._turn = None
 

@@ -291,7 +291,8 @@ class AsyncToolRunner(Generic[_Item]):
         if self._turn is None:
             return
         await self._record()
-        if self._state.wants_tools:
+        if self._state.wants_tools and not self._state.should_stop():
+            # (after the last allowed turn no request would carry the results)
             self._state.add_tool_results(await self._tool_results())
         self._turn = None
 
@@ -383,6 +384,10 @@ def _eager_class(base: type[MessageStream], runner: AsyncToolRunner[Any]) -> typ
             if isinstance(content_block, ToolUseBlock):
                 runner._start_eager(content_block)
             await super().on_content_block(content_block)
+
+        async def on_exception(self, exception: Exception) -> None:
+            runner._cancel_eager()  # the turn failed: its tool calls are moot
+            await super().on_exception(exception)
 
     EagerToolStream.__qualname__ = f"EagerToolStream[{base.__qualname__}]"
     return EagerToolStream
