@@ -367,7 +367,7 @@ async def test_append_messages_takes_over_the_turns_tool_results(
     probe = Probe()
     agent = runner(client, make_tools(probe, {"flights": 1}))
     with trio.fail_after(600):
-        async for turn in agent:
+        async for _turn in agent:
             if agent.iteration_count == 0:
                 response = await agent.generate_tool_call_response()
                 assert response is not None
@@ -399,9 +399,9 @@ async def test_stream_failure_cancels_eager_tools(
         async with runner(
             client, make_tools(probe, {"flights": 100}), stream=True, run_tools_eagerly=True
         ) as agent:
+            turn = await agent.__anext__()
             with pytest.raises(tms.OverloadedError):
-                async for turn in agent:
-                    await turn.until_done()
+                await turn.until_done()
             await trio.testing.wait_all_tasks_blocked()
             assert probe.running == 0
     assert trio.current_time() < 100
