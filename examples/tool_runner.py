@@ -119,7 +119,9 @@ async def main() -> None:
         ) as runner:
             async for message in runner:
                 kinds = [block.type for block in message.content]
-                log(f"turn {runner.iteration_count + 1}: {kinds}, stop_reason={message.stop_reason}")
+                log(
+                    f"turn {runner.iteration_count + 1}: {kinds}, stop_reason={message.stop_reason}"
+                )
         final = runner.last_message
         assert final is not None
         print("answer:", final.content[-1].text)  # type: ignore[union-attr]

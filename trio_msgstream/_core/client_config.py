@@ -25,6 +25,7 @@ from .config import (
 from .exceptions import MsgStreamError
 from .options import RequestOptions, split_options
 from .request import RequestSpec
+from .structured import prepare_request_params
 
 __all__ = ["MESSAGES_PATH", "ClientConfig"]
 
@@ -194,6 +195,7 @@ class ClientConfig:
         """A ``POST /v1/messages`` request from an entry point's keyword arguments
         (the API's parameters and the request options)."""
         params, options = split_options(kwargs)
+        params = prepare_request_params(params)  # output_format=, @tool functions
         if "stream" in params:
             raise TypeError("pass stream= only to messages.create()")
         if "betas" in params:

@@ -19,10 +19,12 @@ they ``await`` the handlers. So the rules below hold for both clients by constru
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from .events import MessageStopEvent, MessageStreamEvent
 from .exceptions import APIError, APITimeoutError, IncompleteStreamError, StreamClosedError
 from .models import Message, TextBlock
+from .structured import OutputTracker
 
 __all__ = ["StreamConsumer", "joined_text"]
 
@@ -48,6 +50,7 @@ class StreamConsumer:
         "error",
         "final_message",
         "finished",
+        "output",
         "position",
     )
 
@@ -63,6 +66,8 @@ class StreamConsumer:
         self.end_fired = False
         self.error: APIError | None = None
         self._closed_error = closed_error
+        self.output: OutputTracker[Any] | None = None
+        """Follows the structured output (a stream with ``output_format``)."""
 
     def take(self) -> MessageStreamEvent | None:
         """The next event of the batch at hand, or ``None`` when it is used up."""
@@ -78,7 +83,7 @@ class StreamConsumer:
 
     def refill(self, batch: list[MessageStreamEvent]) -> None:
         """A new batch from the producer."""
-        self.batch = batch
+        self.batch = batch if self.output is None else self.output.observe(batch)
         self.position = 0
 
     @property
@@ -121,3 +126,9 @@ class StreamConsumer:
         if self.closed:
             raise self._closed_error("the stream was closed before message_stop")
         raise fail(IncompleteStreamError("the stream ended before message_stop"))
+
+    def final(self, fail: Callable[[APIError], APIError]) -> Message:
+        """:meth:`result`, parsed (a ``ParsedMessage``) when the stream has an
+        ``output_format``; raises its ``StructuredOutputError`` otherwise."""
+        message = self.result(fail)
+        return message if self.output is None else self.output.parser.parse_message(message)

@@ -40,10 +40,10 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .events import TextEvent
 from .exceptions import MsgStreamError
 from .models import Message, TextBlock
 from .partial_json import PartialJSONParser
+from .tools import tool_params
 
 __all__ = [
     "OutputParser",
@@ -56,7 +56,9 @@ __all__ = [
     "StructuredOutputError",
     "as_parsed_message",
     "output_format_param",
+    "output_parser",
     "prepare_output_format",
+    "prepare_request_params",
     "transform_schema",
 ]
 
@@ -253,6 +255,39 @@ def prepare_output_format(
         {**config, "format": fmt} if isinstance(config, Mapping) else {"format": fmt}
     )
     return out, OutputParser(output_format)
+
+
+def prepare_request_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Request parameters ready to encode: ``output_format`` turned into
+    ``output_config`` (see :func:`prepare_output_format`) and ``@tool`` functions in
+    ``tools`` turned into their definitions."""
+    out, _ = prepare_output_format(params)
+    tools = out.get("tools")
+    if tools is not None and not isinstance(tools, (str, bytes, Mapping)):
+        out["tools"] = tool_params(tools)
+    return out
+
+
+def output_parser(params: Mapping[str, Any]) -> OutputParser[Any] | None:
+    """The parser for the reply to a request with these parameters (``None``
+    without ``output_format``)."""
+    output_format = params.get("output_format")
+    if output_format is None:
+        return None
+    try:
+        return _PARSERS[output_format]
+    except (KeyError, TypeError):
+        pass
+    parser: OutputParser[Any] = OutputParser(output_format)
+    try:
+        if len(_PARSERS) < 512:
+            _PARSERS[output_format] = parser
+    except TypeError:  # unhashable type expression
+        pass
+    return parser
+
+
+_PARSERS: dict[Any, OutputParser[Any]] = {}
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
@@ -524,12 +559,12 @@ class OutputTracker(Generic[T]):
 
     def observe(self, events: list[Any]) -> list[Any]:
         """The events with a :class:`ParsedOutputEvent` after each text delta."""
-        if not any(isinstance(event, TextEvent) for event in events):
+        if not any(event.type == "text" for event in events):
             return events
         out: list[Any] = []
         for event in events:
             out.append(event)
-            if isinstance(event, TextEvent):
+            if event.type == "text":
                 self._pieces.append(event.text)
                 out.append(ParsedOutputEvent(event.index, self, len(self._pieces)))
         return out

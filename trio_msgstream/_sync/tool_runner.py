@@ -25,10 +25,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .._core.models import ContentBlock, Message, ToolUseBlock
-from .._core.structured import ParsedMessage, as_parsed_message, prepare_output_format
+from .._core.structured import ParsedMessage, as_parsed_message, output_parser
 from .._core.tool_runner import ToolCall, ToolRunnerState
 from .._core.tools import FunctionTool, tool_error_block, tool_result_block
-from .client import SyncMessageStream
+from .stream import SyncMessageStream
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -87,7 +87,7 @@ class ToolRunner(Generic[_Item]):
                 raise TypeError(f"tool {item.name} is async: the sync runner calls sync tools only")
         self._client = client
         self._options = {k: params.pop(k) for k in _OPTIONS if k in params}
-        params, self._parser = prepare_output_format(params)
+        self._parser = output_parser(params)
         self._state = ToolRunnerState(
             {**params, "tools": list(tools)}, max_iterations=max_iterations
         )

@@ -145,6 +145,13 @@ class MessageStream:
         return engine.snapshot() if engine is not None else None
 
     @property
+    def partial_output(self) -> Any:
+        """With ``output_format``: the output validated from the text seen so far
+        (fields not received yet are ``None``); ``None`` otherwise."""
+        output = self._consumer.output
+        return output.partial_output if output is not None else None
+
+    @property
     def response(self) -> Any:
         """The ``httpx.Response`` of the attempt that is streaming (headers only)."""
         response = self._producer.response
@@ -306,9 +313,10 @@ class MessageStream:
         self._consumer.result(self._producer.fail)
 
     async def get_final_message(self) -> Message:
-        """Consume the stream to its end and return the accumulated message."""
+        """Consume the stream to its end and return the accumulated message (with
+        ``output_format``, a :class:`~trio_msgstream.ParsedMessage`)."""
         await self.until_done()
-        return self._consumer.result(self._producer.fail)
+        return self._consumer.final(self._producer.fail)
 
     async def get_final_text(self) -> str:
         """Consume the stream and return the text of all text blocks, concatenated."""

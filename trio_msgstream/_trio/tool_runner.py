@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import trio
 
 from .._core.models import ContentBlock, Message, ToolUseBlock
-from .._core.structured import ParsedMessage, as_parsed_message, prepare_output_format
+from .._core.structured import ParsedMessage, as_parsed_message, output_parser
 from .._core.tool_runner import ToolCall, ToolRunnerState
 from .._core.tools import tool_error_block, tool_result_block
 from .api import start_message_stream
@@ -112,7 +112,7 @@ class AsyncToolRunner(Generic[_Item]):
             raise ValueError("tool_timeout must be > 0")
         self._client = client
         self._options = {k: params.pop(k) for k in _OPTIONS if k in params}
-        params, self._parser = prepare_output_format(params)
+        self._parser = output_parser(params)
         self._state = ToolRunnerState(
             {**params, "tools": list(tools)}, max_iterations=max_iterations
         )
