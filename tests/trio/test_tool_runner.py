@@ -453,3 +453,53 @@ async def test_many_agent_loops_share_one_fan_out(
 
 
 Factory = Callable[..., AsyncToolRunner[Any]]
+
+
+async def test_client_tool_runner_streams_turns_with_partial_output(
+    autojump_clock: trio.testing.MockClock,
+    conv_server: tuple[Conversation, FakeAnthropicServer],
+    client: tms.AsyncClient,
+) -> None:
+    from pydantic import BaseModel
+
+    from trio_msgstream.testing import json_response
+
+    class Answer(BaseModel):
+        summary: str
+
+    conv, _ = conv_server
+    conv.add(
+        tool_calls_response(CALLS[:1]), json_response({"summary": "Oslo is nice"}, chunk_size=3)
+    )
+    probe = Probe()
+    partial: list[str] = []
+    with trio.fail_after(600):
+        async with client.beta.messages.tool_runner(
+            **PARAMS,
+            tools=make_tools(probe, {"flights": 1}),
+            stream=True,
+            output_format=Answer,
+        ) as agent:
+            async for turn in agent:
+                async for event in turn:
+                    if event.type == "parsed_output" and event.snapshot is not None:
+                        partial.append(event.snapshot.summary)
+            final = agent.last_message
+    assert final is not None
+    assert final.parsed_output == Answer(summary="Oslo is nice")
+    assert "Os" in partial
+    assert conv.turns[1].tool_result_text() == "flights: Oslo"
+
+
+async def test_a_conversation_answers_beyond_its_script_with_an_error(
+    conv_server: tuple[Conversation, FakeAnthropicServer], client: tms.AsyncClient
+) -> None:
+    conv, _ = conv_server
+    conv.add(text_response("one"))
+    with trio.fail_after(10):
+        first = await client.messages.create(**PARAMS)
+        with pytest.raises(tms.InternalServerError, match="no step for request 2"):
+            await client.with_options(max_retries=0).messages.create(**PARAMS)
+    assert first.content[0].text == "one"  # type: ignore[union-attr]
+    assert conv.remaining == 0
+    assert [turn.stream for turn in conv.turns] == [False, False]

@@ -144,7 +144,7 @@ class Conversation:
     def remaining(self) -> int:
         """Steps not used yet."""
         with self._lock:
-            return len(self._steps) - len(self.turns)
+            return max(0, len(self._steps) - len(self.turns))
 
     def __call__(self, request: RecordedRequest) -> ScriptedResponse:
         with self._lock:
