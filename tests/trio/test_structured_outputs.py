@@ -3,6 +3,7 @@ SDK's, partial output on a chunked JSON reply, typed failures."""
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from trio_msgstream.testing import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sdk_oracle import sdk_request_body  # noqa: E402
+from sdk_oracle import sdk_request_body
 
 
 class Stop(BaseModel):
@@ -120,7 +121,7 @@ async def test_partial_output_on_a_chunked_json_reply(
     cities = [s["city"] for s in seen if s["city"] is not None]
     assert cities[0] != "Kyoto"  # a partial string was shown
     assert cities[-1] == "Kyoto"
-    assert all(b.startswith(a) for a, b in zip(cities, cities[1:]))
+    assert all(b.startswith(a) for a, b in itertools.pairwise(cities))
     stop_counts = [len(s["stops"] or []) for s in seen]
     assert stop_counts == sorted(stop_counts)
     assert any(s["stops"] and s["stops"][-1]["minutes"] is None for s in seen)
