@@ -50,6 +50,7 @@ from ._core.tools import tool as tool
 from ._httpx.async_client import AsyncClient as AsyncClient
 from ._httpx.async_client import AsyncMessages as AsyncMessages
 from ._sync.client import Client as Client
+from ._sync.tool_runner import ToolRunner as ToolRunner
 from ._sync.client import Messages as Messages
 from ._sync.raw import SyncRawMessageStream as SyncRawMessageStream
 from ._sync.stream import SyncMessageStream as SyncMessageStream
@@ -66,6 +67,7 @@ from ._trio.fanout import FanOutStatistics as FanOutStatistics
 from ._trio.fanout import open_fan_out as open_fan_out
 from ._trio.raw import RawMessageStream as RawMessageStream
 from ._trio.stream import MessageStream as MessageStream
+from ._trio.tool_runner import AsyncToolRunner as AsyncToolRunner
 from ._trio.stream import StreamStatistics as StreamStatistics
 from ._version import __version__ as __version__
 
@@ -187,6 +189,7 @@ __all__ = [
     "AsyncClient",
     "AsyncMessageStream",
     "AsyncMessages",
+    "AsyncToolRunner",
     "AuthenticationError",
     "BadRequestError",
     "Client",
@@ -225,6 +228,7 @@ __all__ = [
     "SyncRawMessageStream",
     "Timeout",
     "ToolError",
+    "ToolRunner",
     "UnprocessableEntityError",
     "__version__",
     "beta_async_tool",
