@@ -50,11 +50,11 @@ from ._core.tools import tool as tool
 from ._httpx.async_client import AsyncClient as AsyncClient
 from ._httpx.async_client import AsyncMessages as AsyncMessages
 from ._sync.client import Client as Client
-from ._sync.tool_runner import ToolRunner as ToolRunner
 from ._sync.client import Messages as Messages
 from ._sync.raw import SyncRawMessageStream as SyncRawMessageStream
 from ._sync.stream import SyncMessageStream as SyncMessageStream
 from ._sync.stream import SyncMessageStreamManager as SyncMessageStreamManager
+from ._sync.tool_runner import ToolRunner as ToolRunner
 from ._trio.api import MessageStreamManager as MessageStreamManager
 from ._trio.api import open_message_stream as open_message_stream
 from ._trio.api import start_message_stream as start_message_stream
@@ -67,8 +67,8 @@ from ._trio.fanout import FanOutStatistics as FanOutStatistics
 from ._trio.fanout import open_fan_out as open_fan_out
 from ._trio.raw import RawMessageStream as RawMessageStream
 from ._trio.stream import MessageStream as MessageStream
-from ._trio.tool_runner import AsyncToolRunner as AsyncToolRunner
 from ._trio.stream import StreamStatistics as StreamStatistics
+from ._trio.tool_runner import AsyncToolRunner as AsyncToolRunner
 from ._version import __version__ as __version__
 
 AsyncAnthropic = AsyncClient

@@ -24,8 +24,8 @@ from .config import (
 )
 from .exceptions import MsgStreamError
 from .options import RequestOptions, split_options
+from .output_schema import prepare_request_params
 from .request import RequestSpec
-from .structured import prepare_request_params
 
 __all__ = ["MESSAGES_PATH", "ClientConfig"]
 

@@ -1,15 +1,10 @@
-"""Structured outputs: the request form, the parsed message, partial and final parsing.
+"""Structured outputs, the reply side: the parsed message, final and partial parsing.
 
-Part of the sans-IO core (no trio, no httpx); both clients drive it.
+Part of the sans-IO core (no trio, no httpx); both clients drive it. The request side
+(``output_format=T`` as ``output_config``) is :mod:`.output_schema`.
 
 Theory of operation:
 
-- **Request.** ``output_format=T`` (a pydantic model or any type ``pydantic.TypeAdapter``
-  takes) becomes ``output_config={"format": {"type": "json_schema", "schema": S}}``
-  where ``S`` is the type's JSON schema rewritten into the subset the API accepts
-  (:func:`transform_schema`: objects closed with ``additionalProperties: false``,
-  unsupported keywords moved into the description, ``oneOf`` as ``anyOf``...). A given
-  ``output_config`` keeps its other keys. This is the form the official SDK sends.
 - **Final parse.** :meth:`OutputParser.parse_message` turns a finished
   :class:`Message` into a :class:`ParsedMessage` whose ``parsed_output`` is the text
   of its text blocks validated as ``T``. Only a turn that ended on its own is parsed
@@ -38,12 +33,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 
 from .exceptions import MsgStreamError
 from .models import Message, TextBlock
+from .output_schema import adapter_for, output_format_param, schema_params, transform_schema
 from .partial_json import PartialJSONParser
-from .tools import tool_params
 
 __all__ = [
     "OutputParser",
@@ -58,15 +53,11 @@ __all__ = [
     "output_format_param",
     "output_parser",
     "prepare_output_format",
-    "prepare_request_params",
     "transform_schema",
 ]
 
 T = TypeVar("T")
 
-_SUPPORTED_STRING_FORMATS = frozenset(
-    {"date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"}
-)
 _NO_OUTPUT_STOPS = frozenset({"tool_use", "pause_turn"})
 _TRUNCATED_STOPS = frozenset({"max_tokens", "model_context_window_exceeded"})
 
@@ -130,142 +121,13 @@ class OutputTruncatedError(StructuredOutputError):
 # --------------------------------------------------------------------------- request form
 
 
-def transform_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Rewrite a JSON schema into the subset the structured-output API accepts.
-
-    Objects get ``additionalProperties: false``; ``oneOf`` becomes ``anyOf``; string
-    formats the API does not know, ``minItems`` above 1 and every other unsupported
-    keyword are appended to the description as ``{key: value, ...}`` so the model
-    may still follow them.
-
-    Raises:
-        ValueError: A (sub)schema has no ``type``, ``anyOf``/``oneOf``/``allOf``,
-            ``const`` or ``enum``.
-    """
-    rest = dict(schema)
-    out: dict[str, Any] = {}
-    defs = rest.pop("$defs", None)
-    if defs is not None:
-        out["$defs"] = {name: transform_schema(sub) for name, sub in defs.items()}
-    ref = rest.pop("$ref", None)
-    if ref is not None:
-        out["$ref"] = ref
-        return out
-    kind = rest.pop("type", None)
-    any_of, one_of, all_of = (
-        rest.pop("anyOf", None),
-        rest.pop("oneOf", None),
-        rest.pop("allOf", None),
-    )
-    enum = rest.get("enum")
-    if isinstance(enum, list) and enum and all(_is_primitive(v) for v in enum):
-        out["enum"] = list(rest.pop("enum"))
-    if "const" in rest and _is_primitive(rest["const"]):
-        out["const"] = rest.pop("const")
-    literal = "enum" in out or "const" in out
-    if literal:
-        kind = None
-    if isinstance(any_of, list):
-        out["anyOf"] = [transform_schema(variant) for variant in any_of]
-    elif isinstance(one_of, list):
-        out["anyOf"] = [transform_schema(variant) for variant in one_of]
-    elif isinstance(all_of, list):
-        out["allOf"] = [transform_schema(variant) for variant in all_of]
-    elif not literal:
-        if kind is None:
-            raise ValueError(
-                "Schema must have a 'type', 'anyOf', 'oneOf', or 'allOf' field, "
-                "or a 'const' or non-empty 'enum' of strings, numbers, booleans, or null."
-            )
-        out["type"] = kind
-    for key in ("description", "title"):
-        value = rest.pop(key, None)
-        if value is not None:
-            out[key] = value
-    if kind == "object":
-        out["properties"] = {
-            name: transform_schema(sub) for name, sub in rest.pop("properties", {}).items()
-        }
-        rest.pop("additionalProperties", None)
-        out["additionalProperties"] = False
-        required = rest.pop("required", None)
-        if required is not None:
-            out["required"] = list(required) if isinstance(required, list) else required
-    elif kind == "string":
-        fmt = rest.pop("format", None)
-        if fmt and fmt in _SUPPORTED_STRING_FORMATS:
-            out["format"] = fmt
-        elif fmt:
-            rest["format"] = fmt
-    elif kind == "array":
-        items = rest.pop("items", None)
-        if items is not None:
-            out["items"] = transform_schema(items)
-        min_items = rest.pop("minItems", None)
-        if min_items in (0, 1):
-            out["minItems"] = min_items
-        elif min_items is not None:
-            rest["minItems"] = min_items
-    if rest:
-        extra = "{" + ", ".join(f"{key}: {value}" for key, value in rest.items()) + "}"
-        description = out.get("description")
-        out["description"] = (description + "\n\n" if description is not None else "") + extra
-    return out
-
-
-def _is_primitive(value: object) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
-
-
-def output_format_param(output_format: Any) -> dict[str, Any]:
-    """The ``output_config.format`` value that asks for replies of type ``output_format``.
-
-    Raises:
-        TypeError: ``output_format`` is a mapping (a schema belongs in
-            ``output_config={"format": ...}``) or a type pydantic cannot describe.
-    """
-    if isinstance(output_format, Mapping):
-        raise TypeError(
-            "output_format must be a type; pass a schema dict as "
-            "output_config={'format': ...} instead"
-        )
-    try:
-        schema = _adapter(output_format).json_schema()
-    except pydantic.errors.PydanticSchemaGenerationError:
-        raise TypeError(
-            f"cannot build a JSON schema for output_format={output_format!r}; "
-            "use a type that pydantic.TypeAdapter accepts"
-        ) from None
-    return {"type": "json_schema", "schema": transform_schema(schema)}
-
-
 def prepare_output_format(
     params: Mapping[str, Any],
 ) -> tuple[dict[str, Any], OutputParser[Any] | None]:
     """Take ``output_format`` out of request parameters, putting its schema into
     ``output_config``; return the parameters and the parser for the reply (``None``
     without ``output_format``)."""
-    out = dict(params)
-    output_format = out.pop("output_format", None)
-    if output_format is None:
-        return out, None
-    fmt = output_format_param(output_format)
-    config = out.get("output_config")
-    out["output_config"] = (
-        {**config, "format": fmt} if isinstance(config, Mapping) else {"format": fmt}
-    )
-    return out, OutputParser(output_format)
-
-
-def prepare_request_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Request parameters ready to encode: ``output_format`` turned into
-    ``output_config`` (see :func:`prepare_output_format`) and ``@tool`` functions in
-    ``tools`` turned into their definitions."""
-    out, _ = prepare_output_format(params)
-    tools = out.get("tools")
-    if tools is not None and not isinstance(tools, (str, bytes, Mapping)):
-        out["tools"] = tool_params(tools)
-    return out
+    return schema_params(params), output_parser(params)
 
 
 def output_parser(params: Mapping[str, Any]) -> OutputParser[Any] | None:
@@ -288,23 +150,6 @@ def output_parser(params: Mapping[str, Any]) -> OutputParser[Any] | None:
 
 
 _PARSERS: dict[Any, OutputParser[Any]] = {}
-
-
-_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
-
-
-def _adapter(tp: Any) -> TypeAdapter[Any]:
-    try:
-        return _ADAPTERS[tp]
-    except (KeyError, TypeError):
-        pass
-    adapter: TypeAdapter[Any] = TypeAdapter(tp)
-    try:
-        if len(_ADAPTERS) < 512:
-            _ADAPTERS[tp] = adapter
-    except TypeError:  # unhashable type expression
-        pass
-    return adapter
 
 
 # --------------------------------------------------------------------------- parsed message
@@ -331,7 +176,7 @@ class OutputParser(Generic[T]):
 
     def __init__(self, output_format: type[T] | Any) -> None:
         self.output_format = output_format
-        self._adapter = _adapter(output_format)
+        self._adapter = adapter_for(output_format)
         self._lenient = _Lenient().validator(output_format)
 
     def parse_text(self, text: str) -> T:
@@ -461,7 +306,7 @@ class _Lenient:
         if origin in (typing.Union, types.UnionType):
             arms = [arg for arg in typing.get_args(tp) if arg is not type(None)]
             validators = [self.validator(arm) for arm in arms]
-            strict = _adapter(tp)
+            strict = adapter_for(tp)
 
             def union(value: Any) -> Any:
                 if value is None:
@@ -477,7 +322,7 @@ class _Lenient:
                 return _FAIL
 
             return union
-        adapter = _adapter(tp)
+        adapter = adapter_for(tp)
 
         def plain(value: Any) -> Any:
             try:

@@ -23,7 +23,7 @@ while a turn is handed out, the runner does not append that turn's tool results 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -191,8 +191,3 @@ def assistant_param(message: Message) -> dict[str, Any]:
         "role": message.role,
         "content": [block.model_dump(mode="json", exclude_none=True) for block in message.content],
     }
-
-
-def names(calls: Iterable[ToolCall]) -> list[str]:
-    """The tool names of ``calls`` (for logs and errors)."""
-    return [call.name for call in calls]

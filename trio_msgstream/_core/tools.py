@@ -24,7 +24,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Generic, TypeVar, overload
 
 import pydantic
@@ -37,6 +37,7 @@ __all__ = [
     "tool",
     "tool_error_block",
     "tool_param",
+    "tool_params",
     "tool_result_block",
     "unknown_tool_block",
 ]
@@ -307,8 +308,3 @@ def _schema_from_hints(
             if isinstance(prop, dict) and text and "description" not in prop:
                 prop["description"] = text
     return schema
-
-
-AnyTool = FunctionTool[Callable[..., Any]]
-"""A tool of any function."""
-ToolCall = Callable[..., Awaitable[Any] | Any]

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .._core.models import ContentBlock, Message, ToolUseBlock
+from .._core.options import split_options
 from .._core.structured import ParsedMessage, as_parsed_message, output_parser
 from .._core.tool_runner import ToolCall, ToolRunnerState
 from .._core.tools import FunctionTool, tool_error_block, tool_result_block
@@ -38,7 +39,6 @@ __all__ = ["ToolRunner"]
 logger = logging.getLogger("trio_msgstream.tools")
 
 _Item = TypeVar("_Item")
-_OPTIONS = ("timeout", "max_retries", "extra_headers", "extra_query", "extra_body")
 
 
 class ToolRunner(Generic[_Item]):
@@ -86,7 +86,8 @@ class ToolRunner(Generic[_Item]):
             if isinstance(item, FunctionTool) and item.is_async:
                 raise TypeError(f"tool {item.name} is async: the sync runner calls sync tools only")
         self._client = client
-        self._options = {k: params.pop(k) for k in _OPTIONS if k in params}
+        params, options = split_options(params)
+        self._options: dict[str, Any] = dict(options)
         self._parser = output_parser(params)
         self._state = ToolRunnerState(
             {**params, "tools": list(tools)}, max_iterations=max_iterations

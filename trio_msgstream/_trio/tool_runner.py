@@ -41,10 +41,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import trio
 
 from .._core.models import ContentBlock, Message, ToolUseBlock
+from .._core.options import split_options
 from .._core.structured import ParsedMessage, as_parsed_message, output_parser
 from .._core.tool_runner import ToolCall, ToolRunnerState
 from .._core.tools import tool_error_block, tool_result_block
-from .api import start_message_stream
+from .api import _sole_cancelled, start_message_stream
 from .stream import MessageStream
 
 if sys.version_info < (3, 11):  # pragma: no cover
@@ -60,7 +61,6 @@ __all__ = ["AsyncToolRunner"]
 logger = logging.getLogger("trio_msgstream.tools")
 
 _Item = TypeVar("_Item")
-_OPTIONS = ("timeout", "max_retries", "extra_headers", "extra_query", "extra_body")
 
 
 class AsyncToolRunner(Generic[_Item]):
@@ -111,7 +111,8 @@ class AsyncToolRunner(Generic[_Item]):
         if tool_timeout is not None and tool_timeout <= 0:
             raise ValueError("tool_timeout must be > 0")
         self._client = client
-        self._options = {k: params.pop(k) for k in _OPTIONS if k in params}
+        params, options = split_options(params)
+        self._options: dict[str, Any] = dict(options)
         self._parser = output_parser(params)
         self._state = ToolRunnerState(
             {**params, "tools": list(tools)}, max_iterations=max_iterations
@@ -391,13 +392,3 @@ def _eager_class(base: type[MessageStream], runner: AsyncToolRunner[Any]) -> typ
 
     EagerToolStream.__qualname__ = f"EagerToolStream[{base.__qualname__}]"
     return EagerToolStream
-
-
-def _sole_cancelled(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    matched, rest = group.split(trio.Cancelled)
-    if rest is not None or matched is None:
-        return None
-    leaf: BaseException = matched
-    while isinstance(leaf, BaseExceptionGroup):
-        leaf = leaf.exceptions[0]
-    return leaf
