@@ -503,3 +503,23 @@ async def test_a_conversation_answers_beyond_its_script_with_an_error(
     assert first.content[0].text == "one"  # type: ignore[union-attr]
     assert conv.remaining == 0
     assert [turn.stream for turn in conv.turns] == [False, False]
+
+
+async def test_eager_start_respects_disable_parallel_tool_use(
+    autojump_clock: trio.testing.MockClock,
+    conv_server: tuple[Conversation, FakeAnthropicServer],
+    client: tms.AsyncClient,
+) -> None:
+    conv, _ = conv_server
+    conv.add(tool_calls_response(CALLS[:2], chunk_delay=1.0), text_response("ok"))
+    probe = Probe()
+    tools = make_tools(probe, {"flights": 10, "hotels": 10})
+    choice = {"type": "auto", "disable_parallel_tool_use": True}
+    with trio.fail_after(600):
+        async with runner(
+            client, tools, stream=True, run_tools_eagerly=True, tool_choice=choice
+        ) as agent:
+            await agent.until_done()
+    assert probe.max_running == 1
+    assert [name for event, name, _ in probe.log if event == "start"] == ["flights", "hotels"]
+    assert [b["content"] for b in conv.turns[1].tool_results] == ["flights: Oslo", "hotels: Oslo"]

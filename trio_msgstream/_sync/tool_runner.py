@@ -102,7 +102,9 @@ class ToolRunner(Generic[_Item]):
         self._event_handler = (
             _eager_class(event_handler, self) if run_tools_eagerly else event_handler
         )
-        self._secrets = [s for s in (getattr(client, "api_key", None),) if isinstance(s, str)]
+        # Credentials are cut out of the error text a failing tool sends back.
+        credentials = (getattr(client, "api_key", None), getattr(client, "_auth_token", None))
+        self._secrets = [s for s in credentials if isinstance(s, str)]
         self._turn: Any = None
         self._manager: Any = None
         self._recorded = True
@@ -264,6 +266,8 @@ class ToolRunner(Generic[_Item]):
         pool = self._pool
         if pool is None or block.id in self._eager or block.name not in self._state.tools:
             return
+        if self._eager and not self._state.parallel:
+            return  # disable_parallel_tool_use: the others run one by one afterwards
         call = ToolCall(block.id, block.name, block.input, self._state.tools[block.name])
         self._eager[block.id] = (pool.submit(self._call, call), time.monotonic())
 

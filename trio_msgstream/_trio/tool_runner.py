@@ -125,7 +125,9 @@ class AsyncToolRunner(Generic[_Item]):
             _eager_class(event_handler, self) if run_tools_eagerly else event_handler
         )
         self._fan_out = fan_out
-        self._secrets = [s for s in (getattr(client, "api_key", None),) if isinstance(s, str)]
+        # Credentials are cut out of the error text a failing tool sends back.
+        credentials = (getattr(client, "api_key", None), getattr(client, "_auth_token", None))
+        self._secrets = [s for s in credentials if isinstance(s, str)]
         self._nursery: trio.Nursery | None = None
         self._nursery_manager: Any = None
         self._turn: Any = None  # the turn handed out and not finished
@@ -307,13 +309,14 @@ class AsyncToolRunner(Generic[_Item]):
             async with trio.open_nursery() as nursery:
                 for call in to_run:
                     nursery.start_soon(self._run_call, call, results)
+                for done in self._eager_done.values():
+                    await done.wait()
         else:
+            # disable_parallel_tool_use: one call at a time, the eager one first.
+            for done in self._eager_done.values():
+                await done.wait()
             for call in to_run:
                 await self._run_call(call, results)
-        for call in calls:
-            done = self._eager_done.get(call.id)
-            if done is not None:
-                await done.wait()
         results.update(self._eager_results)
         self._results = results
         return results
@@ -324,6 +327,8 @@ class AsyncToolRunner(Generic[_Item]):
         """Start a tool as soon as its tool_use block is complete (eager mode)."""
         if block.id in self._eager_done or self._nursery is None or self._closed:
             return
+        if self._eager_done and not self._state.parallel:
+            return  # disable_parallel_tool_use: the others run one by one afterwards
         tool = self._state.tools.get(block.name)
         if tool is None:
             return  # answered with an error result when the turn finishes
