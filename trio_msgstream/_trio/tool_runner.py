@@ -56,7 +56,10 @@ if TYPE_CHECKING:
 
     from .fanout import FanOut
 
-__all__ = ["AsyncToolRunner"]
+__all__ = ["DEFAULT_TOOL_TIMEOUT", "AsyncToolRunner"]
+
+DEFAULT_TOOL_TIMEOUT = 600.0
+"""Seconds a tool call may take by default, so a hung tool never hangs the run forever."""
 
 logger = logging.getLogger("trio_msgstream.tools")
 
@@ -79,7 +82,8 @@ class AsyncToolRunner(Generic[_Item]):
         run_tools_eagerly: Start each tool as soon as its ``tool_use`` block is
             complete, while the reply still streams (needs ``stream=True``).
         max_concurrency: Most tool calls running at once (``None``: no limit).
-        tool_timeout: Seconds a tool call may take before it is cancelled and reported
+        tool_timeout: Seconds a tool call may take (default :data:`DEFAULT_TOOL_TIMEOUT`,
+            ``None`` for no limit) before it is cancelled and reported
             as an error result (``None``: no limit).
         event_handler: The :class:`MessageStream` subclass of streamed turns.
         fan_out: Send every turn through this :class:`~trio_msgstream.FanOut`, so many
@@ -97,7 +101,7 @@ class AsyncToolRunner(Generic[_Item]):
         stream: bool = False,
         run_tools_eagerly: bool = False,
         max_concurrency: int | None = None,
-        tool_timeout: float | None = None,
+        tool_timeout: float | None = DEFAULT_TOOL_TIMEOUT,
         event_handler: type[MessageStream] = MessageStream,
         fan_out: FanOut | None = None,
         **params: Any,
