@@ -523,3 +523,26 @@ async def test_eager_start_respects_disable_parallel_tool_use(
     assert probe.max_running == 1
     assert [name for event, name, _ in probe.log if event == "start"] == ["flights", "hotels"]
     assert [b["content"] for b in conv.turns[1].tool_results] == ["flights: Oslo", "hotels: Oslo"]
+
+
+async def test_a_hung_tool_is_cut_by_the_default_timeout(
+    autojump_clock: trio.testing.MockClock,
+    conv_server: tuple[Conversation, FakeAnthropicServer],
+    client: tms.AsyncClient,
+) -> None:
+    from trio_msgstream._trio.tool_runner import DEFAULT_TOOL_TIMEOUT
+
+    conv, _ = conv_server
+    conv.add(tool_calls_response([("hangs", {})]), text_response("ok"))
+
+    @tms.tool
+    async def hangs() -> str:
+        """Never returns."""
+        await trio.sleep_forever()
+        return "unreachable"
+
+    with trio.fail_after(DEFAULT_TOOL_TIMEOUT + 60):
+        start = trio.current_time()
+        await runner(client, [hangs]).until_done()
+        assert trio.current_time() - start == pytest.approx(DEFAULT_TOOL_TIMEOUT)
+    assert conv.turns[1].tool_result_text() == "Error: tool hangs timed out after 600 s"
