@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import ErrorDetails
 
 from .exceptions import MsgStreamError
 from .models import Message, TextBlock
@@ -97,7 +98,9 @@ class OutputValidationError(StructuredOutputError):
     ) -> None:
         super().__init__(description, final_message=final_message, raw_text=raw_text)
         self.validation_error = validation_error
-        self.errors = validation_error.errors(include_url=False, include_input=False)
+        self.errors: list[ErrorDetails] = validation_error.errors(
+            include_url=False, include_input=False
+        )
 
 
 class OutputRefusedError(StructuredOutputError):

@@ -93,7 +93,7 @@ class FunctionTool(Generic[F]):
     ) -> None:
         self.func = func
         self.name: str = name or func.__name__
-        self.is_async = inspect.iscoroutinefunction(func)
+        self.is_async: bool = inspect.iscoroutinefunction(func)
         summary, arg_docs = _parse_docstring(func.__doc__)
         self.description: str = description if description is not None else summary
         self._validated = pydantic.validate_call(func)
