@@ -113,6 +113,7 @@ async def test_partial_output_on_a_chunked_json_reply(
                         seen.append(snapshot.model_dump())
                     partials.append(stream.partial_output)
             final = await stream.get_final_message()
+            assert await stream.get_final_message() is final  # parsed once
     assert isinstance(final, tms.ParsedMessage)
     assert final.parsed_output == Itinerary.model_validate(REPLY)
     text_deltas = len(range(0, len(final.content[0].text), 3))  # type: ignore[union-attr]

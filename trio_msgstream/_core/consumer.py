@@ -131,4 +131,4 @@ class StreamConsumer:
         """:meth:`result`, parsed (a ``ParsedMessage``) when the stream has an
         ``output_format``; raises its ``StructuredOutputError`` otherwise."""
         message = self.result(fail)
-        return message if self.output is None else self.output.parser.parse_message(message)
+        return message if self.output is None else self.output.parse_final(message)

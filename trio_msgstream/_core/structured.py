@@ -404,6 +404,7 @@ class OutputTracker(Generic[T]):
         self._json = PartialJSONParser()
         self._snapshot: T | None = None
         self._snapshot_n = 0
+        self._final: tuple[Message, ParsedMessage[T] | StructuredOutputError] | None = None
 
     def observe(self, events: list[Any]) -> list[Any]:
         """The events with a :class:`ParsedOutputEvent` after each text delta."""
@@ -434,3 +435,16 @@ class OutputTracker(Generic[T]):
     def partial_output(self) -> T | None:
         """The output validated from all the text seen so far."""
         return self.snapshot_at(len(self._pieces))
+
+    def parse_final(self, message: Message) -> ParsedMessage[T]:
+        """:meth:`OutputParser.parse_message` of the finished message, done once
+        (asking again returns the same object, or raises the same error)."""
+        if self._final is None or self._final[0] is not message:
+            try:
+                self._final = (message, self.parser.parse_message(message))
+            except StructuredOutputError as exc:
+                self._final = (message, exc)
+        result = self._final[1]
+        if isinstance(result, StructuredOutputError):
+            raise result
+        return result
