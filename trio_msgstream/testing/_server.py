@@ -6,11 +6,12 @@ import itertools
 import json
 import logging
 import math
+import re
 import socket
 import struct
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -25,6 +26,8 @@ __all__ = [
     "FakeAnthropicServer",
     "RecordedRequest",
     "Responder",
+    "RouteHandler",
+    "StreamedResponse",
     "open_fake_anthropic",
     "serve_fake_anthropic",
 ]
@@ -80,6 +83,25 @@ Responder = Callable[[RecordedRequest], ScriptedResponse]
 """A function that builds the response to a request when no script is queued."""
 
 
+@dataclass(frozen=True)
+class StreamedResponse:
+    """A response whose body is produced piece by piece and never held whole.
+
+    Attributes:
+        status: HTTP status code.
+        headers: Response headers (framing and ``request-id`` are added).
+        chunks: The body's pieces, each sent with its own write, chunked encoding.
+    """
+
+    status: int
+    headers: list[tuple[str, str]]
+    chunks: Iterable[bytes]
+
+
+RouteHandler = Callable[[RecordedRequest], "ScriptedResponse | StreamedResponse"]
+"""Answers the requests of a route added with :meth:`FakeAnthropicServer.add_route`."""
+
+
 class _ClientGone(Exception):
     """The client closed its side while we were stalling."""
 
@@ -133,6 +155,7 @@ class FakeAnthropicServer:
         self._fail_first_response: ScriptedResponse | None = None
         self._arrived = trio.Event()
         self._connection_ids = itertools.count(1)
+        self._routes: list[tuple[str, re.Pattern[str], RouteHandler]] = []
 
     @property
     def base_url(self) -> str:
@@ -173,6 +196,15 @@ class FakeAnthropicServer:
             self.connections_opened = 0
             self.max_concurrent_requests = self.active_requests
 
+    def add_route(self, method: str, path: str, handler: RouteHandler) -> None:
+        """Answer ``method`` requests whose path fully matches the regex ``path``.
+
+        Routes are tried in the order added, before the built-in ``/v1/messages``;
+        the scripts of :meth:`enqueue` and :meth:`fail_first` do not apply to them.
+        """
+        with self._lock:
+            self._routes.append((method.upper(), re.compile(path), handler))
+
     async def wait_for_requests(self, n: int) -> None:
         """Wait until at least ``n`` requests have been recorded.
 
@@ -201,6 +233,18 @@ class FakeAnthropicServer:
         except Exception as exc:
             logger.exception("fake server responder failed")
             return ScriptedResponse.error(500, "api_error", f"responder raised {exc!r}")
+
+    def _route(self, request: RecordedRequest) -> ScriptedResponse | StreamedResponse | None:
+        with self._lock:
+            routes = list(self._routes)
+        for method, pattern, handler in routes:
+            if method == request.method and pattern.fullmatch(request.path):
+                try:
+                    return handler(request)
+                except Exception as exc:
+                    logger.exception("fake server route handler failed")
+                    return ScriptedResponse.error(500, "api_error", f"route raised {exc!r}")
+        return None
 
     def _record(self, request: RecordedRequest) -> None:
         self.requests.append(request)
@@ -316,7 +360,12 @@ class FakeAnthropicServer:
         ``finish`` is called just before the write that completes (or aborts) the response,
         so that ``active_requests`` is already updated when the client sees the end.
         """
-        if request.method == "POST" and request.path == "/v1/messages":
+        routed = self._route(request)
+        if isinstance(routed, StreamedResponse):
+            return await self._respond_streamed(conn, stream, routed, finish)
+        if routed is not None:
+            script = routed
+        elif request.method == "POST" and request.path == "/v1/messages":
             script = self._next_script(request)
         else:
             script = _not_found()
@@ -388,6 +437,30 @@ class FakeAnthropicServer:
         if not await at_boundary():
             return False
         await send(h11.EndOfMessage())
+        return True
+
+    async def _respond_streamed(
+        self,
+        conn: h11.Connection,
+        stream: trio.SocketStream,
+        response: StreamedResponse,
+        finish: Callable[[], None],
+    ) -> bool:
+        headers = [
+            (k, v)
+            for k, v in response.headers
+            if k.lower() not in ("content-length", "transfer-encoding")
+        ]
+        if not any(k.lower() == "request-id" for k, _ in headers):
+            headers.append(("request-id", f"req_fake{next(_request_ids):020d}"))
+        headers.append(("transfer-encoding", "chunked"))
+        data = conn.send(h11.Response(status_code=response.status, headers=headers)) or b""
+        await stream.send_all(data)
+        for chunk in response.chunks:
+            if chunk:
+                await stream.send_all(conn.send(h11.Data(data=chunk)) or b"")
+        finish()
+        await stream.send_all(conn.send(h11.EndOfMessage()) or b"")
         return True
 
     async def _stall(
