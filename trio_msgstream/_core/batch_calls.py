@@ -18,7 +18,7 @@ Endpoints (``?beta=true`` added for the beta namespace)::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from pydantic import BaseModel
@@ -28,12 +28,12 @@ from .calls import Call
 from .exceptions import StreamProtocolError
 
 if TYPE_CHECKING:
-    from .client_config import ClientConfig
     from .options import RequestOptions
     from .request import RequestSpec
 
 __all__ = [
     "BATCHES_PATH",
+    "RequestBuilder",
     "cancel_call",
     "create_call",
     "delete_call",
@@ -46,6 +46,23 @@ __all__ = [
 BATCHES_PATH = "/v1/messages/batches"
 
 _T = TypeVar("_T", bound=BaseModel)
+
+
+class RequestBuilder(Protocol):
+    """What the builders need of a client: ``ClientConfig.build_request``."""
+
+    def build_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        query: Mapping[str, str] | None = None,
+        options: RequestOptions | None = None,
+        stream: bool = False,
+        betas: Sequence[str] | None = None,
+        accept: str = "application/json",
+    ) -> RequestSpec: ...
 
 
 def _parser(model: type[_T]) -> Callable[[bytes], _T]:
@@ -75,7 +92,7 @@ def _beta_query(beta: bool, query: Mapping[str, str] | None = None) -> dict[str,
 
 
 def create_call(
-    config: ClientConfig,
+    config: RequestBuilder,
     requests: Sequence[Mapping[str, Any]],
     *,
     options: RequestOptions | None = None,
@@ -95,7 +112,7 @@ def create_call(
 
 
 def retrieve_call(
-    config: ClientConfig,
+    config: RequestBuilder,
     batch_id: str,
     *,
     options: RequestOptions | None = None,
@@ -110,7 +127,7 @@ def retrieve_call(
 
 
 def list_call(
-    config: ClientConfig,
+    config: RequestBuilder,
     *,
     limit: int | None = None,
     after_id: str | None = None,
@@ -145,7 +162,7 @@ def next_page_cursor(page: MessageBatchPage, *, backwards: bool) -> dict[str, st
 
 
 def cancel_call(
-    config: ClientConfig,
+    config: RequestBuilder,
     batch_id: str,
     *,
     options: RequestOptions | None = None,
@@ -164,7 +181,7 @@ def cancel_call(
 
 
 def delete_call(
-    config: ClientConfig,
+    config: RequestBuilder,
     batch_id: str,
     *,
     options: RequestOptions | None = None,
@@ -179,7 +196,7 @@ def delete_call(
 
 
 def results_spec(
-    config: ClientConfig,
+    config: RequestBuilder,
     batch: MessageBatch,
     *,
     options: RequestOptions | None = None,

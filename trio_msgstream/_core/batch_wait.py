@@ -11,7 +11,18 @@ the caller's ``deadline``; once it has passed the wait fails with
 :class:`~trio_msgstream.batches.BatchWaitTimeout`.
 
 The drivers own the clock and the sleeping (``trio.sleep`` or ``time.sleep``); they
-pass ``now`` in, so these rules are tested without any clock at all.
+pass ``now`` in, so these rules are tested without any clock at all. A driver's loop
+is::
+
+    waiter = BatchWaiter(batch_id, policy, now=clock())
+    while True:
+        try:
+            plan = waiter.polled(retrieve(batch_id), now=clock())
+        except APIError as exc:
+            plan = waiter.failed(exc, now=clock())  # re-raises what ends the wait
+        if plan.batch is not None:
+            return plan.batch
+        sleep(plan.sleep)
 """
 
 from __future__ import annotations
@@ -19,11 +30,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .batches import BatchWaitTimeout, MessageBatch
+from .exceptions import APIError
+from .retry import error_headers, is_retryable, retry_after_from_headers
+
 __all__ = [
     "DEFAULT_MAX_POLL_FAILURES",
     "DEFAULT_MAX_POLL_INTERVAL",
     "DEFAULT_POLL_INTERVAL",
     "POLL_BACKOFF",
+    "BatchWaiter",
     "PollPlan",
     "WaitPolicy",
 ]
@@ -114,7 +130,76 @@ class WaitPolicy:
 
 @dataclass(frozen=True)
 class PollPlan:
-    """The next step of a wait: sleep ``sleep`` seconds and poll, or give up."""
+    """The next step of a wait: sleep ``sleep`` seconds and poll, or give up; or, when
+    ``batch`` is set, the wait is over and this is the ended batch."""
 
     sleep: float
     give_up: bool
+    batch: MessageBatch | None = None
+
+
+class BatchWaiter:
+    """The state of one ``wait()``: polls made, failures in a row, last batch seen.
+
+    Args:
+        batch_id: The batch waited for (for the error messages).
+        policy: How to poll.
+        now: The driver's clock when the wait starts.
+    """
+
+    def __init__(self, batch_id: str, policy: WaitPolicy, *, now: float) -> None:
+        self.batch_id = batch_id
+        self.policy = policy
+        self.deadline_at = policy.deadline_at(now)
+        self.polls = 0
+        self.failures = 0
+        self.last: MessageBatch | None = None
+
+    def polled(self, batch: MessageBatch, *, now: float) -> PollPlan:
+        """A poll answered: done when the batch has ended, else when to poll again.
+
+        Raises:
+            BatchWaitTimeout: The deadline has passed.
+        """
+        self.polls += 1
+        self.failures = 0
+        self.last = batch
+        if batch.ended:
+            return PollPlan(sleep=0.0, give_up=False, batch=batch)
+        return self._next(now, retry_after=None)
+
+    def failed(self, error: APIError, *, now: float) -> PollPlan:
+        """A poll failed: when to poll again, honouring the server's ``retry-after``.
+
+        Raises:
+            APIError: ``error`` itself, when it is not retryable (an unknown batch id,
+                a bad key) or when ``max_poll_failures`` failures came in a row.
+            BatchWaitTimeout: The deadline has passed.
+        """
+        self.polls += 1
+        self.failures += 1
+        if not is_retryable(error) or self.failures > self.policy.max_poll_failures:
+            raise error
+        try:
+            retry_after = retry_after_from_headers(error_headers(error))
+        except (TypeError, ValueError, OverflowError):
+            retry_after = None
+        return self._next(now, retry_after=retry_after)
+
+    def timeout_error(self) -> BatchWaitTimeout:
+        """The error of a wait whose deadline passed."""
+        status = self.last.processing_status if self.last is not None else "unknown"
+        return BatchWaitTimeout(
+            f"batch {self.batch_id} did not end within the wait's deadline of "
+            f"{self.policy.deadline} s (last status: {status}, {self.polls} polls); "
+            "it keeps running on the API's side",
+            batch=self.last,
+        )
+
+    def _next(self, now: float, *, retry_after: float | None) -> PollPlan:
+        plan = self.policy.plan(
+            polls_done=self.polls, now=now, deadline_at=self.deadline_at, retry_after=retry_after
+        )
+        if plan.give_up:
+            raise self.timeout_error()
+        return plan

@@ -16,6 +16,7 @@ results, or deleting, before the batch has ended is ``400 invalid_request_error`
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -34,9 +35,26 @@ __all__ = ["FakeBatch", "FakeBatches", "BatchOutcome"]
 BatchOutcome = Literal["succeeded", "errored", "canceled", "expired"]
 """What happened to one request of a batch."""
 
+Endpoint = Literal["create", "retrieve", "list", "cancel", "delete", "results"]
+
+
+@dataclass
+class _Failure:
+    endpoint: Endpoint | None
+    after: int
+    times: int
+    response: ScriptedResponse
+
 _ID = r"[A-Za-z0-9_-]+"
 _RESULTS_CHUNK = 64 * 1024
 _batch_numbers = itertools.count(1)
+_TEXT_SLOT = "\x00text\x00"
+_ENCODED_SLOT = json.dumps(_TEXT_SLOT)
+
+
+@functools.lru_cache(maxsize=16)
+def _encode_text(text: str) -> str:
+    return json.dumps(text)
 
 
 def _timestamp(moment: datetime) -> str:
@@ -125,7 +143,7 @@ class FakeBatches:
         self.outcomes: dict[str, BatchOutcome] = {}
         self.batches: dict[str, FakeBatch] = {}
         self._lock = threading.Lock()
-        self._failures: list[ScriptedResponse] = []
+        self._failures: list[_Failure] = []
         base = "/v1/messages/batches"
         server.add_route("POST", base, self._create)
         server.add_route("GET", base, self._list)
@@ -136,10 +154,26 @@ class FakeBatches:
 
     # ---- scripting
 
-    def fail_next(self, k: int, response: ScriptedResponse) -> None:
-        """Answer the next ``k`` batch requests (any endpoint) with ``response``."""
+    def fail_next(
+        self,
+        k: int,
+        response: ScriptedResponse,
+        *,
+        endpoint: Endpoint | None = None,
+        after: int = 0,
+    ) -> None:
+        """Answer ``k`` batch requests with ``response`` (a 429, a 529, ...).
+
+        Args:
+            k: How many requests fail.
+            response: What they get.
+            endpoint: Only requests to this endpoint (``"create"``, ``"retrieve"``,
+                ``"list"``, ``"cancel"``, ``"delete"``, ``"results"``) count;
+                ``None``: any batch request.
+            after: Let this many of those requests through first.
+        """
         with self._lock:
-            self._failures.extend([response] * k)
+            self._failures.append(_Failure(endpoint, after, k, response))
 
     def set_results(self, batch_id: str, lines: Iterable[bytes | Mapping[str, Any]]) -> None:
         """Serve these lines as the batch's results file (mappings are JSON-encoded),
@@ -197,6 +231,7 @@ class FakeBatches:
         custom_id = request["custom_id"]
         outcome = self._outcome(batch, index, custom_id)
         result: dict[str, Any] = {"type": outcome}
+        text = ""
         if outcome == "succeeded":
             params = request.get("params") or {}
             text = self.reply(custom_id, params)
@@ -205,7 +240,7 @@ class FakeBatches:
                 "type": "message",
                 "role": "assistant",
                 "model": params.get("model", DEFAULT_MODEL),
-                "content": [{"type": "text", "text": text}],
+                "content": [{"type": "text", "text": _TEXT_SLOT}],
                 "stop_reason": "end_turn",
                 "stop_sequence": None,
                 "usage": {"input_tokens": 10, "output_tokens": max(1, len(text) // 4)},
@@ -215,14 +250,25 @@ class FakeBatches:
                 "type": "error",
                 "error": {"type": "invalid_request_error", "message": "fake: request errored"},
             }
-        line = {"custom_id": custom_id, "result": result}
-        return json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+        line = json.dumps({"custom_id": custom_id, "result": result}, separators=(",", ":"))
+        if text:
+            # A long reply is encoded once, not once per line (large results files).
+            line = line.replace(_ENCODED_SLOT, _encode_text(text), 1)
+        return line.encode("utf-8") + b"\n"
 
     # ---- routes
 
-    def _failure(self) -> ScriptedResponse | None:
+    def _failure(self, endpoint: Endpoint) -> ScriptedResponse | None:
         with self._lock:
-            return self._failures.pop(0) if self._failures else None
+            for rule in self._failures:
+                if rule.endpoint not in (None, endpoint) or rule.times <= 0:
+                    continue
+                if rule.after > 0:
+                    rule.after -= 1
+                    return None
+                rule.times -= 1
+                return rule.response
+        return None
 
     def _find(self, request: RecordedRequest) -> FakeBatch | ScriptedResponse:
         match = re.search(rf"/v1/messages/batches/({_ID})", request.path)
@@ -247,7 +293,7 @@ class FakeBatches:
             batch.ended_at = datetime.now(timezone.utc)
 
     def _create(self, request: RecordedRequest) -> ScriptedResponse:
-        failure = self._failure()
+        failure = self._failure("create")
         if failure is not None:
             return failure
         body = request.json
@@ -273,7 +319,7 @@ class FakeBatches:
             return self._json(self.batch_object(batch))
 
     def _retrieve(self, request: RecordedRequest) -> ScriptedResponse:
-        failure = self._failure()
+        failure = self._failure("retrieve")
         if failure is not None:
             return failure
         found = self._find(request)
@@ -286,7 +332,7 @@ class FakeBatches:
             return self._json(self.batch_object(found))
 
     def _list(self, request: RecordedRequest) -> ScriptedResponse:
-        failure = self._failure()
+        failure = self._failure("list")
         if failure is not None:
             return failure
         query = dict(parse_qsl(request.query))
@@ -313,7 +359,7 @@ class FakeBatches:
         )
 
     def _cancel(self, request: RecordedRequest) -> ScriptedResponse:
-        failure = self._failure()
+        failure = self._failure("cancel")
         if failure is not None:
             return failure
         found = self._find(request)
@@ -329,7 +375,7 @@ class FakeBatches:
             return self._json(self.batch_object(found))
 
     def _delete(self, request: RecordedRequest) -> ScriptedResponse:
-        failure = self._failure()
+        failure = self._failure("delete")
         if failure is not None:
             return failure
         found = self._find(request)
@@ -347,7 +393,7 @@ class FakeBatches:
         return self._json({"id": found.id, "type": "message_batch_deleted"})
 
     def _results(self, request: RecordedRequest) -> ScriptedResponse | StreamedResponse:
-        failure = self._failure()
+        failure = self._failure("results")
         if failure is not None:
             return failure
         found = self._find(request)
