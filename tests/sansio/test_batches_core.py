@@ -3,8 +3,10 @@ and the models against the official SDK's types (the SDK is a test-only oracle).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,8 +22,9 @@ from trio_msgstream._core.batch_build import (
     split_batches,
 )
 from trio_msgstream._core.batch_results import BatchResultsDecoder, BatchResultsError
-from trio_msgstream._core.batch_wait import WaitPolicy
+from trio_msgstream._core.batch_wait import BatchWaiter, WaitPolicy
 from trio_msgstream._core.batches import (
+    BatchWaitTimeout,
     MessageBatch,
     MessageBatchCanceledResult,
     MessageBatchErroredResult,
@@ -29,6 +32,12 @@ from trio_msgstream._core.batches import (
     MessageBatchIndividualResponse,
     MessageBatchSucceededResult,
     MessageBatchUnknownResult,
+)
+from trio_msgstream._core.exceptions import (
+    APIStatusError,
+    InternalServerError,
+    NotFoundError,
+    status_error_class,
 )
 from trio_msgstream._core.sse import NEED_DATA
 
@@ -74,12 +83,12 @@ def test_decoder_every_outcome_kind() -> None:
 
 
 @given(st.lists(st.integers(min_value=0, max_value=len(ALL_KINDS)), max_size=12))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 def test_decoder_any_chunking_gives_the_same_results(splits: list[int]) -> None:
     bounds = [0, *sorted(set(splits)), len(ALL_KINDS)]
     decoder = BatchResultsDecoder()
     results = []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         if b > a:
             results += decoder.feed(ALL_KINDS[a:b])
     results += decoder.feed(b"")
@@ -105,7 +114,8 @@ def test_malformed_line_names_line_and_custom_id_and_keeps_earlier_results() -> 
     error = info.value
     assert error.line_number == 2
     assert error.custom_id == "req-7"
-    assert "line 2" in str(error) and "req-7" in str(error)
+    assert "line 2" in str(error)
+    assert "req-7" in str(error)
     assert [r.custom_id for r in error.results] == ["a"]
     # The bad line is consumed: decoding goes on after it.
     assert [r.custom_id for r in decoder.feed(b"")] == ["c"]
@@ -265,7 +275,7 @@ def test_limits_are_checked_with_the_exact_body_size() -> None:
     max_requests=st.integers(min_value=1, max_value=20),
     max_bytes=st.integers(min_value=400, max_value=3000),
 )
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 def test_split_fits_keeps_order_and_is_greedy(
     sizes: list[int], max_requests: int, max_bytes: int
 ) -> None:
@@ -318,7 +328,8 @@ def test_models_read_what_the_sdk_reads() -> None:
     ours = MessageBatch.model_validate(batch)
     theirs = sdk.MessageBatch.model_validate(batch)
     assert ours.model_dump() == theirs.model_dump()
-    assert ours.ended and ours.request_counts.total == 4
+    assert ours.ended
+    assert ours.request_counts.total == 4
     for raw in ALL_KINDS.splitlines():
         mine = MessageBatchIndividualResponse.model_validate_json(raw)
         sdk_line = sdk.MessageBatchIndividualResponse.model_validate_json(raw)
@@ -326,3 +337,55 @@ def test_models_read_what_the_sdk_reads() -> None:
         assert mine.result.type == sdk_line.result.type
         dumped = mine.model_dump(exclude_none=True)
         assert dumped == sdk_line.model_dump(exclude_none=True)
+
+
+# --------------------------------------------------------------------------- waiter
+
+
+def _batch(status: str) -> MessageBatch:
+    return MessageBatch(
+        id="msgbatch_1",
+        processing_status=status,
+        created_at="2026-11-30T10:00:00Z",  # type: ignore[arg-type]
+        expires_at="2026-12-01T10:00:00Z",  # type: ignore[arg-type]
+    )
+
+
+def _status_error(status: int, headers: dict[str, str] | None = None) -> APIStatusError:
+    response = SimpleNamespace(headers=headers or {})
+    return status_error_class(status)("boom", status_code=status, response=response)
+
+
+def test_waiter_polls_until_ended_and_remembers_the_last_batch() -> None:
+    waiter = BatchWaiter("msgbatch_1", WaitPolicy(poll_interval=2, backoff=2), now=0.0)
+    assert waiter.polled(_batch("in_progress"), now=0.0).sleep == 2
+    assert waiter.polled(_batch("canceling"), now=2.0).sleep == 4
+    plan = waiter.polled(_batch("ended"), now=6.0)
+    assert plan.batch is not None
+    assert plan.batch.ended
+    assert waiter.polls == 3
+
+
+def test_waiter_retries_retryable_failures_with_retry_after() -> None:
+    waiter = BatchWaiter("msgbatch_1", WaitPolicy(poll_interval=2, max_poll_failures=2), now=0.0)
+    assert waiter.failed(_status_error(529, {"retry-after": "30"}), now=0.0).sleep == 30
+    assert waiter.failed(_status_error(500), now=30.0).sleep == 3  # backoff of poll 2
+    with pytest.raises(InternalServerError):
+        waiter.failed(_status_error(503), now=33.0)  # the third in a row
+
+
+def test_waiter_raises_what_is_not_retryable() -> None:
+    waiter = BatchWaiter("msgbatch_1", WaitPolicy(), now=0.0)
+    error = _status_error(404)
+    with pytest.raises(NotFoundError) as info:
+        waiter.failed(error, now=0.0)
+    assert info.value is error
+
+
+def test_waiter_deadline_error_names_the_batch_and_status() -> None:
+    waiter = BatchWaiter("msgbatch_1", WaitPolicy(poll_interval=5, deadline=10), now=100.0)
+    waiter.polled(_batch("in_progress"), now=100.0)
+    with pytest.raises(BatchWaitTimeout, match=r"msgbatch_1.*in_progress") as info:
+        waiter.polled(_batch("in_progress"), now=110.0)
+    assert info.value.which == "deadline"
+    assert info.value.batch is not None

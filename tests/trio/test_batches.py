@@ -23,6 +23,7 @@ from trio_msgstream.batches import (
     BatchWaitTimeout,
     DeletedMessageBatch,
     MessageBatchErroredResult,
+    MessageBatchIndividualResponse,
     MessageBatchSucceededResult,
 )
 from trio_msgstream.testing import FakeBatches, ScriptedResponse, open_fake_anthropic
@@ -56,6 +57,11 @@ def batch_requests_of(fake: FakeBatches, method: str, suffix: str = "") -> list[
     ]
 
 
+async def drain(results: AsyncIterator[MessageBatchIndividualResponse], into: list[str]) -> None:
+    async for result in results:
+        into.append(result.custom_id)
+
+
 async def test_ten_thousand_requests_split_uploaded_polled_and_streamed(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -79,7 +85,8 @@ async def test_ten_thousand_requests_split_uploaded_polled_and_streamed(
                 ended = await client.messages.batches.wait(batch.id, poll_interval=10)
                 # polls at 0, 10 and 25 s (the interval grows by half): ended on the third
                 assert trio.current_time() - start == pytest.approx(25)
-                assert ended.ended and ended.results_url
+                assert ended.ended
+                assert ended.results_url
                 assert ended.request_counts.processing == 0
                 async with client.messages.batches.results(batch.id) as results:
                     async for result in results:
@@ -102,7 +109,9 @@ async def test_results_forms_await_and_plain_iteration() -> None:
             batch = await client.messages.batches.create(
                 requests=[{"custom_id": k, "params": params(0)} for k in "abcd"]
             )
-            kinds = {r.custom_id: r.result.type async for r in client.messages.batches.results(batch.id)}
+            kinds = {
+                r.custom_id: r.result.type async for r in client.messages.batches.results(batch.id)
+            }
             assert kinds == {"a": "succeeded", "b": "errored", "c": "canceled", "d": "expired"}
             results = await client.messages.batches.results(batch.id)
             assert [r.custom_id async for r in results] == list("abcd")
@@ -152,8 +161,7 @@ async def test_malformed_line_keeps_the_results_before_it() -> None:
             got: list[str] = []
             async with client.messages.batches.results(batch.id) as results:
                 with pytest.raises(BatchResultsError) as info:
-                    async for result in results:
-                        got.append(result.custom_id)
+                    await drain(results, got)
                 assert got == ["a", "b"]
                 assert (info.value.line_number, info.value.custom_id) == (3, "c")
                 # Inside ``async with`` the download stays open: the lines after it follow.
@@ -322,9 +330,7 @@ async def test_beta_namespace_adds_the_query_and_betas() -> None:
             created = batch_requests_of(fake, "POST")[0]
             assert created.query == "beta=true"
             assert created.header("anthropic-beta") == "some-beta-2025"
-            assert all(
-                "beta=true" in r.query for r in fake.server.requests if "batches" in r.path
-            )
+            assert all("beta=true" in r.query for r in fake.server.requests if "batches" in r.path)
 
 
 async def test_per_request_options_and_unknown_keywords() -> None:

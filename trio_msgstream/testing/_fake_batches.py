@@ -45,6 +45,7 @@ class _Failure:
     times: int
     response: ScriptedResponse
 
+
 _ID = r"[A-Za-z0-9_-]+"
 _RESULTS_CHUNK = 64 * 1024
 _batch_numbers = itertools.count(1)
