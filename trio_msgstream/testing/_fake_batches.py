@@ -19,16 +19,15 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 from ._scripts import DEFAULT_MODEL, ScriptedResponse
-from ._server import FakeAnthropicServer, RecordedRequest, StreamedResponse
+from ._server import FakeAnthropicServer, RecordedRequest
 
 __all__ = ["FakeBatch", "FakeBatches", "BatchOutcome"]
 
@@ -46,7 +45,6 @@ class _Failure:
     response: ScriptedResponse
 
 
-_ID = r"[A-Za-z0-9_-]+"
 _RESULTS_CHUNK = 64 * 1024
 _batch_numbers = itertools.count(1)
 _TEXT_SLOT = "\x00text\x00"
@@ -148,10 +146,10 @@ class FakeBatches:
         base = "/v1/messages/batches"
         server.add_route("POST", base, self._create)
         server.add_route("GET", base, self._list)
-        server.add_route("GET", rf"{base}/({_ID})", self._retrieve)
-        server.add_route("POST", rf"{base}/({_ID})/cancel", self._cancel)
-        server.add_route("DELETE", rf"{base}/({_ID})", self._delete)
-        server.add_route("GET", rf"{base}/({_ID})/results", self._results)
+        server.add_route("GET", base + "/{batch_id}", self._retrieve)
+        server.add_route("POST", base + "/{batch_id}/cancel", self._cancel)
+        server.add_route("DELETE", base + "/{batch_id}", self._delete)
+        server.add_route("GET", base + "/{batch_id}/results", self._results)
 
     # ---- scripting
 
@@ -271,13 +269,12 @@ class FakeBatches:
                 return rule.response
         return None
 
-    def _find(self, request: RecordedRequest) -> FakeBatch | ScriptedResponse:
-        match = re.search(rf"/v1/messages/batches/({_ID})", request.path)
-        batch = self.batches.get(match.group(1)) if match else None
+    def _find(self, params: Mapping[str, str]) -> FakeBatch | ScriptedResponse:
+        batch_id = params.get("batch_id", "")
+        batch = self.batches.get(batch_id)
         if batch is None:
-            name = match.group(1) if match else "?"
             return ScriptedResponse.error(
-                404, "not_found_error", f"No Message Batch found with id {name!r}"
+                404, "not_found_error", f"No Message Batch found with id {batch_id!r}"
             )
         return batch
 
@@ -293,7 +290,9 @@ class FakeBatches:
             batch.status = "ended"
             batch.ended_at = datetime.now(timezone.utc)
 
-    def _create(self, request: RecordedRequest) -> ScriptedResponse:
+    def _create(
+        self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
+    ) -> ScriptedResponse:
         failure = self._failure("create")
         if failure is not None:
             return failure
@@ -319,11 +318,13 @@ class FakeBatches:
             self.batches[batch.id] = batch
             return self._json(self.batch_object(batch))
 
-    def _retrieve(self, request: RecordedRequest) -> ScriptedResponse:
+    def _retrieve(
+        self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
+    ) -> ScriptedResponse:
         failure = self._failure("retrieve")
         if failure is not None:
             return failure
-        found = self._find(request)
+        found = self._find(params)
         if isinstance(found, ScriptedResponse):
             return found
         with self._lock:
@@ -332,7 +333,9 @@ class FakeBatches:
                 self._end(found)
             return self._json(self.batch_object(found))
 
-    def _list(self, request: RecordedRequest) -> ScriptedResponse:
+    def _list(
+        self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
+    ) -> ScriptedResponse:
         failure = self._failure("list")
         if failure is not None:
             return failure
@@ -359,11 +362,13 @@ class FakeBatches:
             }
         )
 
-    def _cancel(self, request: RecordedRequest) -> ScriptedResponse:
+    def _cancel(
+        self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
+    ) -> ScriptedResponse:
         failure = self._failure("cancel")
         if failure is not None:
             return failure
-        found = self._find(request)
+        found = self._find(params)
         if isinstance(found, ScriptedResponse):
             return found
         with self._lock:
@@ -375,11 +380,13 @@ class FakeBatches:
                 found.processed_before_cancel = int(len(found.requests) * min(done, 1.0))
             return self._json(self.batch_object(found))
 
-    def _delete(self, request: RecordedRequest) -> ScriptedResponse:
+    def _delete(
+        self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
+    ) -> ScriptedResponse:
         failure = self._failure("delete")
         if failure is not None:
             return failure
-        found = self._find(request)
+        found = self._find(params)
         if isinstance(found, ScriptedResponse):
             return found
         with self._lock:
@@ -393,11 +400,13 @@ class FakeBatches:
             del self.batches[found.id]
         return self._json({"id": found.id, "type": "message_batch_deleted"})
 
-    def _results(self, request: RecordedRequest) -> ScriptedResponse | StreamedResponse:
+    def _results(
+        self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
+    ) -> ScriptedResponse:
         failure = self._failure("results")
         if failure is not None:
             return failure
-        found = self._find(request)
+        found = self._find(params)
         if isinstance(found, ScriptedResponse):
             return found
         if found.status != "ended":
@@ -407,18 +416,41 @@ class FakeBatches:
                 f"Message Batch {found.id} is still {found.status}: results are available "
                 "once processing has ended",
             )
-        return StreamedResponse(
-            status=200,
+        return _ResultsFile(
             headers=[("content-type", "application/binary")],
-            chunks=self._result_chunks(found),
+            chunked_encoding=True,
+            pieces=_LazyChunks(self, found),
         )
 
-    def _result_chunks(self, batch: FakeBatch) -> Iterator[bytes]:
+
+class _LazyChunks(Sequence[bytes]):
+    """The results file, cut into ~64 kB pieces made only as they are sent.
+
+    The server plays a response by iterating its pieces and asks ``len()`` only to
+    spot the last one (to send the end of the message with it). The length given is
+    an upper bound (a piece holds at least one line), so the end of the message goes
+    out in a write of its own; the body is never held whole.
+    """
+
+    def __init__(self, fake: FakeBatches, batch: FakeBatch) -> None:
+        self._fake = fake
+        self._batch = batch
+        lines = batch.results_lines
+        self._bound = max(len(lines) if lines is not None else len(batch.requests), 1)
+
+    def __len__(self) -> int:
+        return self._bound
+
+    def __getitem__(self, index: Any) -> Any:
+        raise TypeError("the results file is read in order")
+
+    def __iter__(self) -> Iterator[bytes]:
+        batch = self._batch
         lines: Iterable[bytes]
         if batch.results_lines is not None:
             lines = (line if line.endswith(b"\n") else line + b"\n" for line in batch.results_lines)
         else:
-            lines = (self.result_line(batch, i) for i in range(len(batch.requests)))
+            lines = (self._fake.result_line(batch, i) for i in range(len(batch.requests)))
         pending: list[bytes] = []
         size = 0
         for line in lines:
@@ -429,3 +461,13 @@ class FakeBatches:
                 pending, size = [], 0
         if pending:
             yield b"".join(pending)
+
+
+@dataclass
+class _ResultsFile(ScriptedResponse):
+    """A 200 response whose body is produced while it is sent."""
+
+    pieces: Sequence[bytes] = ()
+
+    def network_chunks(self) -> list[bytes]:
+        return self.pieces  # type: ignore[return-value]  # read once, in order

@@ -11,7 +11,7 @@ import socket
 import struct
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -27,7 +27,6 @@ __all__ = [
     "RecordedRequest",
     "Responder",
     "RouteHandler",
-    "StreamedResponse",
     "open_fake_anthropic",
     "serve_fake_anthropic",
 ]
@@ -82,24 +81,21 @@ class RecordedRequest:
 Responder = Callable[[RecordedRequest], ScriptedResponse]
 """A function that builds the response to a request when no script is queued."""
 
+RouteHandler = Callable[
+    ["FakeAnthropicServer", RecordedRequest, Mapping[str, str]], ScriptedResponse
+]
+"""``handler(server, request, params)``: ``params`` holds the ``{name}`` values."""
 
-@dataclass(frozen=True)
-class StreamedResponse:
-    """A response whose body is produced piece by piece and never held whole.
-
-    Attributes:
-        status: HTTP status code.
-        headers: Response headers (framing and ``request-id`` are added).
-        chunks: The body's pieces, each sent with its own write, chunked encoding.
-    """
-
-    status: int
-    headers: list[tuple[str, str]]
-    chunks: Iterable[bytes]
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-RouteHandler = Callable[[RecordedRequest], "ScriptedResponse | StreamedResponse"]
-"""Answers the requests of a route added with :meth:`FakeAnthropicServer.add_route`."""
+def _route_regex(pattern: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    last = 0
+    for found in _PLACEHOLDER.finditer(pattern):
+        parts += [re.escape(pattern[last : found.start()]), f"(?P<{found.group(1)}>[^/]+)"]
+        last = found.end()
+    return re.compile("".join([*parts, re.escape(pattern[last:])]))
 
 
 class _ClientGone(Exception):
@@ -196,14 +192,15 @@ class FakeAnthropicServer:
             self.connections_opened = 0
             self.max_concurrent_requests = self.active_requests
 
-    def add_route(self, method: str, path: str, handler: RouteHandler) -> None:
-        """Answer ``method`` requests whose path fully matches the regex ``path``.
+    def add_route(self, method: str, pattern: str, handler: RouteHandler) -> None:
+        """Answer ``method`` requests to ``pattern`` with ``handler(server, request,
+        params)``, before the built-in ``/v1/messages`` (whose scripts do not apply).
 
-        Routes are tried in the order added, before the built-in ``/v1/messages``;
-        the scripts of :meth:`enqueue` and :meth:`fail_first` do not apply to them.
+        ``pattern`` is a path with ``{name}`` placeholders, each matching one segment;
+        their values are the handler's ``params``. The last route added wins.
         """
         with self._lock:
-            self._routes.append((method.upper(), re.compile(path), handler))
+            self._routes.insert(0, (method.upper(), _route_regex(pattern), handler))
 
     async def wait_for_requests(self, n: int) -> None:
         """Wait until at least ``n`` requests have been recorded.
@@ -234,13 +231,14 @@ class FakeAnthropicServer:
             logger.exception("fake server responder failed")
             return ScriptedResponse.error(500, "api_error", f"responder raised {exc!r}")
 
-    def _route(self, request: RecordedRequest) -> ScriptedResponse | StreamedResponse | None:
+    def _route(self, request: RecordedRequest) -> ScriptedResponse | None:
         with self._lock:
             routes = list(self._routes)
-        for method, pattern, handler in routes:
-            if method == request.method and pattern.fullmatch(request.path):
+        for method, regex, handler in routes:
+            found = regex.fullmatch(request.path)
+            if method == request.method and found is not None:
                 try:
-                    return handler(request)
+                    return handler(self, request, found.groupdict())
                 except Exception as exc:
                     logger.exception("fake server route handler failed")
                     return ScriptedResponse.error(500, "api_error", f"route raised {exc!r}")
@@ -361,8 +359,6 @@ class FakeAnthropicServer:
         so that ``active_requests`` is already updated when the client sees the end.
         """
         routed = self._route(request)
-        if isinstance(routed, StreamedResponse):
-            return await self._respond_streamed(conn, stream, routed, finish)
         if routed is not None:
             script = routed
         elif request.method == "POST" and request.path == "/v1/messages":
@@ -437,30 +433,6 @@ class FakeAnthropicServer:
         if not await at_boundary():
             return False
         await send(h11.EndOfMessage())
-        return True
-
-    async def _respond_streamed(
-        self,
-        conn: h11.Connection,
-        stream: trio.SocketStream,
-        response: StreamedResponse,
-        finish: Callable[[], None],
-    ) -> bool:
-        headers = [
-            (k, v)
-            for k, v in response.headers
-            if k.lower() not in ("content-length", "transfer-encoding")
-        ]
-        if not any(k.lower() == "request-id" for k, _ in headers):
-            headers.append(("request-id", f"req_fake{next(_request_ids):020d}"))
-        headers.append(("transfer-encoding", "chunked"))
-        data = conn.send(h11.Response(status_code=response.status, headers=headers)) or b""
-        await stream.send_all(data)
-        for chunk in response.chunks:
-            if chunk:
-                await stream.send_all(conn.send(h11.Data(data=chunk)) or b"")
-        finish()
-        await stream.send_all(conn.send(h11.EndOfMessage()) or b"")
         return True
 
     async def _stall(
