@@ -36,20 +36,16 @@ from ._core.batches import MessageBatchResult as MessageBatchResult
 from ._core.batches import MessageBatchSucceededResult as MessageBatchSucceededResult
 from ._core.batches import MessageBatchUnknownResult as MessageBatchUnknownResult
 from ._sync.batches import Batches as Batches
-from ._sync.batches import BatchList as BatchList
 from ._sync.batches import BatchResults as BatchResults
 from ._trio.batches import AsyncBatches as AsyncBatches
-from ._trio.batches import AsyncBatchList as AsyncBatchList
 from ._trio.batches import AsyncBatchResults as AsyncBatchResults
 
 __all__ = [
     "MAX_BATCH_BYTES",
     "MAX_BATCH_REQUESTS",
-    "AsyncBatchList",
     "AsyncBatchResults",
     "AsyncBatches",
     "BatchLimitError",
-    "BatchList",
     "BatchNotEndedError",
     "BatchRequest",
     "BatchResults",

@@ -17,15 +17,12 @@ Endpoints (``?beta=true`` added for the beta namespace)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from pydantic import BaseModel
-
 from .batches import BatchNotEndedError, DeletedMessageBatch, MessageBatch, MessageBatchPage
-from .calls import Call
-from .exceptions import StreamProtocolError
+from .calls import Call, PageCall, model_parser
 
 if TYPE_CHECKING:
     from .options import RequestOptions
@@ -38,14 +35,11 @@ __all__ = [
     "create_call",
     "delete_call",
     "list_call",
-    "next_page_cursor",
     "results_spec",
     "retrieve_call",
 ]
 
 BATCHES_PATH = "/v1/messages/batches"
-
-_T = TypeVar("_T", bound=BaseModel)
 
 
 class RequestBuilder(Protocol):
@@ -61,21 +55,8 @@ class RequestBuilder(Protocol):
         options: RequestOptions | None = None,
         stream: bool = False,
         betas: Sequence[str] | None = None,
-        accept: str = "application/json",
+        accept: str | None = None,
     ) -> RequestSpec: ...
-
-
-def _parser(model: type[_T]) -> Callable[[bytes], _T]:
-    def parse(body: bytes) -> _T:
-        try:
-            return model.model_validate_json(body)
-        except ValueError as exc:
-            preview = body[:200].decode("utf-8", "replace")
-            raise StreamProtocolError(
-                f"the response is not a {model.__name__}: {exc}", body=preview
-            ) from None
-
-    return parse
 
 
 def _batch_path(batch_id: str, suffix: str = "") -> str:
@@ -108,7 +89,7 @@ def create_call(
         options=options,
         betas=betas,
     )
-    return Call(spec=spec, parse=_parser(MessageBatch), operation="batches.create")
+    return Call(spec=spec, parse=model_parser(MessageBatch), operation="batches.create")
 
 
 def retrieve_call(
@@ -123,7 +104,7 @@ def retrieve_call(
     spec = config.build_request(
         "GET", _batch_path(batch_id), query=_beta_query(beta), options=options, betas=betas
     )
-    return Call(spec=spec, parse=_parser(MessageBatch), operation="batches.retrieve")
+    return Call(spec=spec, parse=model_parser(MessageBatch), operation="batches.retrieve")
 
 
 def list_call(
@@ -135,8 +116,11 @@ def list_call(
     options: RequestOptions | None = None,
     beta: bool = False,
     betas: Sequence[str] | None = None,
-) -> Call[MessageBatchPage]:
-    """``GET /v1/messages/batches``: one page, after (or before) a cursor."""
+) -> PageCall[MessageBatchPage, MessageBatch]:
+    """``GET /v1/messages/batches``: the first page asked for, and how to get the next.
+
+    Pages go most recent first; with ``before_id`` they go backwards from it.
+    """
     query: dict[str, str] = {}
     if limit is not None:
         if not 1 <= limit <= 1000:
@@ -149,16 +133,29 @@ def list_call(
     spec = config.build_request(
         "GET", BATCHES_PATH, query=_beta_query(beta, query), options=options, betas=betas
     )
-    return Call(spec=spec, parse=_parser(MessageBatchPage), operation="batches.list")
+    backwards = before_id is not None
 
+    def next_page(page: MessageBatchPage) -> PageCall[MessageBatchPage, MessageBatch] | None:
+        if not page.has_more or not page.data:
+            return None
+        cursor = (
+            (page.first_id or page.data[0].id) if backwards else (page.last_id or page.data[-1].id)
+        )
+        return list_call(
+            config,
+            limit=limit,
+            after_id=None if backwards else cursor,
+            before_id=cursor if backwards else None,
+            options=options,
+            beta=beta,
+            betas=betas,
+        )
 
-def next_page_cursor(page: MessageBatchPage, *, backwards: bool) -> dict[str, str] | None:
-    """The cursor of the page after ``page`` (``None`` when it was the last one)."""
-    if not page.has_more or not page.data:
-        return None
-    if backwards:
-        return {"before_id": page.first_id or page.data[0].id}
-    return {"after_id": page.last_id or page.data[-1].id}
+    return PageCall(
+        Call(spec, model_parser(MessageBatchPage), "batches.list"),
+        lambda page: page.data,
+        next_page,
+    )
 
 
 def cancel_call(
@@ -177,7 +174,7 @@ def cancel_call(
         options=options,
         betas=betas,
     )
-    return Call(spec=spec, parse=_parser(MessageBatch), operation="batches.cancel")
+    return Call(spec=spec, parse=model_parser(MessageBatch), operation="batches.cancel")
 
 
 def delete_call(
@@ -192,7 +189,7 @@ def delete_call(
     spec = config.build_request(
         "DELETE", _batch_path(batch_id), query=_beta_query(beta), options=options, betas=betas
     )
-    return Call(spec=spec, parse=_parser(DeletedMessageBatch), operation="batches.delete")
+    return Call(spec=spec, parse=model_parser(DeletedMessageBatch), operation="batches.delete")
 
 
 def results_spec(
@@ -221,7 +218,6 @@ def results_spec(
         path,
         query=_beta_query(beta, query),
         options=options,
-        stream=True,
         betas=betas,
         accept="application/binary",
     )

@@ -11,9 +11,9 @@ finishes (bounded by its own timeout) before the wait gives up.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._core.batch_build import (
     MAX_BATCH_BYTES,
@@ -24,12 +24,10 @@ from .._core.batch_build import (
     split_batches,
 )
 from .._core.batch_calls import (
-    RequestBuilder,
     cancel_call,
     create_call,
     delete_call,
     list_call,
-    next_page_cursor,
     results_spec,
     retrieve_call,
 )
@@ -49,31 +47,23 @@ from .._core.batches import (
     MessageBatchIndividualResponse,
     MessageBatchPage,
 )
-from .._core.calls import Call
 from .._core.exceptions import APIError
 from .._core.options import split_options
 from .._core.sse import NEED_DATA
+from .request import SyncPaginator
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .._core.options import RequestOptions
-    from .._core.request import RequestSpec
+    from .client import Client
 
-__all__ = ["BatchList", "BatchResults", "Batches"]
+__all__ = ["BatchResults", "Batches"]
 
 _T = TypeVar("_T")
 
 _clock: Callable[[], float] = time.monotonic
 _sleep: Callable[[float], None] = time.sleep
-
-
-class SyncBatchClient(RequestBuilder, Protocol):
-    """What the driver needs of a client (``Client`` has it)."""
-
-    def _execute(self, call: Call[_T]) -> _T: ...
-
-    def _open_body(self, spec: RequestSpec) -> AbstractContextManager[Iterable[bytes]]: ...
 
 
 def _options(kwargs: dict[str, Any]) -> RequestOptions:
@@ -90,7 +80,7 @@ class Batches:
     ``await``; ``results()`` is an iterator and a context manager.
     """
 
-    def __init__(self, client: SyncBatchClient, *, beta: bool = False) -> None:
+    def __init__(self, client: Client, *, beta: bool = False) -> None:
         self._client = client
         self._beta = beta
 
@@ -163,11 +153,18 @@ class Batches:
         before_id: str | None = None,
         betas: Sequence[str] | None = None,
         **options: Any,
-    ) -> BatchList:
+    ) -> SyncPaginator[MessageBatchPage, MessageBatch]:
         """Every batch, most recent first (``for batch in ...``; ``.pages()``)."""
-        return BatchList(
-            self, limit=limit, after_id=after_id, before_id=before_id, betas=betas, options=options
+        call = list_call(
+            self._client,
+            limit=limit,
+            after_id=after_id,
+            before_id=before_id,
+            options=_options(options),
+            beta=self._beta,
+            betas=betas,
         )
+        return SyncPaginator(self._client, call)
 
     def cancel(
         self, message_batch_id: str, *, betas: Sequence[str] | None = None, **options: Any
@@ -231,50 +228,6 @@ class Batches:
             if plan.batch is not None:
                 return plan.batch
             _sleep(plan.sleep)
-
-    def _page(self, cursor: dict[str, Any], list_args: dict[str, Any]) -> MessageBatchPage:
-        args = {**list_args, **cursor}
-        call = list_call(
-            self._client,
-            limit=args.get("limit"),
-            after_id=args.get("after_id"),
-            before_id=args.get("before_id"),
-            options=_options(dict(args.get("options") or {})),
-            beta=self._beta,
-            betas=args.get("betas"),
-        )
-        return self._client._execute(call)
-
-
-class BatchList:
-    """``batches.list()``: iterate batches, or pages with ``.pages()``."""
-
-    def __init__(
-        self,
-        batches: Batches,
-        *,
-        limit: int | None,
-        after_id: str | None,
-        before_id: str | None,
-        betas: Sequence[str] | None,
-        options: dict[str, Any],
-    ) -> None:
-        self._batches = batches
-        self._args: dict[str, Any] = {"limit": limit, "betas": betas, "options": options}
-        self._cursor: dict[str, Any] = {"after_id": after_id, "before_id": before_id}
-        self._backwards = before_id is not None
-
-    def pages(self) -> Iterator[MessageBatchPage]:
-        """Every page, following the cursors until the last one."""
-        cursor: dict[str, Any] | None = self._cursor
-        while cursor is not None:
-            page = self._batches._page(cursor, self._args)
-            yield page
-            cursor = next_page_cursor(page, backwards=self._backwards)
-
-    def __iter__(self) -> Iterator[MessageBatch]:
-        for page in self.pages():
-            yield from page.data
 
 
 class BatchResults:
@@ -366,6 +319,6 @@ class BatchResults:
             betas=self._betas,
         )
         stack = ExitStack()
-        body = stack.enter_context(client._open_body(spec))
+        body = stack.enter_context(client._open_body(spec, operation="batches.results"))
         self._stack = stack
         self._chunks = iter(body)

@@ -18,7 +18,7 @@ caller's scope stops a wait, an upload or a results download at once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Generator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -38,7 +38,6 @@ from .._core.batch_calls import (
     create_call,
     delete_call,
     list_call,
-    next_page_cursor,
     results_spec,
     retrieve_call,
 )
@@ -62,6 +61,8 @@ from .._core.calls import Call
 from .._core.exceptions import APIError
 from .._core.options import split_options
 from .._core.sse import NEED_DATA
+from .pages import AsyncPaginator
+from .wire import WireClient
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -69,19 +70,19 @@ if TYPE_CHECKING:
     from .._core.options import RequestOptions
     from .._core.request import RequestSpec
 
-__all__ = ["AsyncBatchList", "AsyncBatchResults", "AsyncBatches"]
+__all__ = ["AsyncBatchClient", "AsyncBatchResults", "AsyncBatches"]
 
 _T = TypeVar("_T")
 
 
-class AsyncBatchClient(RequestBuilder, Protocol):
+class AsyncBatchClient(WireClient, RequestBuilder, Protocol):
     """What the driver needs of a client (``AsyncClient`` has it)."""
 
     async def _execute(self, call: Call[_T]) -> _T: ...
 
     def _open_body(
-        self, spec: RequestSpec
-    ) -> AbstractAsyncContextManager[AsyncIterable[bytes]]: ...
+        self, spec: RequestSpec, *, operation: str = ...
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]: ...
 
 
 def _options(kwargs: dict[str, Any]) -> RequestOptions:
@@ -192,16 +193,23 @@ class AsyncBatches:
         before_id: str | None = None,
         betas: Sequence[str] | None = None,
         **options: Any,
-    ) -> AsyncBatchList:
+    ) -> AsyncPaginator[MessageBatchPage, MessageBatch]:
         """Every batch, most recent first: ``async for batch in batches.list()``, or
         page by page with ``async for page in batches.list().pages()``.
 
         ``limit`` is the page size (1 to 1000); ``after_id``/``before_id`` start after
         (or before) a batch, and ``before_id`` pages backwards.
         """
-        return AsyncBatchList(
-            self, limit=limit, after_id=after_id, before_id=before_id, betas=betas, options=options
+        call = list_call(
+            self._client,
+            limit=limit,
+            after_id=after_id,
+            before_id=before_id,
+            options=_options(options),
+            beta=self._beta,
+            betas=betas,
         )
+        return AsyncPaginator(self._client, call)
 
     async def cancel(
         self, message_batch_id: str, *, betas: Sequence[str] | None = None, **options: Any
@@ -295,53 +303,6 @@ class AsyncBatches:
                 await trio.sleep(plan.sleep)
         raise waiter.timeout_error()
 
-    # ---- used by the list and results objects
-
-    async def _page(self, cursor: Mapping[str, Any], list_args: dict[str, Any]) -> MessageBatchPage:
-        args = {**list_args, **cursor}
-        call = list_call(
-            self._client,
-            limit=args.get("limit"),
-            after_id=args.get("after_id"),
-            before_id=args.get("before_id"),
-            options=_options(dict(args.get("options") or {})),
-            beta=self._beta,
-            betas=args.get("betas"),
-        )
-        return await self._client._execute(call)
-
-
-class AsyncBatchList:
-    """``batches.list()``: iterate batches (``async for``) or pages (``.pages()``)."""
-
-    def __init__(
-        self,
-        batches: AsyncBatches,
-        *,
-        limit: int | None,
-        after_id: str | None,
-        before_id: str | None,
-        betas: Sequence[str] | None,
-        options: dict[str, Any],
-    ) -> None:
-        self._batches = batches
-        self._args: dict[str, Any] = {"limit": limit, "betas": betas, "options": options}
-        self._cursor: dict[str, Any] = {"after_id": after_id, "before_id": before_id}
-        self._backwards = before_id is not None
-
-    async def pages(self) -> AsyncIterator[MessageBatchPage]:
-        """Every page, following the cursors until the last one."""
-        cursor: dict[str, Any] | None = self._cursor
-        while cursor is not None:
-            page = await self._batches._page(cursor, self._args)
-            yield page
-            cursor = next_page_cursor(page, backwards=self._backwards)
-
-    async def __aiter__(self) -> AsyncIterator[MessageBatch]:
-        async for page in self.pages():
-            for batch in page.data:
-                yield batch
-
 
 class AsyncBatchResults:
     """The results of one batch, streamed: an async iterator of
@@ -434,8 +395,9 @@ class AsyncBatchResults:
         stack, self._stack = self._stack, None
         self._chunks = None
         if stack is not None:
-            with trio.CancelScope(shield=True):
-                await stack.aclose()
+            # Not under a shield of ours: the body's own context exits its cancel scope
+            # here, and releases the connection shielded itself.
+            await stack.aclose()
 
     async def _open(self) -> None:
         if self._stack is not None or self._done:
@@ -450,6 +412,6 @@ class AsyncBatchResults:
             betas=self._betas,
         )
         stack = AsyncExitStack()
-        body = await stack.enter_async_context(client._open_body(spec))
+        body = await stack.enter_async_context(client._open_body(spec, operation="batches.results"))
         self._stack = stack
         self._chunks = body.__aiter__()
