@@ -133,6 +133,30 @@ async def test_results_of_a_batch_in_progress_is_a_clear_error() -> None:
             assert response.json()["error"]["type"] == "invalid_request_error"
 
 
+async def test_cancelling_a_results_download_releases_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with trio.fail_after(600):
+        async with batch_env(polls_until_ended=0, reply=lambda cid, p: "y" * 70_000) as (
+            fake,
+            client,
+        ):
+            fake.results_chunk_delay = 10  # one 70 kB line per piece, 10 s apart
+            batch = await client.messages.batches.create(
+                requests={f"r-{i}": params(i) for i in range(5)}
+            )
+            got: list[str] = []
+            with trio.move_on_after(25) as scope:
+                async with client.messages.batches.results(batch.id) as results:
+                    await drain(results, got)
+            assert scope.cancelled_caught
+            assert got == ["r-0", "r-1", "r-2"]  # sent at 0, 10 and 20 s
+            # The download was closed on the way out: nothing more comes from it, and
+            # the client works on (a leaked response would warn: warnings are errors).
+            assert [r.custom_id async for r in results] == []
+            assert (await client.messages.batches.retrieve(batch.id)).ended
+
+
 async def test_unknown_batch_id_is_not_found() -> None:
     with trio.fail_after(20):
         async with batch_env() as (_fake, client):

@@ -56,7 +56,9 @@ class RequestBuilder(Protocol):
         stream: bool = False,
         betas: Sequence[str] | None = None,
         accept: str | None = None,
-    ) -> RequestSpec: ...
+    ) -> RequestSpec:
+        """A ready-to-send request for one endpoint."""
+        ...
 
 
 def _batch_path(batch_id: str, suffix: str = "") -> str:

@@ -116,6 +116,7 @@ class FakeBatches:
         batches: Every batch by id (deleted ones removed).
         outcomes: ``custom_id`` -> outcome, for requests that should not have the
             default one.
+        results_chunk_delay: Seconds between the pieces (~64 kB) of a results file.
 
     Example::
 
@@ -140,6 +141,7 @@ class FakeBatches:
         self.default_outcome: BatchOutcome = default_outcome
         self.reply = reply
         self.outcomes: dict[str, BatchOutcome] = {}
+        self.results_chunk_delay: float = 0.0
         self.batches: dict[str, FakeBatch] = {}
         self._lock = threading.Lock()
         self._failures: list[_Failure] = []
@@ -419,6 +421,7 @@ class FakeBatches:
         return _ResultsFile(
             headers=[("content-type", "application/binary")],
             chunked_encoding=True,
+            chunk_delay=self.results_chunk_delay,
             pieces=_LazyChunks(self, found),
         )
 
