@@ -185,7 +185,7 @@ def _read_lines(path: str, stdin: IO[str]) -> list[str]:
         raise BatchUsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
-async def _run(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str]) -> int:
+async def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     base_url = args.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
     if not os.environ.get("ANTHROPIC_API_KEY") and base_url is None:
         raise BatchUsageError(
@@ -195,7 +195,7 @@ async def _run(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[s
     async with AsyncClient(base_url=base_url) as client:
         batches = AsyncBatches(client)
         if args.command == "submit":
-            return await _submit(batches, args, stdin, out, err)
+            return await _submit(batches, args, out, err)
         if args.command == "status":
             batch = await batches.retrieve(args.id)
             print(batch.model_dump_json(), file=out, flush=True)
@@ -206,7 +206,7 @@ async def _run(args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[s
 
 
 async def _submit(
-    batches: AsyncBatches, args: argparse.Namespace, stdin: IO[str], out: IO[str], err: IO[str]
+    batches: AsyncBatches, args: argparse.Namespace, out: IO[str], err: IO[str]
 ) -> int:
     requests = read_requests(
         args.lines, model=args.model, max_tokens=args.max_tokens, system=args.system
@@ -293,7 +293,7 @@ def main(
     try:
         if args.command == "submit":
             args.lines = _read_lines(args.file, stdin)
-        return trio.run(_run, args, stdin, out, err)
+        return trio.run(_run, args, out, err)
     except BaseException as exc:
         leaves = _leaves(exc)
         if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):

@@ -302,7 +302,10 @@ class BatchResults:
         """Close the download. Idempotent."""
         self._done = True
         stack, self._stack = self._stack, None
-        self._chunks = None
+        chunks, self._chunks = self._chunks, None
+        close_chunks = getattr(chunks, "close", None)
+        if close_chunks is not None:
+            close_chunks()
         if stack is not None:
             stack.close()
 

@@ -393,7 +393,12 @@ class AsyncBatchResults:
         """Close the download. Idempotent."""
         self._done = True
         stack, self._stack = self._stack, None
-        self._chunks = None
+        chunks, self._chunks = self._chunks, None
+        aclose_chunks = getattr(chunks, "aclose", None)
+        if aclose_chunks is not None:
+            # Finish the body's reader now rather than at garbage collection.
+            with trio.CancelScope(shield=True):
+                await aclose_chunks()
         if stack is not None:
             # Not under a shield of ours: the body's own context exits its cancel scope
             # here, and releases the connection shielded itself.
