@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .events import MessageStopEvent, MessageStreamEvent
+from .events import MessageStopEvent, MessageStreamEvent, TextEvent
 from .exceptions import APIError, APITimeoutError, IncompleteStreamError, StreamClosedError
 from .models import Message, TextBlock
 
@@ -76,6 +76,39 @@ class StreamConsumer:
         if isinstance(event, MessageStopEvent):
             self.final_message = event.message
         return event
+
+    def take_rest(self) -> list[MessageStreamEvent]:
+        """The events of the batch at hand not yet handed out, all at once (for
+        consumers that walk a batch locally rather than one call per event)."""
+        position = self.position
+        batch = self.batch
+        rest = batch[position:] if position else batch
+        self.position = len(batch)
+        if rest and isinstance(rest[-1], MessageStopEvent):
+            self.final_message = rest[-1].message
+        else:
+            for event in rest:
+                if isinstance(event, MessageStopEvent):
+                    self.final_message = event.message
+        return rest
+
+    def next_text(self) -> str | None:
+        """The text of the next text event in the batch at hand (skipping the other
+        events, noting ``message_stop``), or ``None`` when the batch is used up."""
+        batch = self.batch
+        position = self.position
+        end = len(batch)
+        while position < end:
+            event = batch[position]
+            position += 1
+            kind = event.__class__
+            if kind is TextEvent:
+                self.position = position
+                return event.text  # type: ignore[union-attr]
+            if kind is MessageStopEvent:
+                self.final_message = event.message  # type: ignore[union-attr]
+        self.position = position
+        return None
 
     def refill(self, batch: list[MessageStreamEvent]) -> None:
         """A new batch from the producer."""

@@ -185,7 +185,13 @@ class SyncMessageStream(StreamView):
     @property
     def text_stream(self) -> Iterator[str]:
         """The text deltas alone (handlers still run)."""
+        consumer = self._consumer
         while True:
+            if not self._overridden:
+                text = consumer.next_text()
+                if text is not None:
+                    yield text
+                    continue
             event = self._next_event()
             if event is None:
                 return
@@ -199,9 +205,20 @@ class SyncMessageStream(StreamView):
             APIError: The stream failed (the error itself, with ``partial_message``).
             StreamClosedError: The stream was closed before ``message_stop``.
         """
-        while self._next_event() is not None:
-            pass
-        self._consumer.result(self._producer.session.fail)
+        consumer = self._consumer
+        try:
+            while True:
+                # Walk each batch locally: no per-event call (handlers run in order).
+                rest = consumer.take_rest()
+                if self._overridden:
+                    for event in rest:
+                        self._dispatch(event)
+                if not self._refill():
+                    break
+        except (KeyboardInterrupt, SystemExit):
+            self.close()
+            raise
+        consumer.result(self._producer.session.fail)
 
     def get_final_message(self) -> Message:
         """Consume the stream to its end and return the accumulated message."""
