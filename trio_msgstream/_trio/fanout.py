@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import AsyncIterator, Hashable, Mapping
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 import outcome
 import trio
 
-from .._core.config import DEFAULT_MAX_BUFFER_SIZE, NOT_GIVEN, NotGiven, TimeoutTypes
+from .._core.config import DEFAULT_MAX_BUFFER_SIZE
 from .._core.events import TextEvent
 from .._core.models import Message, Usage
 from .api import _sole_cancelled, start_message_stream
@@ -92,12 +92,7 @@ class FanOut:
         *,
         event_handler: type[MessageStream] = MessageStream,
         max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        **params: Any,
+        **kwargs: Any,
     ) -> FanOutHandle:
         """Queue one stream; wait while the queue holds ``max_pending`` items.
 
@@ -107,14 +102,11 @@ class FanOut:
             event_handler: A :class:`MessageStream` subclass; its handlers run in the
                 item's task as the stream is consumed.
             max_buffer_size: As for :func:`~trio_msgstream.open_message_stream`.
-            timeout: Per-request timeout. Note that ``deadline`` also covers waits at
-                the group's gate (pauses and budgets).
-            max_retries: Per-request retry budget.
-            extra_headers: Added to the request headers.
-            extra_query: Added to the URL query.
-            extra_body: Merged into the JSON body.
-            **params: Messages API parameters (``model``, ``max_tokens``,
-                ``messages``, ...).
+            **kwargs: Messages API parameters (``model``, ``max_tokens``,
+                ``messages``, ...) and the request options every entry point takes
+                (``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``,
+                ``extra_body``). A ``timeout``'s ``deadline`` also covers waits at the
+                group's gate (pauses and budgets).
 
         Returns:
             The item's :class:`FanOutHandle`.
@@ -138,16 +130,7 @@ class FanOut:
         handle = FanOutHandle(
             self,
             key,
-            dict(
-                event_handler=event_handler,
-                max_buffer_size=max_buffer_size,
-                timeout=timeout,
-                max_retries=max_retries,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                **params,
-            ),
+            dict(event_handler=event_handler, max_buffer_size=max_buffer_size, **kwargs),
         )
         # Counted before sending: the item may run and finish while send() yields.
         # A send that raises has not queued the item.
