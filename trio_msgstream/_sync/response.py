@@ -37,8 +37,9 @@ class SyncHttpxWireResponse(HttpxResponseView):
                     break
         return b"".join(chunks)[:limit]
 
-    def drain(self, timeout: float) -> None:
-        """Read the rest of the body so the connection can be reused, for at most
+    def drain(self, chunks: Iterator[bytes], timeout: float) -> None:
+        """Read the rest of the body from ``chunks`` (the body's iterator in use) so
+        the connection can be reused, for at most
         ``timeout`` seconds while data keeps coming; give up quietly (closing then
         drops the connection).
 
@@ -48,7 +49,7 @@ class SyncHttpxWireResponse(HttpxResponseView):
         """
         give_up_at = time.monotonic() + timeout
         try:
-            for _ in self._response.iter_bytes():
+            for _ in chunks:
                 if time.monotonic() >= give_up_at:
                     return
         except Exception:  # the message is complete; the rest is best effort
