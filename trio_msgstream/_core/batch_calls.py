@@ -54,6 +54,9 @@ __all__ = [
 
 BATCHES_PATH = "/v1/messages/batches"
 
+Kwargs = Mapping[str, Any]
+"""A method's keyword arguments, as the caller gave them."""
+
 
 class RequestBuilder(Protocol):
     """What the builders need of a client: ``ClientConfig.build_request``."""
@@ -130,7 +133,7 @@ def _spec(
     config: RequestBuilder,
     method: str,
     path: str,
-    kwargs: Mapping[str, Any],
+    kwargs: Kwargs,
     *,
     allowed: frozenset[str] = _BETAS_ONLY,
     **request: Any,
@@ -153,7 +156,7 @@ def _batch_path(batch_id: str, suffix: str = "") -> str:
 
 
 def upload_call(
-    config: RequestBuilder, part: Sequence[BatchRequest], kwargs: Mapping[str, Any]
+    config: RequestBuilder, part: Sequence[BatchRequest], kwargs: Kwargs
 ) -> Call[MessageBatch]:
     """``POST /v1/messages/batches`` with ``{"requests": [...]}`` for checked requests."""
     body = {"requests": [request.to_api() for request in part]}
@@ -161,7 +164,7 @@ def upload_call(
     return Call(spec=spec, parse=model_parser(MessageBatch), operation="batches.create")
 
 
-def create_call(config: RequestBuilder, kwargs: Mapping[str, Any]) -> Call[MessageBatch]:
+def create_call(config: RequestBuilder, kwargs: Kwargs) -> Call[MessageBatch]:
     """``create(**kwargs)``: the requests checked against the limits, then uploaded."""
     params = dict(kwargs)
     if "requests" not in params:
@@ -175,7 +178,7 @@ def _by_id(
     config: RequestBuilder,
     method: str,
     path: str,
-    kwargs: Mapping[str, Any],
+    kwargs: Kwargs,
     model: type[BaseModel],
     operation: str,
 ) -> Call[Any]:
@@ -183,25 +186,20 @@ def _by_id(
     return Call(spec=spec, parse=model_parser(model), operation=operation)
 
 
-def retrieve_call(
-    config: RequestBuilder, batch_id: str, kwargs: Mapping[str, Any]
-) -> Call[MessageBatch]:
+def retrieve_call(config: RequestBuilder, batch_id: str, kwargs: Kwargs) -> Call[MessageBatch]:
     """``GET /v1/messages/batches/{id}``."""
-    path = _batch_path(batch_id)
-    return _by_id(config, "GET", path, kwargs, MessageBatch, "batches.retrieve")
+    return _by_id(config, "GET", _batch_path(batch_id), kwargs, MessageBatch, "batches.retrieve")
 
 
-def cancel_call(
-    config: RequestBuilder, batch_id: str, kwargs: Mapping[str, Any]
-) -> Call[MessageBatch]:
-    """``POST /v1/messages/batches/{id}/cancel``."""
+def cancel_call(config: RequestBuilder, batch_id: str, kwargs: Kwargs) -> Call[MessageBatch]:
+    """``POST /v1/messages/batches/{id}/cancel``: the batch is ``canceling`` until it
+    has ended; requests already processed keep their results, the others end
+    ``canceled``."""
     path = _batch_path(batch_id, "/cancel")
     return _by_id(config, "POST", path, kwargs, MessageBatch, "batches.cancel")
 
 
-def delete_call(
-    config: RequestBuilder, batch_id: str, kwargs: Mapping[str, Any]
-) -> Call[DeletedMessageBatch]:
+def delete_call(config: RequestBuilder, batch_id: str, kwargs: Kwargs) -> Call[DeletedMessageBatch]:
     """``DELETE /v1/messages/batches/{id}`` (only once the batch has ended)."""
     path = _batch_path(batch_id)
     return _by_id(config, "DELETE", path, kwargs, DeletedMessageBatch, "batches.delete")
@@ -210,9 +208,7 @@ def delete_call(
 _LIST_PARAMS = frozenset({"limit", "after_id", "before_id", "betas"})
 
 
-def list_call(
-    config: RequestBuilder, kwargs: Mapping[str, Any]
-) -> PageCall[MessageBatchPage, MessageBatch]:
+def list_call(config: RequestBuilder, kwargs: Kwargs) -> PageCall[MessageBatchPage, MessageBatch]:
     """``GET /v1/messages/batches``: the first page asked for, and how to get the next.
 
     Pages go most recent first; with ``before_id`` they go backwards from it.
@@ -244,9 +240,7 @@ def list_call(
     )
 
 
-def results_spec(
-    config: RequestBuilder, batch: MessageBatch, kwargs: Mapping[str, Any]
-) -> RequestSpec:
+def results_spec(config: RequestBuilder, batch: MessageBatch, kwargs: Kwargs) -> RequestSpec:
     """The request for an ended batch's results file (JSONL, read as a stream).
 
     Raises:

@@ -3,17 +3,17 @@
 Theory of operation: ``create_many`` (upload batch after batch) and ``wait`` (poll,
 sleep, poll again) are written here once, as generators of *steps*: each step is a
 :class:`Call` to send, a :class:`Sleep`, or :data:`NOW` (read the driver's clock).
-A driver performs each step with its own I/O and sends the answer back into the
-generator (or throws the error of a failed call into it), until the generator
-returns the operation's result::
+A driver performs each step with its own I/O and hands the answer back (or the
+:class:`APIError` of a failed call, which the operation may handle), through a
+:class:`StepRunner`, until the operation returns its result::
 
-    answer = outcome.Value(None)
-    while True:
+    run = StepRunner(steps)
+    while (step := run.next_step()) is not None:
         try:
-            step = answer.send(steps)     # the next step, or StopIteration(result)
-        except StopIteration as done:
-            return done.value
-        answer = outcome.capture(perform, step)
+            run.answer(perform(step))
+        except APIError as exc:
+            run.fail(exc)
+    return run.result
 
 ``results`` is a download read as it arrives, so it is a state object instead:
 :class:`ResultsReader` holds the retrieve call, the decoder and the rules of when the
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from .batch_build import MAX_BATCH_BYTES, MAX_BATCH_REQUESTS, BatchRequestsInput, split_batches
 from .batch_calls import RequestBuilder, results_spec, retrieve_call, upload_call
@@ -46,10 +46,13 @@ if TYPE_CHECKING:
     from .request import RequestSpec
 
 __all__ = [
+    "NEED_DATA",
     "NOW",
+    "MessageBatchIndividualResponse",
     "ResultsReader",
     "Sleep",
     "Step",
+    "StepRunner",
     "Steps",
     "create_many_steps",
     "start_wait",
@@ -75,6 +78,45 @@ Step = Call[Any] | Sleep | _Now
 """What an operation asks its driver to do."""
 Steps = Generator[Step, Any, Any]
 """A running operation: the steps it yields, the answers sent back."""
+
+T = TypeVar("T")
+
+
+class StepRunner(Generic[T]):
+    """Runs an operation's steps for a driver: the next step, given the last answer.
+
+    Args:
+        steps: The operation (a generator of steps returning ``T``).
+    """
+
+    def __init__(self, steps: Generator[Step, Any, T]) -> None:
+        self._steps = steps
+        self._answer: Any = None
+        self._error: APIError | None = None
+        self.result: T
+        """The operation's result, once :meth:`next_step` has returned ``None``."""
+
+    def answer(self, value: Any) -> None:
+        """The answer to the last step (a call's parsed answer, the clock)."""
+        self._answer, self._error = value, None
+
+    def fail(self, error: APIError) -> None:
+        """The last step (a call) failed with ``error``."""
+        self._answer, self._error = None, error
+
+    def next_step(self) -> Step | None:
+        """The next step, or ``None`` when the operation is over (see :attr:`result`).
+
+        Raises:
+            Exception: What the operation raises (a failure it does not handle).
+        """
+        try:
+            if self._error is not None:
+                return self._steps.throw(self._error)
+            return self._steps.send(self._answer)
+        except StopIteration as done:
+            self.result = done.value
+            return None
 
 
 def create_many_steps(

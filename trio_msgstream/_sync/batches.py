@@ -15,14 +15,12 @@ from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import outcome
 from typing_extensions import Unpack
 
 from .._core import batch_calls as calls
-from .._core.batch_ops import ResultsReader, Sleep, Step, create_many_steps, start_wait
-from .._core.batches import MessageBatchIndividualResponse
+from .._core import batch_ops as ops
 from .._core.calls import Call
-from .._core.sse import NEED_DATA
+from .._core.exceptions import APIError
 from .request import SyncPaginator
 
 if TYPE_CHECKING:
@@ -40,22 +38,22 @@ _clock: Callable[[], float] = time.monotonic
 _sleep: Callable[[float], None] = time.sleep
 
 
-def _perform(client: Client, step: Step) -> Any:
+def _perform(client: Client, step: ops.Step) -> Any:
     if isinstance(step, Call):
         return client._execute(step)
-    if isinstance(step, Sleep):
+    if isinstance(step, ops.Sleep):
         _sleep(step.seconds)
     return _clock()
 
 
-def _drive(client: Client, steps: Generator[Step, Any, _T]) -> _T:
-    answer: outcome.Outcome[Any] = outcome.Value(None)
-    try:
-        while True:
-            answer = outcome.capture(_perform, client, answer.send(steps))
-    except StopIteration as done:
-        result: _T = done.value
-        return result
+def _drive(client: Client, steps: Generator[ops.Step, Any, _T]) -> _T:
+    run = ops.StepRunner(steps)
+    while (step := run.next_step()) is not None:
+        try:
+            run.answer(_perform(client, step))
+        except APIError as exc:
+            run.fail(exc)
+    return run.result
 
 
 class Batches:
@@ -78,7 +76,7 @@ class Batches:
     ) -> list[MessageBatch]:
         """Split a job into batches within the limits and upload them in order
         (a failed upload: :class:`BatchUploadError` with ``.created``)."""
-        return _drive(self._client, create_many_steps(self._client, requests, kwargs))
+        return _drive(self._client, ops.create_many_steps(self._client, requests, kwargs))
 
     def retrieve(self, message_batch_id: str, **kwargs: Unpack[calls.BatchOptions]) -> MessageBatch:
         """The batch's current state (an unknown id: ``NotFoundError``)."""
@@ -93,7 +91,7 @@ class Batches:
     def wait(self, message_batch_id: str, **kwargs: Unpack[calls.BatchWaitParams]) -> MessageBatch:
         """Poll until the batch has ended, and return it (``BatchWaitTimeout`` at the
         deadline, checked between polls)."""
-        _, steps = start_wait(self._client, message_batch_id, kwargs, now=_clock())
+        _, steps = ops.start_wait(self._client, message_batch_id, kwargs, now=_clock())
         return _drive(self._client, steps)
 
     def cancel(self, message_batch_id: str, **kwargs: Unpack[calls.BatchOptions]) -> MessageBatch:
@@ -109,7 +107,7 @@ class Batches:
     def results(self, message_batch_id: str, **kwargs: Unpack[calls.BatchOptions]) -> BatchResults:
         """The batch's results, one typed line at a time, in constant memory
         (``with batches.results(id) as results: for r in results``)."""
-        return BatchResults(self._client, ResultsReader(self._client, message_batch_id, kwargs))
+        return BatchResults(self._client, ops.ResultsReader(self._client, message_batch_id, kwargs))
 
 
 class BatchResults:
@@ -117,7 +115,7 @@ class BatchResults:
     ``MessageBatchIndividualResponse`` and a context manager that closes the download
     on exit (same rules as the async one)."""
 
-    def __init__(self, client: Client, reader: ResultsReader) -> None:
+    def __init__(self, client: Client, reader: ops.ResultsReader) -> None:
         self._client = client
         self._reader = reader
         self._stack = ExitStack()
@@ -139,17 +137,17 @@ class BatchResults:
     def __iter__(self) -> Self:
         return self
 
-    def __next__(self) -> MessageBatchIndividualResponse:
+    def __next__(self) -> ops.MessageBatchIndividualResponse:
         try:
             self._open()
-            while (result := self._reader.next_result()) is NEED_DATA:
+            while (result := self._reader.next_result()) is ops.NEED_DATA:
                 assert self._chunks is not None
                 self._reader.receive(next(self._chunks, None))
         except BaseException as exc:
             if self._reader.closes_on(exc):
                 self.close()
             raise
-        if isinstance(result, MessageBatchIndividualResponse):
+        if isinstance(result, ops.MessageBatchIndividualResponse):
             return result
         self.close()
         raise StopIteration

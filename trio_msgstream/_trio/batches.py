@@ -19,15 +19,13 @@ from collections.abc import AsyncIterator, Generator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-import outcome
 import trio
 from typing_extensions import Unpack
 
 from .._core import batch_calls as calls
-from .._core.batch_ops import ResultsReader, Sleep, Step, create_many_steps, start_wait
-from .._core.batches import MessageBatchIndividualResponse
+from .._core import batch_ops as ops
 from .._core.calls import Call
-from .._core.sse import NEED_DATA
+from .._core.exceptions import APIError
 from .pages import AsyncPaginator
 from .wire import WireClient
 
@@ -53,23 +51,22 @@ class AsyncBatchClient(WireClient, calls.RequestBuilder, Protocol):
     ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]: ...
 
 
-async def _perform(client: AsyncBatchClient, step: Step) -> Any:
+async def _perform(client: AsyncBatchClient, step: ops.Step) -> Any:
     if isinstance(step, Call):
         return await client._execute(step)
-    if isinstance(step, Sleep):
+    if isinstance(step, ops.Sleep):
         await trio.sleep(step.seconds)
     return trio.current_time()
 
 
-async def _drive(client: AsyncBatchClient, steps: Generator[Step, Any, _T]) -> _T:
-    """Perform a core operation's steps; an error is thrown back into it."""
-    answer: outcome.Outcome[Any] = outcome.Value(None)
-    try:
-        while True:
-            answer = await outcome.acapture(_perform, client, answer.send(steps))
-    except StopIteration as done:
-        result: _T = done.value
-        return result
+async def _drive(client: AsyncBatchClient, steps: Generator[ops.Step, Any, _T]) -> _T:
+    run = ops.StepRunner(steps)
+    while (step := run.next_step()) is not None:
+        try:
+            run.answer(await _perform(client, step))
+        except APIError as exc:
+            run.fail(exc)
+    return run.result
 
 
 class AsyncBatches:
@@ -106,7 +103,9 @@ class AsyncBatches:
             Cancelling the caller's scope stops the wait at once; the batch itself
             keeps running on the API's side (see :meth:`cancel`).
         """
-        waiter, steps = start_wait(self._client, message_batch_id, kwargs, now=trio.current_time())
+        waiter, steps = ops.start_wait(
+            self._client, message_batch_id, kwargs, now=trio.current_time()
+        )
         with trio.move_on_at(waiter.deadline_at):
             return await _drive(self._client, steps)
         raise waiter.timeout_error()
@@ -116,7 +115,7 @@ class AsyncBatches:
     ) -> list[MessageBatch]:
         """Split a job of any size into batches within the limits and upload them in
         order (a failed upload: ``BatchUploadError`` with ``.created``)."""
-        return await _drive(self._client, create_many_steps(self._client, requests, kwargs))
+        return await _drive(self._client, ops.create_many_steps(self._client, requests, kwargs))
 
     def list(
         self, **kwargs: Unpack[calls.BatchListParams]
@@ -145,7 +144,7 @@ class AsyncBatches:
             BatchResultsError: A line is not a result.
         """
         return AsyncBatchResults(
-            self._client, ResultsReader(self._client, message_batch_id, kwargs)
+            self._client, ops.ResultsReader(self._client, message_batch_id, kwargs)
         )
 
     async def delete(
@@ -161,7 +160,7 @@ class AsyncBatchResults:
     ``MessageBatchIndividualResponse``, and an async context manager that closes the
     download on exit (the rules: ``_core.batch_ops.ResultsReader``)."""
 
-    def __init__(self, client: AsyncBatchClient, reader: ResultsReader) -> None:
+    def __init__(self, client: AsyncBatchClient, reader: ops.ResultsReader) -> None:
         self._client = client
         self._reader = reader
         self._stack: AsyncExitStack | None = None
@@ -191,17 +190,17 @@ class AsyncBatchResults:
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> MessageBatchIndividualResponse:
+    async def __anext__(self) -> ops.MessageBatchIndividualResponse:
         try:
             await self._open()
-            while (result := self._reader.next_result()) is NEED_DATA:
+            while (result := self._reader.next_result()) is ops.NEED_DATA:
                 assert self._chunks is not None
                 self._reader.receive(await anext(self._chunks, None))
         except BaseException as exc:
             if self._reader.closes_on(exc):
                 await self.aclose()
             raise
-        if not isinstance(result, MessageBatchIndividualResponse):
+        if not isinstance(result, ops.MessageBatchIndividualResponse):
             await self.aclose()
             raise StopAsyncIteration
         return result
