@@ -104,6 +104,7 @@ if _typing.TYPE_CHECKING:
         RequestBodyTooLargeAfterDecodingError as RequestBodyTooLargeAfterDecodingError,
     )
     from .errors import RequestHeaderFieldsTooLargeError as RequestHeaderFieldsTooLargeError
+    from .errors import RequestParameterError as RequestParameterError
     from .errors import RequestTimeoutError as RequestTimeoutError
     from .errors import RetryableError as RetryableError
     from .errors import SandboxEgressRestrictedError as SandboxEgressRestrictedError
@@ -219,6 +220,7 @@ _MOVED = {
     "RequestBodyEncodingUnsupportedError": "errors",
     "RequestBodyTooLargeAfterDecodingError": "errors",
     "RequestHeaderFieldsTooLargeError": "errors",
+    "RequestParameterError": "errors",
     "RequestTimeoutError": "errors",
     "RetryableError": "errors",
     "SandboxEgressRestrictedError": "errors",

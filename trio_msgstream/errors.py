@@ -58,6 +58,7 @@ from ._core.exceptions import (
     RequestBodyTooLargeAfterDecodingError as RequestBodyTooLargeAfterDecodingError,
 )
 from ._core.exceptions import RequestHeaderFieldsTooLargeError as RequestHeaderFieldsTooLargeError
+from ._core.exceptions import RequestParameterError as RequestParameterError
 from ._core.exceptions import RequestTimeoutError as RequestTimeoutError
 from ._core.exceptions import RequestTooLargeError as RequestTooLargeError
 from ._core.exceptions import RetryableError as RetryableError
@@ -114,6 +115,7 @@ __all__ = [
     "RequestBodyEncodingUnsupportedError",
     "RequestBodyTooLargeAfterDecodingError",
     "RequestHeaderFieldsTooLargeError",
+    "RequestParameterError",
     "RequestTimeoutError",
     "RequestTooLargeError",
     "RetryableError",

@@ -106,6 +106,7 @@ __all__ = [
     "CMEKContextUnavailableError",
     "CMEKKeyUnreachableError",
     "error_code_of",
+    "RequestParameterError",
 ]
 
 TimeoutKind = Literal["connect", "read", "write", "pool", "content_idle", "deadline"]
@@ -447,6 +448,11 @@ _TYPE_CLASSES: dict[str, tuple[type[APIStatusError], int]] = {
     "timeout_error": (DeadlineExceededError, 504),
     "overloaded_error": (OverloadedError, 529),
 }
+
+
+class RequestParameterError(MsgStreamError, ValueError):
+    """A request the API version in use would reject, caught before it is sent
+    (``temperature`` under ``2026-10-21``, ...)."""
 
 
 # (status, error.details.error_code) -> a more specific class, as the official SDK maps.

@@ -18,8 +18,8 @@ from pydantic import Field
 
 from . import blocks
 from .blocks import *  # noqa: F403
+from .blocks import APIModel as APIModel
 from .blocks import (
-    APIModel,
     Container,
     ContentBlock,
     ContextManagementResponse,
