@@ -341,7 +341,7 @@ def test_unknown_delta_strings_are_kept_as_pieces_not_concatenated() -> None:
 
 def test_citation_snapshots_are_read_lazily_and_correct() -> None:
     _, body = DELTAS["citations"]
-    acc, out = run([START, block_start(0, {"type": "text", "text": ""})] + [delta(0, body)] * 3)
+    _, out = run([START, block_start(0, {"type": "text", "text": ""})] + [delta(0, body)] * 3)
     citations = [e for e in out if e.type == "citation"]
     assert [len(e.snapshot) for e in citations] == [1, 2, 3]
     citations[0].snapshot.append("mutating a snapshot")
