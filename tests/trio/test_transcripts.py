@@ -34,7 +34,7 @@ UNTERMINATED = sorted(
 INVALID_JSON = {"docs_web_search_server_tool.sse"}
 STANDALONE_ERROR = {"docs_error_event.sse"}
 PARAMS: dict[str, Any] = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-sonnet-5-5",
     "max_tokens": 1024,
     "messages": [{"role": "user", "content": "hi"}],
 }
