@@ -19,12 +19,13 @@ they ``await`` the handlers. So the rules below hold for both clients by constru
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from .events import MessageStopEvent, MessageStreamEvent
 from .exceptions import APIError, APITimeoutError, IncompleteStreamError, StreamClosedError
 from .models import Message, TextBlock
 
-__all__ = ["StreamConsumer", "joined_text"]
+__all__ = ["StreamConsumer", "StreamView", "joined_text"]
 
 
 def joined_text(message: Message) -> str:
@@ -121,3 +122,54 @@ class StreamConsumer:
         if self.closed:
             raise self._closed_error("the stream was closed before message_stop")
         raise fail(IncompleteStreamError("the stream ended before message_stop"))
+
+
+class StreamView:
+    """The read-only state both clients' streams show, from their producer and consumer.
+
+    Mixed into :class:`~trio_msgstream.MessageStream` and
+    :class:`~trio_msgstream.SyncMessageStream`, whose producers both have ``session``
+    and ``response`` attributes.
+    """
+
+    _producer: Any
+    _consumer: StreamConsumer
+
+    @property
+    def current_message_snapshot(self) -> Message | None:
+        """The message accumulated so far; ``None`` before ``message_start``.
+
+        Readable at any time, including after a failure. In the async client it can
+        be ahead of the events the consumer has seen by up to ``max_buffer_size``
+        network chunks.
+        """
+        if self._consumer.final_message is not None:
+            return self._consumer.final_message
+        engine = self._producer.session.engine
+        snapshot: Message | None = engine.snapshot() if engine is not None else None
+        return snapshot
+
+    @property
+    def response(self) -> Any:
+        """The ``httpx.Response`` of the attempt that is streaming (headers only)."""
+        response = self._producer.response
+        return response.raw if response is not None else None
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``request-id`` header of the response, when one arrived."""
+        response = self._producer.response
+        request_id: str | None = response.request_id if response is not None else None
+        return request_id
+
+    @property
+    def attempts(self) -> int:
+        """Requests sent so far (1 + retries)."""
+        attempts: int = self._producer.session.attempts
+        return attempts
+
+    @property
+    def retries(self) -> int:
+        """Retries done so far."""
+        retries: int = self._producer.session.retries
+        return retries
