@@ -36,6 +36,7 @@ from .models import (
     MessageDeltaBody,
     MessageDeltaUsage,
 )
+from .structured import ParsedOutputEvent
 
 __all__ = [
     "CitationEvent",
@@ -45,6 +46,7 @@ __all__ = [
     "InputJsonEvent",
     "MessageStopEvent",
     "MessageStreamEvent",
+    "ParsedOutputEvent",
     "RawContentBlockDeltaEvent",
     "RawContentBlockStartEvent",
     "RawContentBlockStopEvent",
@@ -413,5 +415,6 @@ MessageStreamEvent = (
     | SignatureEvent
     | CitationEvent
     | CompactionEvent
+    | ParsedOutputEvent
 )
 """Every event a :class:`~trio_msgstream.MessageStream` yields: raw and derived."""

@@ -108,11 +108,11 @@ class RequestSession:
         self.idle_deadline: float = math.inf
         """When the stream is idle (stepped; ``inf`` while paused or without a limit)."""
         self._paused_remaining: float | None = None
-        self.attempts = 0
+        self.attempts: int = 0
         """Attempts begun (1 + retries)."""
         self.engine: StreamEngine | None = None
         """The current attempt's engine (stream and raw modes)."""
-        self.content_delivered = False
+        self.content_delivered: bool = False
         """Content reached the consumer: nothing may be retried any more."""
         self._held: list[MessageStreamEvent] = []
         self._held_pings = 0

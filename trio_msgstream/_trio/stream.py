@@ -269,14 +269,27 @@ class MessageStream(StreamView):
             StreamClosedError: The stream was closed before ``message_stop`` (also a
                 ``trio.ClosedResourceError``).
         """
-        while await self._next_event() is not None:
-            pass
-        self._consumer.result(self._producer.fail)
+        consumer = self._consumer
+        while True:
+            # Walk each batch locally: no per-event call (handlers run in order).
+            self._enter_consumer()
+            try:
+                rest = consumer.take_rest()
+                if self._overridden:
+                    for event in rest:
+                        await self._dispatch(event)
+                more = await self._refill()
+            finally:
+                self._consumer_task = None
+            if not more:
+                break
+        consumer.result(self._producer.fail)
 
     async def get_final_message(self) -> Message:
-        """Consume the stream to its end and return the accumulated message."""
+        """Consume the stream to its end and return the accumulated message (with
+        ``output_format``, a :class:`~trio_msgstream.ParsedMessage`)."""
         await self.until_done()
-        return self._consumer.result(self._producer.fail)
+        return self._consumer.final(self._producer.fail)
 
     async def get_final_text(self) -> str:
         """Consume the stream and return the text of all text blocks, concatenated."""
@@ -325,7 +338,13 @@ class _TextStream(AsyncIterator[str]):
         return self
 
     async def __anext__(self) -> str:
-        next_event = self._stream._next_event
+        stream = self._stream
+        if stream._consumer_task is None and not stream._overridden:
+            # The common case: no handlers, the next text is in the batch at hand.
+            text = stream._consumer.next_text()
+            if text is not None:
+                return text
+        next_event = stream._next_event
         while True:
             event = await next_event()
             if event is None:
