@@ -33,8 +33,12 @@ from typing_extensions import NotRequired, Required, is_typeddict
 
 OUT = Path(__file__).resolve().parent.parent / "trio_msgstream" / "_core" / "param_types.py"
 
-ROOTS = [RM.MessageCreateParamsBase, BM.MessageCreateParamsBase, RC.MessageCountTokensParams,
-         BC.MessageCountTokensParams]
+ROOTS = [
+    RM.MessageCreateParamsBase,
+    BM.MessageCreateParamsBase,
+    RC.MessageCountTokensParams,
+    BC.MessageCountTokensParams,
+]
 ROOT_NAMES = {"MessageCreateParamsBase", "MessageCountTokensParams"}
 # Keys the client methods take as arguments of their own.
 SKIP_KEYS = {"stream", "betas"}
@@ -176,7 +180,9 @@ class Gen:
         for inner, _ in fields.get("type", []):
             if get_origin(inner) is Literal and len(get_args(inner)) == 1:
                 type_tag = get_args(inner)[0]
-        lines.append(f'    """The ``{type_tag}`` parameter."""' if type_tag else f'    """{name}."""')
+        lines.append(
+            f'    """The ``{type_tag}`` parameter."""' if type_tag else f'    """{name}."""'
+        )
         lines.append("")
         for key in sorted(fields, key=lambda k: (k != "type", k)):
             entries = fields[key]
@@ -188,7 +194,6 @@ class Gen:
             lines.append(f"    {key}: Required[{text}]" if required else f"    {key}: {text}")
         return "\n".join(lines) + "\n"
 
-
     def functional(self, name: str, fields: dict[str, list[tuple[Any, bool]]], n: int) -> str:
         # A wire key that is a Python keyword (``from``) needs the call syntax.
         items = []
@@ -198,7 +203,9 @@ class Gen:
             required = len(entries) == n and all(req for _, req in entries)
             items.append(f'    "{key}": Required[{text}]' if required else f'    "{key}": {text}')
         body = ",\n".join(items)
-        return f'{name} = TypedDict(\n    "{name}",\n    {{\n{body},\n    }},\n    total=False,\n)\n'
+        return (
+            f'{name} = TypedDict(\n    "{name}",\n    {{\n{body},\n    }},\n    total=False,\n)\n'
+        )
 
 
 HEADER = '''"""TypedDicts of the Messages API request: messages, content blocks, tools, ...
