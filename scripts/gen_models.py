@@ -444,7 +444,10 @@ def main() -> None:
     text += "    if isinstance(_model, type) and issubclass(_model, APIModel):\n"
     text += "        _model.model_rebuild()\n"
     OUT.write_text(text)
-    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(OUT)], check=True)
+    ruff = [sys.executable, "-m", "ruff"]
+    subprocess.run([*ruff, "format", "-q", str(OUT)], check=True)
+    subprocess.run([*ruff, "check", "--fix", "-q", str(OUT)], check=True)
+    subprocess.run([*ruff, "format", "-q", str(OUT)], check=True)
     print(f"wrote {OUT} ({len(gen.order)} classes, {len(gen.unions)} unions)")
 
 

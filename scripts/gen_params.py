@@ -241,7 +241,10 @@ def main() -> None:
     text = HEADER + "__all__ = [\n" + "".join(f'    "{n}",\n' for n in sorted(names)) + "]\n\n\n"
     text += body + "\n\n" + base
     OUT.write_text(text)
-    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(OUT)], check=True)
+    ruff = [sys.executable, "-m", "ruff"]
+    subprocess.run([*ruff, "format", "-q", str(OUT)], check=True)
+    subprocess.run([*ruff, "check", "--fix", "-q", str(OUT)], check=True)
+    subprocess.run([*ruff, "format", "-q", str(OUT)], check=True)
     print(f"wrote {OUT} ({len(names)} TypedDicts)")
 
 

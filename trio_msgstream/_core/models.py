@@ -10,7 +10,6 @@ of both the regular and the beta endpoints; :class:`Message` is written here, as
 is the object the accumulator builds.
 """
 
-
 from typing import Literal
 
 from pydantic import Field

@@ -972,7 +972,7 @@ class ThinkingConfigEnabledParam(TypedDict, total=False):
     type: Required[Literal["enabled"]]
     block_binding: ThinkingBlockBindingParam | None
     budget_tokens: Required[int]
-    display: Literal["summarized", "omitted"] | None | Literal["summarized", "omitted", "updates"]
+    display: Literal["summarized", "omitted"] | Literal["summarized", "omitted", "updates"] | None
 
 
 class ThinkingConfigDisabledParam(TypedDict, total=False):
@@ -992,7 +992,7 @@ class ThinkingConfigAdaptiveParam(TypedDict, total=False):
 
     type: Required[Literal["adaptive"]]
     block_binding: ThinkingBlockBindingParam | None
-    display: Literal["summarized", "omitted"] | None | Literal["summarized", "omitted", "updates"]
+    display: Literal["summarized", "omitted"] | Literal["summarized", "omitted", "updates"] | None
 
 
 class ToolChoiceAutoParam(TypedDict, total=False):
@@ -1729,7 +1729,7 @@ class WebFetchTool20250910Param(TypedDict, total=False):
     allowed_domains: Sequence[str] | None
     blocked_domains: Sequence[str] | None
     cache_control: CacheControlEphemeralParam | None
-    citations: CitationsConfigParam | None | CitationsConfigParamParam
+    citations: CitationsConfigParam | CitationsConfigParamParam | None
     defer_loading: bool
     max_content_tokens: int | None
     max_uses: int | None
@@ -1775,7 +1775,7 @@ class WebFetchTool20260209Param(TypedDict, total=False):
     allowed_domains: Sequence[str] | None
     blocked_domains: Sequence[str] | None
     cache_control: CacheControlEphemeralParam | None
-    citations: CitationsConfigParam | None | CitationsConfigParamParam
+    citations: CitationsConfigParam | CitationsConfigParamParam | None
     defer_loading: bool
     max_content_tokens: int | None
     max_uses: int | None
@@ -1799,7 +1799,7 @@ class WebFetchTool20260309Param(TypedDict, total=False):
     allowed_domains: Sequence[str] | None
     blocked_domains: Sequence[str] | None
     cache_control: CacheControlEphemeralParam | None
-    citations: CitationsConfigParam | None | CitationsConfigParamParam
+    citations: CitationsConfigParam | CitationsConfigParamParam | None
     defer_loading: bool
     max_content_tokens: int | None
     max_uses: int | None
@@ -1847,7 +1847,7 @@ class WebFetchTool20260318Param(TypedDict, total=False):
     allowed_domains: Sequence[str] | None
     blocked_domains: Sequence[str] | None
     cache_control: CacheControlEphemeralParam | None
-    citations: CitationsConfigParam | None | CitationsConfigParamParam
+    citations: CitationsConfigParam | CitationsConfigParamParam | None
     defer_loading: bool
     max_content_tokens: int | None
     max_uses: int | None
