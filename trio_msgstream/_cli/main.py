@@ -20,6 +20,7 @@ from typing import IO, Any
 import pydantic
 import trio
 
+from .._core import model_names
 from .._core.config import NOT_GIVEN, NotGiven, Timeout, TimeoutTypes
 from .._core.events import MessageStreamEvent, TextEvent
 from .._core.exceptions import APIStatusError, APITimeoutError, MsgStreamError
@@ -39,7 +40,7 @@ EXIT_USAGE = 2
 EXIT_TIMEOUT = 3
 EXIT_INTERRUPTED = 130
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = model_names.DEFAULT_MODEL
 DEFAULT_MAX_TOKENS = 1024
 
 
