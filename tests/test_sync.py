@@ -147,7 +147,7 @@ def test_one_argument_on_text(client: tms.Client, server: FakeAnthropicServer) -
     seen: list[str] = []
 
     class OneArg(tms.SyncMessageStream):
-        def on_text(self, delta: str) -> None:  # type: ignore[override]
+        def on_text(self, delta: str) -> None:
             seen.append(delta)
 
     server.enqueue(text_response(TEXT))

@@ -379,7 +379,7 @@ class _Board:
 
 def _progress_handler(board: _Board, item: _Progress) -> type[MessageStream]:
     class Progress(MessageStream):
-        async def on_text(self, text: str) -> None:  # type: ignore[override]
+        async def on_text(self, text: str) -> None:
             if item.first_text is None:
                 item.first_text = trio.current_time()
                 board.set_state(item, "streaming")

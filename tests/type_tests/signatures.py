@@ -1,18 +1,11 @@
-"""Type proofs that wait for the client signatures (see tests/test_type_checks.py).
+"""Type proofs of the client signatures (run by tests/test_type_checks.py, both checkers):
 
-Each block below is what a user writes; today the checkers reject or miss it because
-of the library's signatures, not the user's code:
-
-1. ``open_message_stream(...)`` without ``event_handler`` is ``Any`` under mypy: the
-   ``event_handler: type[_S] = MessageStream`` default does not bind ``_S`` (needs an
-   overload without ``event_handler``, as ``messages.stream`` has).
-2. A one-argument ``on_text(self, text)`` override is an incompatible override: the
-   base hook is ``on_text(self, text, snapshot)``.
-3. A misspelt parameter at the call site passes: ``**kwargs: Any`` instead of
-   ``**kwargs: Unpack[MessageCreateParams + RequestOptions]``.
-
-When the signatures allow them, tests/test_type_checks.py fails: move this file's
-contents into tests/type_tests.
+1. ``open_message_stream(...)`` without ``event_handler`` is a ``MessageStream``;
+2. a one-argument ``on_text(self, text)`` override is a valid override (as is the
+   two-argument one, see handlers.py);
+3. a misspelt parameter at the call site is an error (the ``type: ignore`` would be
+   reported as unused otherwise: mypy's ``warn_unused_ignores`` under ``--strict``,
+   pyright's ``reportUnnecessaryTypeIgnoreComment``).
 """
 
 from __future__ import annotations
@@ -51,16 +44,16 @@ class SyncDeltas(tms.SyncMessageStream):
 
 
 async def typo_at_the_call_site(client: tms.AsyncClient) -> None:
-    await client.messages.create(
+    await client.messages.create(  # type: ignore[call-overload]
         model="claude-sonnet-5-5",
-        max_token=1024,  # type: ignore[call-arg]
+        max_token=1024,
         messages=[{"role": "user", "content": "Hi"}],
     )
 
 
 def sync_typo_at_the_call_site(client: tms.Client) -> None:
-    client.messages.create(
+    client.messages.create(  # type: ignore[call-overload]
         model="claude-sonnet-5-5",
-        max_token=1024,  # type: ignore[call-arg]
+        max_token=1024,
         messages=[{"role": "user", "content": "Hi"}],
     )
