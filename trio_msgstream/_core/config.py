@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_MAX_BUFFER_SIZE",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "MAX_RESPONSE_BODY",
     "NOT_GIVEN",
     "NotGiven",
     "Timeout",
@@ -30,6 +31,10 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_BUFFER_SIZE = 16
 """Network chunks the producer may read ahead of the consumer (backpressure)."""
+MAX_RESPONSE_BODY = 64 * 1024 * 1024
+"""Bytes (decoded) of a non-streaming response body that are read at most; a longer
+body is a :class:`~trio_msgstream.StreamProtocolError`. The largest real message is a
+few MB of JSON: this bounds what a broken or hostile server can make the client hold."""
 
 
 class NotGiven:

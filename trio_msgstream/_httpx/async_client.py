@@ -26,6 +26,7 @@ from .._trio.wire import WireResponse
 from .transport import (
     HttpxResponseView,
     build_httpx_request,
+    decoded_pieces,
     httpx_timeout,
     map_httpx_errors,
 )
@@ -240,31 +241,57 @@ _FINISH_TIMEOUT = 5.0
 
 
 class HttpxWireResponse(HttpxResponseView):
-    """An ``httpx.Response`` opened with ``stream=True``, seen through ``WireResponse``."""
+    """An ``httpx.Response`` opened with ``stream=True``, seen through ``WireResponse``.
+
+    Every read and close is inside :func:`map_httpx_errors`; the body is decoded in
+    bounded steps (see the ``transport`` module).
+    """
 
     __slots__ = ()
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
-        chunks = self._response.aiter_bytes()
+        decoder = self._decoder()
+        chunks = self._response.aiter_raw()
         try:
             with map_httpx_errors(request=self._response.request, in_body=True):
-                async for chunk in chunks:
-                    yield chunk
+                async for raw in chunks:
+                    for piece in decoded_pieces(decoder, raw):
+                        yield piece
+                if decoder is not None:
+                    decoder.finish()
         finally:
             await self._finish(chunks)
 
     async def read_bounded(self, limit: int) -> bytes:
-        data = bytearray()
-        chunks = self._response.aiter_bytes()
+        """Up to ``limit`` decoded bytes of the body, secrets redacted (error previews)."""
+        collector = self._preview_collector(limit)
+        chunks = self.iter_chunks()
         try:
-            with map_httpx_errors(request=self._response.request, in_body=True):
-                async for chunk in chunks:
-                    data += chunk
-                    if len(data) >= limit:
-                        break
+            async for piece in chunks:
+                if collector.add(piece):
+                    break
+        except StreamProtocolError:
+            pass  # a preview keeps what decodes
         finally:
-            await self._finish(chunks)
-        return bytes(data[:limit])
+            await chunks.aclose()  # type: ignore[attr-defined]
+        return collector.result()
+
+    async def read_body(self, limit: int) -> bytes:
+        """The whole decoded body (non-streaming responses), joined once.
+
+        Raises:
+            StreamProtocolError: The body is longer than ``limit`` bytes, or does not
+                decode.
+            APIConnectionError: The connection failed while reading.
+        """
+        collector = self._body_collector(limit)
+        chunks = self.iter_chunks()
+        try:
+            async for piece in chunks:
+                collector.add(piece)
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+        return collector.result()
 
     async def _finish(self, chunks: AsyncIterator[bytes]) -> None:
         # httpx reads the body through a chain of nested async generators (httpx,
@@ -275,7 +302,10 @@ class HttpxWireResponse(HttpxResponseView):
         # deterministically, instead of at garbage collection.
         with trio.CancelScope(shield=True) as scope:
             scope.deadline = trio.current_time() + _FINISH_TIMEOUT
-            await self._response.aclose()
+            try:
+                await self._response.aclose()
+            except Exception:  # the connection is discarded either way
+                pass
             try:
                 while True:
                     await chunks.__anext__()
@@ -287,4 +317,8 @@ class HttpxWireResponse(HttpxResponseView):
                 await chunks.aclose()  # type: ignore[attr-defined]
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        try:
+            with map_httpx_errors(request=self._response.request):
+                await self._response.aclose()
+        except APIError:
+            pass  # closing discards the connection anyway; there is nothing to report

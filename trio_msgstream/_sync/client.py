@@ -28,7 +28,6 @@ the connection) on its way out; leaving the ``with`` block closes the stream too
 from __future__ import annotations
 
 import math
-import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
@@ -62,7 +61,7 @@ from .._core.models import ContentBlock, Message, TextBlock
 from .._core.request import RequestSpec
 from .._core.retry import error_headers, is_retryable, retry_delay
 from .._core.status import MAX_ERROR_BODY, status_error
-from .._httpx.transport import HttpxResponseView, build_httpx_request, map_httpx_errors
+from .._httpx.transport import SyncHttpxWireResponse, build_httpx_request, map_httpx_errors
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -151,43 +150,6 @@ class _Budget:
 
 
 # --------------------------------------------------------------------------- wire
-
-
-class SyncHttpxWireResponse(HttpxResponseView):
-    """An ``httpx.Response`` opened with ``stream=True`` (sync counterpart of the async one)."""
-
-    __slots__ = ()
-
-    def iter_chunks(self) -> Iterator[bytes]:
-        """The body as it arrives; httpx errors translated."""
-        with map_httpx_errors(request=self._response.request, in_body=True):
-            yield from self._response.iter_bytes()
-
-    def read_bounded(self, limit: int) -> bytes:
-        data = bytearray()
-        with map_httpx_errors(request=self._response.request, in_body=True):
-            for chunk in self._response.iter_bytes():
-                data += chunk
-                if len(data) >= limit:
-                    break
-        return bytes(data[:limit])
-
-    def close(self) -> None:
-        self._response.close()
-
-    def abort(self) -> None:
-        """Shut the socket down, waking a read blocked in another thread.
-
-        Closing a socket does not interrupt a ``recv`` in progress on Linux; shutting
-        it down does. The reading thread then closes the response itself.
-        """
-        stream = self._response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if isinstance(sock, socket.socket):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def _check_status(response: SyncHttpxWireResponse) -> None:
@@ -683,7 +645,7 @@ class SyncRawMessageStream:
             return
         self._done = True
         try:
-            self._chunks.close()  # type: ignore[attr-defined]
+            self._chunks.close()
         except ValueError:  # being read in another thread: wake that read up
             self._response.abort()
             return
