@@ -14,31 +14,39 @@ inspect the requests it received::
 
 With nothing queued, :func:`default_responder` answers deterministically, which is also
 handy for demos without an API key. For synchronous code use
-:func:`fake_anthropic_in_thread`.
+:func:`fake_anthropic_in_thread`. Fake further endpoints with :func:`register_route`
+(every server) or :meth:`FakeAnthropicServer.add_route` (one server).
+
+Layout, one job per module: ``_sse`` (SSE encoding), ``_transcripts`` (the events of
+a whole message), ``_responses`` (scripted responses and faults), ``_model`` (the
+deterministic fake model), ``_routes`` (the route table), ``_server`` and ``_playback``
+(sockets), ``_thread``, ``_embedded`` (the embedded server unless a key is set) and
+``_demo``.
 """
 
 from ._demo import demo_client as demo_client
-from ._demo import has_api_key as has_api_key
 from ._demo import open_demo_client as open_demo_client
-from ._demo import use_embedded_server_unless_key as use_embedded_server_unless_key
-from ._scripts import DEFAULT_MODEL as DEFAULT_MODEL
-from ._scripts import ScriptedResponse as ScriptedResponse
-from ._scripts import chunked as chunked
-from ._scripts import default_responder as default_responder
-from ._scripts import error_response as error_response
-from ._scripts import events_response as events_response
-from ._scripts import replay_sse_file as replay_sse_file
-from ._scripts import split_events as split_events
-from ._scripts import sse_bytes as sse_bytes
-from ._scripts import text_response as text_response
-from ._scripts import thinking_response as thinking_response
-from ._scripts import tool_use_response as tool_use_response
+from ._embedded import has_api_key as has_api_key
+from ._embedded import use_embedded_server_unless_key as use_embedded_server_unless_key
+from ._model import default_responder as default_responder
+from ._responses import ScriptedResponse as ScriptedResponse
+from ._responses import error_response as error_response
+from ._responses import events_response as events_response
+from ._responses import replay_sse_file as replay_sse_file
+from ._responses import text_response as text_response
+from ._responses import thinking_response as thinking_response
+from ._responses import tool_use_response as tool_use_response
+from ._routes import RecordedRequest as RecordedRequest
+from ._routes import register_route as register_route
 from ._server import FakeAnthropicServer as FakeAnthropicServer
-from ._server import RecordedRequest as RecordedRequest
 from ._server import Responder as Responder
 from ._server import open_fake_anthropic as open_fake_anthropic
 from ._server import serve_fake_anthropic as serve_fake_anthropic
+from ._sse import chunked as chunked
+from ._sse import split_events as split_events
+from ._sse import sse_bytes as sse_bytes
 from ._thread import fake_anthropic_in_thread as fake_anthropic_in_thread
+from ._transcripts import DEFAULT_MODEL as DEFAULT_MODEL
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -55,6 +63,7 @@ __all__ = [
     "has_api_key",
     "open_demo_client",
     "open_fake_anthropic",
+    "register_route",
     "replay_sse_file",
     "serve_fake_anthropic",
     "split_events",
