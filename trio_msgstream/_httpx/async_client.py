@@ -254,11 +254,14 @@ class HttpxWireResponse(HttpxResponseView):
         chunks = self._response.aiter_raw()
         try:
             with map_httpx_errors(request=self._response.request, in_body=True):
+                if decoder is None:  # the usual case: no per-chunk work at all
+                    async for raw in chunks:
+                        yield raw
+                    return
                 async for raw in chunks:
                     for piece in decoded_pieces(decoder, raw):
                         yield piece
-                if decoder is not None:
-                    decoder.finish()
+                decoder.finish()
         finally:
             await self._finish(chunks)
 

@@ -282,10 +282,12 @@ class SyncHttpxWireResponse(HttpxResponseView):
         """The decoded body as it arrives, in pieces of at most one decoding step."""
         decoder = self._decoder()
         with map_httpx_errors(request=self._response.request, in_body=True):
+            if decoder is None:  # the usual case: no per-chunk work at all
+                yield from self._response.iter_raw()
+                return
             for raw in self._response.iter_raw():
                 yield from decoded_pieces(decoder, raw)
-            if decoder is not None:
-                decoder.finish()
+            decoder.finish()
 
     def read_bounded(self, limit: int) -> bytes:
         """Up to ``limit`` decoded bytes of the body, secrets redacted (error previews)."""

@@ -18,10 +18,10 @@ handy for demos without an API key. For synchronous code use
 (every server) or :meth:`FakeAnthropicServer.add_route` (one server).
 
 Layout, one job per module: ``_sse`` (SSE encoding), ``_transcripts`` (the events of
-a whole message), ``_responses`` (scripted responses and faults), ``_model`` (the
-deterministic fake model), ``_routes`` (the route table), ``_server`` and ``_playback``
-(sockets), ``_thread``, ``_embedded`` (the embedded server unless a key is set) and
-``_demo``.
+a whole message), ``_responses`` and ``_shortcuts`` (scripted responses and faults),
+``_model`` (the deterministic fake model), ``_routes`` (the route table), ``_server``
+and ``_playback`` (sockets), ``_thread``, ``_embedded`` (the embedded server unless a
+key is set) and ``_demo``.
 """
 
 from ._demo import demo_client as demo_client
@@ -30,18 +30,18 @@ from ._embedded import has_api_key as has_api_key
 from ._embedded import use_embedded_server_unless_key as use_embedded_server_unless_key
 from ._model import default_responder as default_responder
 from ._responses import ScriptedResponse as ScriptedResponse
-from ._responses import error_response as error_response
-from ._responses import events_response as events_response
-from ._responses import replay_sse_file as replay_sse_file
-from ._responses import text_response as text_response
-from ._responses import thinking_response as thinking_response
-from ._responses import tool_use_response as tool_use_response
 from ._routes import RecordedRequest as RecordedRequest
 from ._routes import register_route as register_route
 from ._server import FakeAnthropicServer as FakeAnthropicServer
 from ._server import Responder as Responder
 from ._server import open_fake_anthropic as open_fake_anthropic
 from ._server import serve_fake_anthropic as serve_fake_anthropic
+from ._shortcuts import error_response as error_response
+from ._shortcuts import events_response as events_response
+from ._shortcuts import replay_sse_file as replay_sse_file
+from ._shortcuts import text_response as text_response
+from ._shortcuts import thinking_response as thinking_response
+from ._shortcuts import tool_use_response as tool_use_response
 from ._sse import chunked as chunked
 from ._sse import split_events as split_events
 from ._sse import sse_bytes as sse_bytes

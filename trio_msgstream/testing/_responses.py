@@ -35,12 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ScriptedResponse",
-    "error_response",
-    "events_response",
-    "replay_sse_file",
-    "text_response",
-    "thinking_response",
-    "tool_use_response",
 ]
 
 _DEFAULT_ERROR_MESSAGES = {
@@ -474,12 +468,3 @@ class ScriptedResponse:
             ],
             **kwargs,
         )
-
-
-# The module-level shortcuts are the constructors themselves (same signatures, docs).
-text_response = ScriptedResponse.text
-tool_use_response = ScriptedResponse.tool_use
-thinking_response = ScriptedResponse.thinking
-events_response = ScriptedResponse.events
-error_response = ScriptedResponse.error
-replay_sse_file = ScriptedResponse.sse_file
