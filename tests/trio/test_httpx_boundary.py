@@ -399,3 +399,32 @@ async def test_read_body_returns_the_decoded_body_and_bounds_it() -> None:
                     await response.read_body(len(payload) - 1)
             finally:
                 await response.aclose()
+
+
+def test_sync_read_body_returns_the_decoded_body_and_bounds_it(
+    thread_server: FakeAnthropicServer,
+) -> None:
+    payload = b'{"hello": "' + b"y" * 300_000 + b'"}'
+    thread_server.reset()
+    with tms.Client(base_url=thread_server.base_url, api_key=API_KEY) as client:
+        spec = client.build_spec(
+            PARAMS,
+            stream=False,
+            timeout=tms.NOT_GIVEN,
+            max_retries=0,
+            extra_headers=None,
+            extra_query=None,
+            extra_body=None,
+        )
+        timeout = httpx.Timeout(10.0)
+        for limit, ok in ((len(payload), True), (len(payload) - 1, False)):
+            thread_server.enqueue(ScriptedResponse(headers=JSON, body=gzip_bytes(payload)))
+            response = client._send(spec, timeout)
+            try:
+                if ok:
+                    assert response.read_body(limit) == payload
+                else:
+                    with pytest.raises(tms.StreamProtocolError, match="larger than the limit"):
+                        response.read_body(limit)
+            finally:
+                response.close()
