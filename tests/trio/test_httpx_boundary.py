@@ -330,15 +330,7 @@ async def test_gzip_bomb_read_body_is_bounded(bomb: bytes) -> None:
     async with open_fake_anthropic() as server:
         server.enqueue(ScriptedResponse(headers=JSON, body=bomb))
         async with tms.AsyncClient(base_url=server.base_url, api_key=API_KEY) as client:
-            spec = client.build_spec(
-                PARAMS,
-                stream=False,
-                timeout=tms.NOT_GIVEN,
-                max_retries=0,
-                extra_headers=None,
-                extra_query=None,
-                extra_body=None,
-            )
+            spec = client.build_spec({**PARAMS, "max_retries": 0}, stream=False)
             response: Any = await client.open_response(spec)
 
             async def run() -> BaseException:
@@ -376,15 +368,7 @@ async def test_read_body_returns_the_decoded_body_and_bounds_it() -> None:
     payload = b'{"hello": "' + b"x" * 300_000 + b'"}'
     async with open_fake_anthropic() as server:
         async with tms.AsyncClient(base_url=server.base_url, api_key=API_KEY) as client:
-            spec = client.build_spec(
-                PARAMS,
-                stream=False,
-                timeout=tms.NOT_GIVEN,
-                max_retries=0,
-                extra_headers=None,
-                extra_query=None,
-                extra_body=None,
-            )
+            spec = client.build_spec({**PARAMS, "max_retries": 0}, stream=False)
             server.enqueue(ScriptedResponse(headers=JSON, body=gzip_bytes(payload)))
             response: Any = await client.open_response(spec)
             try:
@@ -407,16 +391,8 @@ def test_sync_read_body_returns_the_decoded_body_and_bounds_it(
     payload = b'{"hello": "' + b"y" * 300_000 + b'"}'
     thread_server.reset()
     with tms.Client(base_url=thread_server.base_url, api_key=API_KEY) as client:
-        spec = client.build_spec(
-            PARAMS,
-            stream=False,
-            timeout=tms.NOT_GIVEN,
-            max_retries=0,
-            extra_headers=None,
-            extra_query=None,
-            extra_body=None,
-        )
-        timeout = httpx.Timeout(10.0)
+        spec = client.build_spec({**PARAMS, "max_retries": 0}, stream=False)
+        timeout = (10.0, 10.0, 10.0, 10.0)
         for limit, ok in ((len(payload), True), (len(payload) - 1, False)):
             thread_server.enqueue(ScriptedResponse(headers=JSON, body=gzip_bytes(payload)))
             response = client._send(spec, timeout)

@@ -63,6 +63,7 @@ __all__ = [
     "RateLimitError",
     "RequestTooLargeError",
     "ServiceUnavailableError",
+    "StreamClosedError",
     "StreamProtocolError",
     "UnprocessableEntityError",
     "TimeoutKind",
@@ -94,6 +95,11 @@ def _unpickle(
     exc.args = args
     vars(exc).update(state)
     return exc
+
+
+class StreamClosedError(MsgStreamError):
+    """The stream was closed (``close()``) before its message was complete, and its
+    message was asked for. The async client's is also a ``trio.ClosedResourceError``."""
 
 
 class APIError(MsgStreamError):

@@ -23,8 +23,7 @@ Theory of operation:
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,7 +33,6 @@ from .._core.config import Timeout
 from .._core.decoding import ContentDecoder, content_decoder
 from .._core.exceptions import (
     APIConnectionError,
-    APIError,
     APITimeoutError,
     IncompleteStreamError,
     StreamProtocolError,
@@ -46,7 +44,6 @@ from .._core.status import status_error
 
 __all__ = [
     "HttpxResponseView",
-    "SyncHttpxWireResponse",
     "build_httpx_request",
     "decoded_pieces",
     "httpx_timeout",
@@ -268,74 +265,6 @@ class _Collector:
         if self._keep is None:
             return data
         return redact_bytes(data[: self._limit], self._secrets)[: self._keep]
-
-
-class SyncHttpxWireResponse(HttpxResponseView):
-    """An ``httpx.Response`` opened with ``stream=True`` (sync counterpart of the async one).
-
-    Every read and close is inside :func:`map_httpx_errors`.
-    """
-
-    __slots__ = ()
-
-    def iter_chunks(self) -> Generator[bytes, None, None]:
-        """The decoded body as it arrives, in pieces of at most one decoding step."""
-        decoder = self._decoder()
-        with map_httpx_errors(request=self._response.request, in_body=True):
-            if decoder is None:  # the usual case: no per-chunk work at all
-                yield from self._response.iter_raw()
-                return
-            for raw in self._response.iter_raw():
-                yield from decoded_pieces(decoder, raw)
-            decoder.finish()
-
-    def read_bounded(self, limit: int) -> bytes:
-        """Up to ``limit`` decoded bytes of the body, secrets redacted (error previews)."""
-        collector = self._preview_collector(limit)
-        chunks = self.iter_chunks()
-        try:
-            for piece in chunks:
-                if collector.add(piece):
-                    break
-        except StreamProtocolError:
-            pass  # a preview keeps what decodes
-        finally:
-            chunks.close()
-        return collector.result()
-
-    def read_body(self, limit: int) -> bytes:
-        """The whole decoded body (non-streaming responses).
-
-        Raises:
-            StreamProtocolError: The body is longer than ``limit`` bytes, or does not
-                decode.
-            APIConnectionError: The connection failed while reading.
-        """
-        collector = self._body_collector(limit)
-        for piece in self.iter_chunks():
-            collector.add(piece)
-        return collector.result()
-
-    def close(self) -> None:
-        try:
-            with map_httpx_errors(request=self._response.request):
-                self._response.close()
-        except APIError:
-            pass  # closing discards the connection anyway; there is nothing to report
-
-    def abort(self) -> None:
-        """Shut the socket down, waking a read blocked in another thread.
-
-        Closing a socket does not interrupt a ``recv`` in progress on Linux; shutting
-        it down does. The reading thread then closes the response itself.
-        """
-        stream = self._response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if isinstance(sock, socket.socket):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def build_httpx_request(
