@@ -106,6 +106,7 @@ class RequestSession:
         self._held: list[MessageStreamEvent] = []
         self._held_pings = 0
         self._last_error: APIError | None = None
+        self._batch_had_content = False
         self._ended = False
         self.observation: RequestObservation = observe_request(
             operation=operation,
@@ -254,9 +255,11 @@ class RequestSession:
         events: list[MessageStreamEvent] = engine.receive_data(data)
         if not events:
             return events
+        self._batch_had_content = False
         if self._idle is not None:
             for event in events:
                 if event.type != "ping":
+                    self._batch_had_content = True
                     if now + self._idle > self.idle_deadline:
                         self.idle_deadline = now + self._idle + self._slack
                     break
@@ -311,6 +314,14 @@ class RequestSession:
         if self._idle is not None and self._paused_remaining is None:
             self._paused_remaining = self.idle_deadline - now
             self.idle_deadline = math.inf
+
+    def consumer_holds(self, now: float) -> None:
+        """A consumer that reads the network itself (raw and sync streams) was handed
+        the last batch: its time until it asks again is not idle time when the batch
+        had content. After a batch of pings alone it is: a slow consumer of a
+        ping-only stream must still time out."""
+        if self._batch_had_content:
+            self.pause_idle(now)
 
     def resume_idle(self, now: float) -> None:
         """The driver waits for the network again."""

@@ -31,6 +31,7 @@ from .._core.models import Message
 from .._core.options import split_options
 from .._core.request import RequestSpec
 from .._httpx.transport import build_httpx_request, map_httpx_errors
+from .batches import Batches
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
@@ -165,6 +166,8 @@ class Messages:
 
     def __init__(self, client: Client) -> None:
         self._client = client
+        self.batches: Batches = Batches(client)
+        """``client.messages.batches``: the Message Batches API."""
 
     @overload
     def stream(self, *, event_handler: type[_S], **kwargs: Any) -> SyncMessageStreamManager[_S]: ...
@@ -232,4 +235,5 @@ class Beta:
 
     def __init__(self, client: Client) -> None:
         self.messages: Messages = Messages(client)
+        self.messages.batches = Batches(client, beta=True)
         self.models: Models = Models(client)

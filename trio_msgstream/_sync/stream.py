@@ -312,7 +312,7 @@ class _SyncProducer:
             events = session.receive_data(chunk, now)
             if not events:
                 continue
-            session.pause_idle(now)
+            session.consumer_holds(now)
             yield events
             session.resume_idle(time.monotonic())
             if session.done:

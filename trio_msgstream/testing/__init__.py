@@ -15,11 +15,13 @@ inspect the requests it received::
 With nothing queued, :func:`default_responder` answers deterministically, which is also
 handy for demos without an API key. For synchronous code use
 :func:`fake_anthropic_in_thread`. Fake further endpoints with :func:`register_route`
-(every server) or :meth:`FakeAnthropicServer.add_route` (one server).
+(every server) or :meth:`FakeAnthropicServer.add_route` (one server);
+:class:`FakeBatches` adds the Message Batches endpoints to a server that way.
 
 Layout, one job per module: ``_sse`` (SSE encoding), ``_transcripts`` (the events of
 a whole message), ``_responses`` and ``_shortcuts`` (scripted responses and faults),
-``_model`` (the deterministic fake model), ``_routes`` (the route table), ``_server``
+``_model`` (the deterministic fake model), ``_routes`` (the route table),
+``_fake_batches`` (the Message Batches endpoints, as routes), ``_server``
 and ``_playback`` (sockets), ``_thread``, ``_embedded`` (the embedded server unless a
 key is set) and ``_demo``.
 """
@@ -28,9 +30,13 @@ from ._demo import demo_client as demo_client
 from ._demo import open_demo_client as open_demo_client
 from ._embedded import has_api_key as has_api_key
 from ._embedded import use_embedded_server_unless_key as use_embedded_server_unless_key
+from ._fake_batches import BatchOutcome as BatchOutcome
+from ._fake_batches import FakeBatch as FakeBatch
+from ._fake_batches import FakeBatches as FakeBatches
 from ._model import default_responder as default_responder
 from ._responses import ScriptedResponse as ScriptedResponse
 from ._routes import RecordedRequest as RecordedRequest
+from ._routes import RouteHandler as RouteHandler
 from ._routes import register_route as register_route
 from ._server import FakeAnthropicServer as FakeAnthropicServer
 from ._server import Responder as Responder
@@ -50,9 +56,13 @@ from ._transcripts import DEFAULT_MODEL as DEFAULT_MODEL
 
 __all__ = [
     "DEFAULT_MODEL",
+    "BatchOutcome",
     "FakeAnthropicServer",
+    "FakeBatch",
+    "FakeBatches",
     "RecordedRequest",
     "Responder",
+    "RouteHandler",
     "ScriptedResponse",
     "chunked",
     "default_responder",

@@ -35,6 +35,7 @@ __all__ = [
     "FakeAnthropicServer",
     "RecordedRequest",
     "Responder",
+    "RouteHandler",
     "open_fake_anthropic",
     "serve_fake_anthropic",
 ]
