@@ -140,3 +140,69 @@ def test_request_spec_repr_hides_secrets() -> None:
     assert TOKEN not in text
     assert "'accept': 'x'" in text
     assert "x-api-key" in text
+
+
+def _every_error_class() -> list[type[tms.MsgStreamError]]:
+    # Import every module that defines errors, then walk the whole tree.
+    import trio_msgstream._core.batch_build
+    import trio_msgstream._core.batch_results
+    import trio_msgstream._core.batches
+    import trio_msgstream._trio.stream  # noqa: F401
+
+    found: list[type[tms.MsgStreamError]] = []
+    pending: list[type[tms.MsgStreamError]] = [tms.MsgStreamError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return sorted(set(found), key=lambda c: c.__qualname__)
+
+
+_SPECIAL_ARGS: dict[str, tuple[tuple[object, ...], dict[str, object]]] = {
+    "FanOutCancelled": (("item-1",), {}),
+    "BatchWaitTimeout": (("waited",), {"batch": None}),
+    "BatchResultsError": (("bad line",), {"line_number": 3, "custom_id": "c-1"}),
+    "BatchLimitError": (("too many",), {"custom_id": "c-2"}),
+    "BatchUploadError": (("upload failed",), {"created": [], "remaining": [[{"a": 1}]]}),
+}
+
+
+@pytest.mark.parametrize("cls", _every_error_class(), ids=lambda c: c.__qualname__)
+def test_every_error_class_in_the_package_pickles(cls: type[tms.MsgStreamError]) -> None:
+    name = cls.__qualname__
+    if name == "BatchNotEndedError":
+        from trio_msgstream._core.batches import MessageBatch
+
+        batch = MessageBatch.model_validate(
+            {
+                "id": "msgbatch_1",
+                "type": "message_batch",
+                "processing_status": "in_progress",
+                "request_counts": {
+                    "processing": 1,
+                    "succeeded": 0,
+                    "errored": 0,
+                    "canceled": 0,
+                    "expired": 0,
+                },
+                "created_at": "2026-01-01T00:00:00Z",
+                "expires_at": "2026-01-02T00:00:00Z",
+            }
+        )
+        error: tms.MsgStreamError = cls(batch)  # type: ignore[call-arg]
+    elif name in _SPECIAL_ARGS:
+        args, kwargs = _SPECIAL_ARGS[name]
+        error = cls(*args, **kwargs)
+    elif issubclass(cls, tms.APIStatusError):
+        error = cls("status", status_code=500, request=object(), response=object())
+    elif issubclass(cls, tms.APITimeoutError):
+        error = cls("timed out", which="read", request=object())
+    elif issubclass(cls, tms.APIError):
+        error = cls("failed", request=object())
+    else:
+        error = cls("plain")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is cls
+    assert str(copy) == str(error)
+    public = {k: v for k, v in vars(error).items() if k not in ("request", "response")}
+    assert {k: v for k, v in vars(copy).items() if k in public} == public
