@@ -59,8 +59,12 @@ class SyncHttpxWireResponse(HttpxResponseView):
             APIConnectionError: The connection failed while reading.
         """
         collector = self._body_collector(limit)
-        for piece in self.iter_chunks():
-            collector.add(piece)
+        chunks = self.iter_chunks()
+        try:
+            for piece in chunks:
+                collector.add(piece)
+        finally:
+            chunks.close()
         return collector.result()
 
     def drain(self, timeout: float) -> None:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .._core.consumer import StreamConsumer, joined_text
+from .._core.consumer import StreamConsumer, StreamView, joined_text
 from .._core.events import MessageStreamEvent, TextEvent
 from .._core.exceptions import APIError
 from .._core.handlers import handler_call, on_text_takes_snapshot, overridden_handlers
@@ -33,7 +33,6 @@ from .request import new_session, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
-    import httpx
     from typing_extensions import Self
 
     from .client import Client
@@ -49,7 +48,7 @@ dropped instead of reused."""
 Batch = list[MessageStreamEvent]
 
 
-class SyncMessageStream:
+class SyncMessageStream(StreamView):
     """A streaming Messages API response, read synchronously.
 
     Made by ``client.messages.stream(...)`` on a :class:`Client`; not constructed
@@ -72,7 +71,7 @@ class SyncMessageStream:
         cls._on_text_takes_snapshot = on_text_takes_snapshot(cls.on_text)
 
     def __init__(self, client: Client, spec: RequestSpec) -> None:
-        self._producer = _SyncProducer(client, spec)
+        self._producer: _SyncProducer = _SyncProducer(client, spec)
         self._consumer = StreamConsumer()
 
     # -- handlers (override these) ----------------------------------------------------
@@ -114,31 +113,6 @@ class SyncMessageStream:
         """The last call for every stream: after success, failure or close. Exactly once."""
 
     # -- state -----------------------------------------------------------------------
-
-    @property
-    def current_message_snapshot(self) -> Message | None:
-        """The message accumulated so far; ``None`` before ``message_start``."""
-        if self._consumer.final_message is not None:
-            return self._consumer.final_message
-        engine = self._producer.session.engine
-        return engine.snapshot() if engine is not None else None
-
-    @property
-    def response(self) -> httpx.Response | None:
-        """The ``httpx.Response`` of the attempt that is streaming (headers only)."""
-        response = self._producer.response
-        return response.raw if response is not None else None
-
-    @property
-    def request_id(self) -> str | None:
-        """The ``request-id`` header of the response, when one arrived."""
-        response = self._producer.response
-        return response.request_id if response is not None else None
-
-    @property
-    def attempts(self) -> int:
-        """Requests sent so far (1 + retries)."""
-        return self._producer.session.attempts
 
     # -- consuming ---------------------------------------------------------------------
 
@@ -211,7 +185,13 @@ class SyncMessageStream:
     @property
     def text_stream(self) -> Iterator[str]:
         """The text deltas alone (handlers still run)."""
+        consumer = self._consumer
         while True:
+            if not self._overridden:
+                text = consumer.next_text()
+                if text is not None:
+                    yield text
+                    continue
             event = self._next_event()
             if event is None:
                 return
@@ -225,9 +205,20 @@ class SyncMessageStream:
             APIError: The stream failed (the error itself, with ``partial_message``).
             StreamClosedError: The stream was closed before ``message_stop``.
         """
-        while self._next_event() is not None:
-            pass
-        self._consumer.result(self._producer.session.fail)
+        consumer = self._consumer
+        try:
+            while True:
+                # Walk each batch locally: no per-event call (handlers run in order).
+                rest = consumer.take_rest()
+                if self._overridden:
+                    for event in rest:
+                        self._dispatch(event)
+                if not self._refill():
+                    break
+        except (KeyboardInterrupt, SystemExit):
+            self.close()
+            raise
+        consumer.result(self._producer.session.fail)
 
     def get_final_message(self) -> Message:
         """Consume the stream to its end and return the accumulated message."""
