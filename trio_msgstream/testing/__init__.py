@@ -27,6 +27,10 @@ and ``_playback`` (sockets), ``_thread``, ``_embedded`` (the embedded server unl
 key is set) and ``_demo``.
 """
 
+from ._conversation import Conversation as Conversation
+from ._conversation import ConversationTurn as ConversationTurn
+from ._conversation import json_response as json_response
+from ._conversation import tool_calls_response as tool_calls_response
 from ._demo import demo_client as demo_client
 from ._demo import open_demo_client as open_demo_client
 from ._embedded import has_api_key as has_api_key
@@ -60,6 +64,8 @@ from ._transcripts import DEFAULT_MODEL as DEFAULT_MODEL
 __all__ = [
     "DEFAULT_MODEL",
     "BatchOutcome",
+    "Conversation",
+    "ConversationTurn",
     "FakeAnthropicServer",
     "FakeBatch",
     "FakeBatches",
@@ -76,6 +82,7 @@ __all__ = [
     "events_response",
     "fake_anthropic_in_thread",
     "has_api_key",
+    "json_response",
     "open_demo_client",
     "open_fake_anthropic",
     "register_route",
@@ -85,6 +92,7 @@ __all__ = [
     "sse_bytes",
     "text_response",
     "thinking_response",
+    "tool_calls_response",
     "tool_use_response",
     "use_embedded_server_unless_key",
 ]
