@@ -106,14 +106,23 @@ class Options:
     concurrency: int
 
     def params(self, prompt: str) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "model": self.model,
-            "max_tokens": self.max_tokens,
-            "messages": [{"role": "user", "content": prompt}],
-        }
-        if self.system:
-            params["system"] = self.system
-        return params
+        return prompt_params(
+            prompt, model=self.model, max_tokens=self.max_tokens, system=self.system
+        )
+
+
+def prompt_params(
+    prompt: str, *, model: str, max_tokens: int, system: str | None
+) -> dict[str, Any]:
+    """The Messages API parameters of one user prompt (for ``main`` and ``batch``)."""
+    params: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": prompt}],
+    }
+    if system:
+        params["system"] = system
+    return params
 
 
 def parse_options(argv: Sequence[str] | None, stdin: IO[str]) -> Options:
