@@ -267,25 +267,11 @@ def format_stats(
 async def open_cli_client(options: Options) -> AsyncIterator[AsyncClient]:
     """The client: real API with a key, else a given base URL, else the embedded server."""
     base_url = options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
-    if os.environ.get("ANTHROPIC_API_KEY") or base_url is not None:
-        async with AsyncClient(base_url=base_url, timeout=options.timeout) as client:
-            yield client
-        return
-    from ..testing import serve_fake_anthropic
+    from ..testing._embedded import open_embedded_server_unless_key
 
-    async with trio.open_nursery() as nursery:
-        server = await nursery.start(serve_fake_anthropic)
-        print(
-            "trio-msgstream: ANTHROPIC_API_KEY is not set; using the embedded local server at "
-            f"{server.base_url} (deterministic demo answers)",
-            file=sys.stderr,
-            flush=True,
-        )
-        try:
-            async with AsyncClient(base_url=server.base_url, timeout=options.timeout) as client:
-                yield client
-        finally:
-            nursery.cancel_scope.cancel()
+    async with open_embedded_server_unless_key(base_url=base_url) as url:
+        async with AsyncClient(base_url=url, timeout=options.timeout) as client:
+            yield client
 
 
 # --------------------------------------------------------------------------- modes

@@ -24,6 +24,7 @@ has been raised, the engine is failed and raises the same error again when fed.
 from __future__ import annotations
 
 import codecs
+import json
 from typing import Any
 
 from .accumulate import MessageAccumulator
@@ -42,6 +43,7 @@ from .exceptions import (
 )
 from .grammar import StreamGrammar
 from .models import Message
+from .redact import redact
 from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
 
 __all__ = ["StreamEngine"]
@@ -55,6 +57,8 @@ class StreamEngine:
             decodes and validates: the least memory, no snapshot, no derived events.
         max_event_size: The largest SSE event accepted, in bytes.
         request_id: Put on errors raised from this stream.
+        secrets: The client's own key and token (see ``HttpxResponseView.secrets``):
+            redacted from mid-stream errors, whose text comes from the server.
     """
 
     def __init__(
@@ -63,11 +67,14 @@ class StreamEngine:
         accumulate: bool = True,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         request_id: str | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self._decoder = SSEDecoder(max_event_size=max_event_size)
         self._accumulator = MessageAccumulator() if accumulate else None
         self.request_id: str | None = request_id
         """Put on the errors this engine raises."""
+        self.secrets: tuple[str, ...] = secrets
+        """Redacted from the errors this engine builds from the stream's text."""
         self._stopped = False
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
         self._utf8_partial = False
@@ -117,7 +124,13 @@ class StreamEngine:
         if self._error is not None:
             raise self._error
         try:
-            self._check_utf8(data)
+            bad_utf8 = self._check_utf8(data)
+            if bad_utf8 is not None:
+                # The bytes before the invalid sequence may complete events: they
+                # belong in the partial message whatever the chunking was.
+                valid, error = bad_utf8
+                self._feed_and_salvage(valid)
+                raise error
             try:
                 self._decoder.receive_data(data)
             except StreamProtocolError:
@@ -135,21 +148,32 @@ class StreamEngine:
         except APIError:
             pass  # the decoder's own error, raised by the caller
 
-    def _check_utf8(self, data: bytes) -> None:
+    def _feed_and_salvage(self, data: bytes) -> None:
+        try:
+            self._decoder.receive_data(data)
+        except StreamProtocolError:
+            pass  # the invalid UTF-8 is the error reported
+        self._salvage()
+
+    def _check_utf8(self, data: bytes) -> tuple[bytes, StreamProtocolError] | None:
         # An event stream is UTF-8 text; binary garbage is a protocol error, not
         # text with U+FFFD in it. A sequence cut at the chunk end is completed by
         # the next chunk (and at EOF it is part of the truncation, not an error).
         # Most chunks are pure ASCII: that needs no decoding, unless a multi-byte
         # sequence from the previous chunk is waiting to be completed.
+        # Returns ``None`` for valid text, else the valid prefix and the error.
         if not self._utf8_partial and data.isascii():
-            return
+            return None
+        pending = len(self._utf8.getstate()[0])
         try:
             self._utf8.decode(data)
         except UnicodeDecodeError as exc:
-            raise StreamProtocolError(
-                f"the body is not UTF-8 text (byte offset {self.bytes_received + exc.start})"
-            ) from None
+            position = self.bytes_received - pending + exc.start
+            return data[: max(exc.start - pending, 0)], StreamProtocolError(
+                f"the body is not UTF-8 text (byte offset {position})"
+            )
         self._utf8_partial = bool(self._utf8.getstate()[0])
+        return None
 
     def receive_eof(self) -> list[Any]:
         """Signal the end of the body; return any events it completed.
@@ -202,13 +226,18 @@ class StreamEngine:
         self.events_received += 1
         if isinstance(event, RawErrorEvent):
             cls, status = error_class_for_type(event.error.type)
+            body: object = event.model_dump()
+            message = event.error.message or event.error.type
+            if self.secrets:
+                message = redact(message, self.secrets)
+                body = json.loads(redact(json.dumps(body), self.secrets))
             raise cls(
-                event.error.message or event.error.type,
+                message,
                 status_code=status,
                 type=event.error.type,
                 mid_stream=True,
                 request_id=self.request_id,
-                body=event.model_dump(),
+                body=body,
             )
         return event
 

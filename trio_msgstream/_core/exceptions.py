@@ -39,6 +39,11 @@ alias of ``MsgStreamError``), ``PaymentRequiredError`` 402 (a ``PermissionDenied
 
 Every error raised after ``message_start`` carries ``partial_message``: the message
 accumulated so far, with incomplete tool input kept as raw text.
+
+Every class pickles (so errors cross process boundaries): the round trip keeps the
+message and the plain attributes (``status_code``, ``type``, ``request_id``, ``body``,
+``partial_message``, ``which``, ...) and drops ``request`` and ``response`` (they are
+``None`` after unpickling), so no request header, and so no API key, is pickled.
 """
 
 from __future__ import annotations
@@ -112,8 +117,27 @@ __all__ = [
 TimeoutKind = Literal["connect", "read", "write", "pool", "content_idle", "deadline"]
 
 
+_NOT_PICKLED = frozenset({"request", "response"})
+"""Attributes that hold transport objects (with the request headers): not pickled."""
+
+
 class MsgStreamError(Exception):
     """Base class of every error this library raises (never of ``trio.Cancelled``)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default pickles ``args`` and calls ``cls(*args)`` on the way back, which
+        # fails for keyword-only constructors; rebuild without calling ``__init__``.
+        state = {k: (None if k in _NOT_PICKLED else v) for k, v in vars(self).items()}
+        return (_unpickle, (type(self), self.args, state))
+
+
+def _unpickle(
+    cls: type[MsgStreamError], args: tuple[Any, ...], state: dict[str, Any]
+) -> MsgStreamError:
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    vars(exc).update(state)
+    return exc
 
 
 class StreamClosedError(MsgStreamError):

@@ -108,7 +108,7 @@ class SyncRawMessageStream:
         try:
             if complete:
                 self._response.drain(self._chunks, DRAIN_TIMEOUT)
-            self._chunks.close()  # type: ignore[attr-defined]
+            self._chunks.close()
         except ValueError:  # being read in another thread: wake that read up
             self._response.abort()
             return

@@ -26,8 +26,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-from ._scripts import DEFAULT_MODEL, ScriptedResponse
+from ._responses import ScriptedResponse
 from ._server import FakeAnthropicServer, RecordedRequest, RouteHandler
+from ._transcripts import DEFAULT_MODEL
 
 __all__ = ["FakeBatch", "FakeBatches", "BatchOutcome"]
 
