@@ -28,7 +28,7 @@ from trio_msgstream.batches import (
 )
 from trio_msgstream.testing import FakeBatches, ScriptedResponse, open_fake_anthropic
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5-5"
 
 
 def params(i: int) -> dict[str, Any]:
