@@ -111,7 +111,7 @@ class Config:
     def pick(self, section: tuple[str, ...], chosen: list[str]) -> list[str]:
         """The contenders of a section that were chosen (fewer in a quick run)."""
         out = [c for c in section if c in chosen]
-        if self.quick and section is not BULK_CONTENDERS:
+        if self.quick and section is not BULK_CONTENDERS:  # every contender once
             out = [c for c in out if c in QUICK_CONTENDERS]
         return out
 
@@ -176,16 +176,17 @@ class Runner:
         streams: int = 1,
         rounds: int = 1,
         rate: float | None = None,
-        budget: float | None = None,
+        extra: float = 0.0,
     ) -> dict[str, Any]:
+        """Run one ``arrival_probe.py`` process; its budget is ``--sdk-budget`` (SDK) or
+        ``--timeout`` seconds, plus ``extra`` (a paced stream's own duration)."""
         cmd = [sys.executable, str(HERE / "arrival_probe.py"), contender, model, self.url]
         cmd += ["--streams", str(streams), "--rounds", str(rounds)]
         if rate:
             cmd += ["--rate", str(rate)]
         if self.cpu is not None:
             cmd += ["--cpu", str(self.cpu)]
-        if budget is None:
-            budget = self.args.sdk_budget if contender == "sdk" else self.args.timeout
+        budget = (self.args.sdk_budget if contender == "sdk" else self.args.timeout) + extra
         t0 = time.perf_counter()
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=budget, cwd=HERE)
@@ -341,7 +342,7 @@ def sustained(cell: dict[str, Any], cfg: Config) -> bool:
 def paced_trial(runner: Runner, cfg: Config, contender: str, streams: int) -> dict[str, Any]:
     model = f"paced{cfg.rate:g}/text:{cfg.paced_deltas}"
     cell = _cell("paced", f"paced x{streams}", contender, model, streams)
-    run_cells(runner, [cell], rate=cfg.rate)
+    run_cells(runner, [cell], rate=cfg.rate, extra=2 * cfg.paced_duration)
     cell["sustained"] = sustained(cell, cfg)
     return cell
 
@@ -382,10 +383,18 @@ def knee_search(runner: Runner, cfg: Config, contender: str) -> tuple[int, list[
 def run_paced(runner: Runner, cfg: Config, contenders: list[str]) -> dict[str, Any]:
     knees: dict[str, int] = {}
     trials: list[dict[str, Any]] = []
-    for contender in cfg.pick(KNEE_CONTENDERS, contenders):
-        knees[contender], t = knee_search(runner, cfg, contender)
+    knee_contenders = cfg.pick(KNEE_CONTENDERS, contenders)
+    if runner.jobs > 1:  # --quick only: the searches side by side
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(runner.jobs) as pool:
+            found = list(pool.map(lambda c: knee_search(runner, cfg, c), knee_contenders))
+    else:
+        found = [knee_search(runner, cfg, c) for c in knee_contenders]
+    for contender, (knee, t) in zip(knee_contenders, found, strict=True):
+        knees[contender] = knee
         trials += t
-        runner.log(f"  paced      knee {contender:<15} {knees[contender]} streams")
+        runner.log(f"  paced      knee {contender:<15} {knee} streams")
     fixed = [t for t in trials if t["streams"] == cfg.fixed_streams]
     for contender in cfg.pick(FIXED_CONTENDERS, contenders):
         if not any(t["contender"] == contender for t in fixed):
@@ -411,7 +420,9 @@ def run_slow(runner: Runner, cfg: Config, contenders: list[str]) -> list[dict[st
     ]
     for cell in cells:
         cell["duration_s"] = (cfg.slow_deltas - 1) / cfg.slow_rate
-    return run_cells(runner, cells, rate=cfg.slow_rate)
+    return run_cells(
+        runner, cells, rate=cfg.slow_rate, extra=3 * cells[0]["duration_s"] if cells else 0
+    )
 
 
 def run_first_byte(runner: Runner, cfg: Config, contenders: list[str]) -> list[dict[str, Any]]:
