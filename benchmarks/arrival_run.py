@@ -37,7 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -339,31 +339,29 @@ def sustained(cell: dict[str, Any], cfg: Config) -> bool:
     return cell["lag"]["p99"] < 0.1 and cell["wall"] <= 1.1 * cfg.paced_duration + 0.3
 
 
-def paced_trial(runner: Runner, cfg: Config, contender: str, streams: int) -> dict[str, Any]:
+def paced_cell(cfg: Config, contender: str, streams: int) -> dict[str, Any]:
     model = f"paced{cfg.rate:g}/text:{cfg.paced_deltas}"
-    cell = _cell("paced", f"paced x{streams}", contender, model, streams)
-    run_cells(runner, [cell], rate=cfg.rate, extra=2 * cfg.paced_duration)
-    cell["sustained"] = sustained(cell, cfg)
-    return cell
+    return _cell("paced", f"paced x{streams}", contender, model, streams)
 
 
-def knee_search(runner: Runner, cfg: Config, contender: str) -> tuple[int, list[dict]]:
-    """The largest multiple of ``knee_step`` streams sustained: from ``fixed_streams`` up
-    in steps of 2 x step until one fails (or ``knee_max``), or down until one holds, then
-    one bisection step. At most ~6 trials."""
+def paced_trials(runner: Runner, cfg: Config, cells: list[dict[str, Any]]) -> None:
+    run_cells(runner, cells, rate=cfg.rate, extra=2 * cfg.paced_duration)
+    for cell in cells:
+        cell["sustained"] = sustained(cell, cfg)
+
+
+def knee_search(cfg: Config) -> Generator[int, bool, int]:
+    """Yields the stream counts to try, is sent whether each was sustained, returns the
+    largest multiple of ``knee_step`` sustained: from ``fixed_streams`` up in steps of 2 x
+    step until one fails (or ``knee_max``), or down until one holds, then one step of
+    bisection. At most ~6 trials."""
     step = cfg.knee_step
-    trials: dict[int, dict[str, Any]] = {}
-
-    def ok(n: int) -> bool:
-        if n not in trials:
-            trials[n] = paced_trial(runner, cfg, contender, n)
-        return bool(trials[n]["sustained"])
-
     n = cfg.fixed_streams
-    if ok(n):
+    hi: int | None
+    if (yield n):
         lo, hi = n, None
         while lo + 2 * step <= cfg.knee_max:
-            if ok(lo + 2 * step):
+            if (yield lo + 2 * step):
                 lo += 2 * step
             else:
                 hi = lo + 2 * step
@@ -371,34 +369,44 @@ def knee_search(runner: Runner, cfg: Config, contender: str) -> tuple[int, list[
     else:
         lo, hi = 0, n
         while hi - 2 * step > 0:
-            if ok(hi - 2 * step):
+            if (yield hi - 2 * step):
                 lo = hi - 2 * step
                 break
             hi -= 2 * step
-    if hi is not None and hi - lo > step and lo + step < hi and ok(lo + step):
+    if hi is not None and lo + step < hi and (yield lo + step):
         lo += step
-    return lo, [trials[k] for k in sorted(trials)]
+    return lo
 
 
 def run_paced(runner: Runner, cfg: Config, contenders: list[str]) -> dict[str, Any]:
+    """The knee searches in lockstep (each round tries every contender's next count, one
+    after another), so that a busy spell of the machine hits all of them alike; then the
+    contenders not yet measured at ``fixed_streams``."""
     knees: dict[str, int] = {}
     trials: list[dict[str, Any]] = []
-    knee_contenders = cfg.pick(KNEE_CONTENDERS, contenders)
-    if runner.jobs > 1:  # --quick only: the searches side by side
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(runner.jobs) as pool:
-            found = list(pool.map(lambda c: knee_search(runner, cfg, c), knee_contenders))
-    else:
-        found = [knee_search(runner, cfg, c) for c in knee_contenders]
-    for contender, (knee, t) in zip(knee_contenders, found, strict=True):
-        knees[contender] = knee
-        trials += t
-        runner.log(f"  paced      knee {contender:<15} {knee} streams")
+    searches = {c: knee_search(cfg) for c in cfg.pick(KNEE_CONTENDERS, contenders)}
+    pending = {c: next(g) for c, g in searches.items()}
+    while pending:
+        cells = [paced_cell(cfg, c, n) for c, n in pending.items()]
+        paced_trials(runner, cfg, cells)
+        trials += cells
+        for cell in cells:
+            contender = cell["contender"]
+            try:
+                pending[contender] = searches[contender].send(cell["sustained"])
+            except StopIteration as done:
+                knees[contender] = done.value
+                del pending[contender]
+                runner.log(f"  paced      knee {contender:<15} {done.value} streams")
     fixed = [t for t in trials if t["streams"] == cfg.fixed_streams]
-    for contender in cfg.pick(FIXED_CONTENDERS, contenders):
-        if not any(t["contender"] == contender for t in fixed):
-            fixed.append(paced_trial(runner, cfg, contender, cfg.fixed_streams))
+    more = [
+        paced_cell(cfg, c, cfg.fixed_streams)
+        for c in cfg.pick(FIXED_CONTENDERS, contenders)
+        if not any(t["contender"] == c for t in fixed)
+    ]
+    paced_trials(runner, cfg, more)
+    fixed += more
+    trials.sort(key=lambda t: (t["contender"], t["streams"]))
     return {
         "rate": cfg.rate,
         "deltas": cfg.paced_deltas,
