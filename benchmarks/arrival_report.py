@@ -244,6 +244,14 @@ def render(results: dict[str, Any]) -> str:
         f"server CPU {arr['pinning']['server_cpu']}, client CPU {arr['pinning']['client_cpu']}"
         + (" (QUICK: smoke sizes, numbers not meaningful)" if arr.get("quick") else ""),
     ]
+    load = arr.get("load") or {}
+    if load.get("busy_share") is not None:
+        lines.append(
+            f"machine load during the run: {load['busy_share']:.0%} of the CPUs' time busy, "
+            "this benchmark included (alone it keeps about one of the two cores busy); load "
+            f"average {load['start'].get('loadavg')} at the start, "
+            f"{load['end'].get('loadavg')} at the end"
+        )
     if arr.get("bulk"):
         lines += bulk_table(arr["bulk"], "bulk")
     if arr.get("scaling"):

@@ -49,7 +49,9 @@ from scenarios import build  # noqa: E402
 
 SECTIONS = ("bulk", "bulk_scaling", "paced", "slow", "first_byte")
 BULK_CONTENDERS = ALL
-TOOL_CONTENDERS = ("raw_httpx", "raw_sse", "ours_stream", "ours_raw", "ours_sync", "sdk")
+# Not the SDK: its tool-input accumulation is quadratic (minutes at this size); see the
+# bulk scaling section for its small sizes.
+TOOL_CONTENDERS = ("raw_httpx", "raw_sse", "ours_stream", "ours_raw", "ours_sync")
 SCALING_CONTENDERS = ("raw_httpx", "raw_sse", "ours_stream", "ours_raw", "sdk")
 KNEE_CONTENDERS = ("raw_httpx", "ours_text", "sdk")
 FIXED_CONTENDERS = (
@@ -123,6 +125,31 @@ class Config:
 # ---------------------------------------------------------------------------- processes
 
 
+def load_snapshot() -> dict[str, Any]:
+    """The machine's load average and CPU time counters (steal included), to tell a
+    quiet run from one that shared the machine with other work."""
+    out: dict[str, Any] = {"time": time.time()}
+    try:
+        out["loadavg"] = [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+        out["cpu_ticks"] = dict(zip(names, map(int, fields), strict=False))
+    except OSError:
+        pass
+    return out
+
+
+def busy_share(a: dict[str, Any], b: dict[str, Any]) -> float | None:
+    """The share of the machine's CPU time between two snapshots that was not idle."""
+    try:
+        ta, tb = a["cpu_ticks"], b["cpu_ticks"]
+    except KeyError:
+        return None
+    total = sum(tb.values()) - sum(ta.values())
+    idle = (tb["idle"] + tb["iowait"]) - (ta["idle"] + ta["iowait"])
+    return (total - idle) / total if total else None
+
+
 def pinning() -> tuple[int | None, int | None]:
     """(server CPU, client CPU): 0 and 1 when there are two CPUs to use."""
     try:
@@ -180,6 +207,8 @@ class Runner:
     ) -> dict[str, Any]:
         """Run one ``arrival_probe.py`` process; its budget is ``--sdk-budget`` (SDK) or
         ``--timeout`` seconds, plus ``extra`` (a paced stream's own duration)."""
+        if contender == "sdk":
+            rounds = 1  # its bulk runs are long: one timed round per process, each in budget
         cmd = [sys.executable, str(HERE / "arrival_probe.py"), contender, model, self.url]
         cmd += ["--streams", str(streams), "--rounds", str(rounds)]
         if rate:
@@ -460,8 +489,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sdk-budget",
         type=float,
-        default=20.0,
-        help="seconds one SDK run may take before it is skipped (20)",
+        default=60.0,
+        help="seconds one SDK run may take before it is skipped (60)",
     )
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="seconds any other run may take (300)"
@@ -480,6 +509,7 @@ def run_arrivals(
         "quick": cfg.quick,
     }
     t0 = time.perf_counter()
+    load0 = load_snapshot()
     try:
         runner = Runner(args, server.url, client_cpu)
         runner.jobs = cfg.jobs
@@ -497,6 +527,8 @@ def run_arrivals(
     finally:
         server.close()
     out["elapsed_s"] = time.perf_counter() - t0
+    load1 = load_snapshot()
+    out["load"] = {"start": load0, "end": load1, "busy_share": busy_share(load0, load1)}
     return out
 
 
