@@ -53,8 +53,8 @@ class Probe:
         self.first: array[float] = array("d")
         self.now = 0
         self.max = 0
-        self.full_at = 0  # streams in flight at which to sample RSS ("all overlap")
-        self.rss_full_kib = 0
+        self.full_at = 0  # all the streams in flight: sample RSS then (and every 50 on the way)
+        self.rss_max_kib = 0
 
     def tracker(self) -> Tracker | None:
         return Tracker(self) if self.rate else None
@@ -63,8 +63,8 @@ class Probe:
         self.now += 1
         if self.now > self.max:
             self.max = self.now
-            if self.now == self.full_at:
-                self.rss_full_kib = current_rss_kib()
+            if self.now == self.full_at or self.now % 50 == 0 or self.now < 50:
+                self.rss_max_kib = current_rss_kib()  # RSS at the most streams in flight
 
     def exit(self) -> None:
         self.now -= 1

@@ -143,7 +143,11 @@ class Session:
     def report(self) -> dict[str, Any]:
         a = self.args
         p = self.probe
-        full = p.rss_full_kib if p.max >= a.streams else 0
+        # RSS growth per stream with all streams in flight; if they never all overlapped
+        # (a machine too busy to open them within a stream's duration), at the most in
+        # flight, sampled every 50 ("all_in_flight" says which).
+        grown = p.rss_max_kib - self.rss_base if p.rss_max_kib else None
+        per_stream = grown / (a.streams if p.max >= a.streams else p.max) if grown else None
         return {
             "contender": a.contender,
             "model": a.model,
@@ -157,8 +161,9 @@ class Session:
             "checks_equal": len(set(self.checks)) == 1,
             "max_concurrent": p.max,
             "rss_base_kib": self.rss_base,
-            "rss_all_in_flight_kib": full or None,
-            "kib_per_stream_in_flight": (full - self.rss_base) / a.streams if full else None,
+            "rss_at_max_in_flight_kib": p.rss_max_kib or None,
+            "all_in_flight": p.max >= a.streams,
+            "kib_per_stream_in_flight": per_stream,
             "peak_rss_kib": peak_rss_kib(),
             "gc_s": self.gc.total,
             "gc_max_pause_s": self.gc.max,

@@ -226,11 +226,15 @@ def concurrent_table(cells: list[dict[str, Any]], title: str) -> list[str]:
             continue
         lag = c.get("lag") or {}
         kib = c.get("kib_per_stream_in_flight")
+        if kib is not None and not c.get("all_in_flight", True):
+            kib_s = f"{kib:.1f} (at {c.get('max_concurrent')})"
+        else:
+            kib_s = "-" if kib is None else f"{kib:.1f}"
         lines.append(
             f"| {c['scenario']} | {label} | {c['wall']:.2f} | {c['cpu']:.2f} | {_us(c)} | "
             f"{c['cpu'] / raw['cpu'] if raw else float('nan'):.2f} | {_ms(lag.get('p50'))} | "
             f"{_ms(lag.get('p99'))} | {_ms(lag.get('max'))} | {c['gc_s'] * 1e3:.0f} "
-            f"({_ms(c.get('gc_max_pause_s'))}) | {'-' if kib is None else f'{kib:.1f}'} | "
+            f"({_ms(c.get('gc_max_pause_s'))}) | {kib_s} | "
             f"{c.get('max_concurrent')} |"
         )
     return lines

@@ -207,7 +207,7 @@ class Runner:
     ) -> dict[str, Any]:
         """Run one ``arrival_probe.py`` process; its budget is ``--sdk-budget`` (SDK) or
         ``--timeout`` seconds, plus ``extra`` (a paced stream's own duration)."""
-        if contender == "sdk":
+        if contender == "sdk" and model.startswith("bulk/"):
             rounds = 1  # its bulk runs are long: one timed round per process, each in budget
         cmd = [sys.executable, str(HERE / "arrival_probe.py"), contender, model, self.url]
         cmd += ["--streams", str(streams), "--rounds", str(rounds)]
@@ -259,6 +259,7 @@ def _summary(cell: dict[str, Any]) -> None:
         "first_item",
         "kib_per_stream_in_flight",
         "max_concurrent",
+        "all_in_flight",
         "gc_max_pause_s",
         "gc_collections",
     ):

@@ -167,7 +167,8 @@ def _bulk_scaling(ax: Any, arr: dict[str, Any]) -> None:
     ax.set_ylabel("wall s (median); x = over budget")
     ax.set_title("bulk: time vs length (solid text, dashed tool)", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=6, ncol=2)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6, ncol=2)
 
 
 def _paced_knee(ax: Any, arr: dict[str, Any]) -> None:
