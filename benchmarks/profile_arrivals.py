@@ -39,24 +39,20 @@ from arrival_run import ArrivalServer, pinning  # noqa: E402
 from scenarios import build  # noqa: E402
 
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
-LAYERS = (
-    ("h11", "/h11/"),
-    ("httpcore", "/httpcore/"),
-    ("httpx", "/httpx/"),
-    ("pydantic", "/pydantic"),
-    ("anyio/sniffio", "/anyio/"),
-    ("trio", "/trio/"),
-    ("json", "/json/"),
-    ("benchmark", "/benchmarks/"),
-)
+LAYERS = ("h11", "httpcore", "httpx", "pydantic", "pydantic_core", "anyio", "sniffio", "trio",
+          "json", "asyncio", "anthropic", "outcome")  # fmt: skip
 
 
 def layer(file: str) -> str:
-    if "trio_msgstream" in file:
+    """The package a frame's file belongs to (a ``trio_msgstream`` module by name)."""
+    parts = file.replace("\\", "/").split("/")
+    if "trio_msgstream" in parts:
         return "trio_msgstream." + Path(file).stem
-    for name, marker in LAYERS:
-        if marker in file:
+    for name in LAYERS:
+        if name in parts:
             return name
+    if "benchmarks" in parts or Path(file).name.startswith("arrival_"):
+        return "benchmark code"
     return "other: " + Path(file).name
 
 
@@ -78,9 +74,10 @@ def summarise(path: Path, top: int) -> dict[str, object]:
         if not line.strip():
             continue
         frames, count = parse(line)
+        if not any(Path(file).name == "arrival_clients.py" for _, file in frames):
+            continue  # imports, warm-up, collections between rounds, teardown
         if not any(f == "_timed_rounds" or f == "_sync_main" for f, _ in frames):
-            continue  # imports, warm-up and teardown
-        # The first frame after the probe's own round loop is where the contender starts.
+            continue  # the warm-up stream
         leaf_func, leaf_file = frames[-1]
         total += count
         by_layer[layer(leaf_file)] += count
@@ -130,7 +127,8 @@ def main() -> int:
             if proc.returncode != 0:
                 print(proc.stderr[-3000:], file=sys.stderr)
                 return 1
-            result = json.loads(proc.stdout.strip().splitlines()[-1])
+            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+            result = json.loads(lines[-1])
             summary = summarise(raw, args.top)
     finally:
         server.close()
