@@ -267,17 +267,22 @@ def render(results: dict[str, Any]) -> str:
             f"paced: {paced['rate']:g} deltas/s per stream, {paced['deltas']} deltas "
             f"({paced['duration_s']:.2f} s); sustained = {paced['criterion']}",
             "",
-            "| paced knee | streams sustained | trials (streams: lag p99 ms, wall s, ok) |",
-            "|---|---|---|",
+            "| paced knee | streams sustained | streams one core's CPU could carry at the "
+            f"CPU per event of x{paced['fixed_streams']} "
+            "| trials (streams: lag p99 ms, wall s, ok) |",
+            "|---|---|---|---|",
         ]
+        per_stream = (paced["deltas"] + 6) / paced["duration_s"]  # events/s of one stream
         for contender, knee in paced["knees"].items():
+            at = _find(paced["fixed"], contender)
+            cap = f"{1e6 / (at['us_per_event_cpu'] * per_stream):.0f}" if at else "-"
             trials = ", ".join(
                 f"{t['streams']}: {_ms((t.get('lag') or {}).get('p99'))}, "
                 f"{t.get('wall', float('nan')):.2f}, {'ok' if t['sustained'] else 'NO'}"
                 for t in paced["trials"]
                 if t["contender"] == contender
             )
-            lines.append(f"| {LABELS.get(contender, contender)} | {knee} | {trials} |")
+            lines.append(f"| {LABELS.get(contender, contender)} | {knee} | {cap} | {trials} |")
         lines += concurrent_table(paced["fixed"], f"paced x{paced['fixed_streams']}")
     if arr.get("slow"):
         lines += concurrent_table(arr["slow"], "slow")
