@@ -345,7 +345,8 @@ def run_scaling(
     runner: Runner, cfg: Config, contenders: list[str], done: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Bulk at 1/4, 1 and 4 times the size (the 1x cells of ``run_bulk`` are reused).
-    The SDK is not run past a size that exceeded its budget."""
+    The SDK is not run at 4x (tens of seconds per run; 1/4x to 1x shows its slope), nor
+    past a size that exceeded its budget."""
     out: list[dict[str, Any]] = []
     for kind, *keys in cfg.scaling:
         sdk_over = False
@@ -353,7 +354,8 @@ def run_scaling(
             reuse = [c for c in done if c["model"] == "bulk/" + key]
             want = cfg.pick(SCALING_CONTENDERS, contenders)
             have = {c["contender"] for c in reuse}
-            todo = [c for c in want if c not in have and not (c == "sdk" and sdk_over)]
+            sdk_off = sdk_over or key == keys[-1]
+            todo = [c for c in want if c not in have and not (c == "sdk" and sdk_off)]
             cells = bulk_cells(runner, cfg, [(f"{kind} {key}", key, todo)], "scaling")
             for c in reuse:
                 if c["contender"] in want:
