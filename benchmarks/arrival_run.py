@@ -160,7 +160,7 @@ def pinning() -> tuple[int | None, int | None]:
 
 
 class ArrivalServer:
-    def __init__(self, cpu: int | None, max_seconds: float = 1800.0) -> None:
+    def __init__(self, cpu: int | None, max_seconds: float = 4 * 3600.0) -> None:
         cmd = [sys.executable, str(HERE / "arrival_server.py"), "--max-seconds", str(max_seconds)]
         if cpu is not None:
             cmd += ["--cpu", str(cpu)]

@@ -161,7 +161,7 @@ async def _serve(max_seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
-    parser.add_argument("--max-seconds", type=float, default=1800.0)
+    parser.add_argument("--max-seconds", type=float, default=4 * 3600.0)
     args = parser.parse_args()
     if args.cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
