@@ -344,9 +344,10 @@ def run_bulk(runner: Runner, cfg: Config, contenders: list[str]) -> list[dict[st
 def run_scaling(
     runner: Runner, cfg: Config, contenders: list[str], done: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Bulk at 1/4, 1 and 4 times the size (the 1x cells of ``run_bulk`` are reused).
-    The SDK is not run at 4x (tens of seconds per run; 1/4x to 1x shows its slope), nor
-    past a size that exceeded its budget."""
+    """Bulk at 1/4, 1 and 4 times the size (the 1x cells of ``run_bulk`` are reused; the
+    others get one timed round per process). The SDK runs only below 1x (its 1x long
+    text comes from ``run_bulk``; its tool-input accumulation is quadratic, over the
+    budget at 1x), nor past a size that exceeded its budget."""
     out: list[dict[str, Any]] = []
     for kind, *keys in cfg.scaling:
         sdk_over = False
@@ -354,9 +355,10 @@ def run_scaling(
             reuse = [c for c in done if c["model"] == "bulk/" + key]
             want = cfg.pick(SCALING_CONTENDERS, contenders)
             have = {c["contender"] for c in reuse}
-            sdk_off = sdk_over or key == keys[-1]
+            sdk_off = sdk_over or key != keys[0]
             todo = [c for c in want if c not in have and not (c == "sdk" and sdk_off)]
-            cells = bulk_cells(runner, cfg, [(f"{kind} {key}", key, todo)], "scaling")
+            cells = [_cell("scaling", f"{kind} {key}", c, "bulk/" + key) for c in todo]
+            run_cells(runner, cells, cfg.repeats, rounds=1)
             for c in reuse:
                 if c["contender"] in want:
                     out.append({**c, "section": "scaling", "scenario": f"{kind} {key}"})

@@ -140,7 +140,7 @@ def _bulk_scaling(ax: Any, arr: dict[str, Any]) -> None:
         color, marker = STYLES[contender]
         for kind, ls in (("long_text", "-"), ("big_tool", "--")):
             pts = sorted(
-                (c["deltas"], c["wall"])
+                (c["deltas"], c["cpu"])
                 for c in cells
                 if c["contender"] == contender and c["scenario"].startswith(kind) and c.get("runs")
             )
@@ -164,8 +164,8 @@ def _bulk_scaling(ax: Any, arr: dict[str, Any]) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("deltas in the stream")
-    ax.set_ylabel("wall s (median); x = over budget")
-    ax.set_title("bulk: time vs length (solid text, dashed tool)", fontsize=10)
+    ax.set_ylabel("client CPU s (median); x = wall over budget")
+    ax.set_title("bulk: CPU time vs length (solid text, dashed tool)", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=6, ncol=2)

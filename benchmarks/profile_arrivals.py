@@ -9,7 +9,8 @@ Usage::
 
 Needs ``py-spy`` (``pip install py-spy``; it attaches with ptrace). Starts
 ``arrival_server.py`` on CPU 0, samples the probe (pinned to CPU 1) at 2,000 Hz, keeps
-only the samples of its timed rounds (not imports or the warm-up), and prints:
+only the samples inside the event loop (not imports, nor the collections between rounds;
+the short warm-up stream is left in), and prints:
 
 - by layer: the share of samples whose innermost Python frame is in httpx, httpcore,
   h11, pydantic, each ``trio_msgstream`` module, trio, json, the benchmark's own code;
@@ -43,6 +44,14 @@ LAYERS = ("h11", "httpcore", "httpx", "pydantic", "pydantic_core", "anyio", "sni
           "json", "asyncio", "anthropic", "outcome")  # fmt: skip
 
 
+# Samples inside an event loop (trio's, asyncio's) or the sync contender's loop count (the
+# producer task's stacks do not include the contender's code), except these; the warm-up
+# stream (20 deltas) is left in, a rounding error next to the timed rounds.
+LOOPS = {"unrolled_run", "_run_once", "_sync_main"}
+SKIP = {"_find_and_load", "Session.collect", "cpu_s", "Session.report", "Session.begin",
+        "async_factory", "sync_factory"}  # fmt: skip
+
+
 def layer(file: str) -> str:
     """The package a frame's file belongs to (a ``trio_msgstream`` module by name)."""
     parts = file.replace("\\", "/").split("/")
@@ -74,10 +83,9 @@ def summarise(path: Path, top: int) -> dict[str, object]:
         if not line.strip():
             continue
         frames, count = parse(line)
-        if not any(Path(file).name == "arrival_clients.py" for _, file in frames):
-            continue  # imports, warm-up, collections between rounds, teardown
-        if not any(f == "_timed_rounds" or f == "_sync_main" for f, _ in frames):
-            continue  # the warm-up stream
+        funcs = {f for f, _ in frames}
+        if not funcs & LOOPS or funcs & SKIP:
+            continue  # start-up, imports, collections between rounds, teardown
         leaf_func, leaf_file = frames[-1]
         total += count
         by_layer[layer(leaf_file)] += count
