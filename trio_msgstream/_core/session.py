@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from typing_extensions import TypedDict
@@ -97,9 +98,20 @@ class RequestSession:
         params: Mapping[str, Any] | None = None,
         server_address: str | None = None,
     ) -> None:
-        self.spec = spec
         self.mode: SessionMode = mode
         timeout = spec.timeout
+        read_limit = timeout.read
+        if mode == "raw" and timeout.content_idle is not None:
+            # The raw stream is read by its consumer, one read at a time: with the
+            # transport's read timeout at most content_idle, a read right after
+            # content needs no cancel scope of its own (see transport_read_limit).
+            if read_limit is None or timeout.content_idle < read_limit:
+                read_limit = timeout.content_idle
+                spec = replace(spec, timeout=timeout.with_(read=read_limit))
+        self.spec = spec
+        self.transport_read_limit: float = read_limit if read_limit is not None else math.inf
+        """The transport's own read timeout: a wait for the network that may last at
+        least this long is bounded by the transport, and needs no cancel scope."""
         deadline = timeout.deadline
         self.deadline_at: float = now + deadline if deadline is not None else math.inf
         """When the whole request must be over (``inf``: never)."""
