@@ -1,0 +1,44 @@
+"""The documentation site: the API reference lists every public class and function,
+every page is in the navigation, and contributor notes stay out of the site."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import trio_msgstream
+import trio_msgstream.sansio
+import trio_msgstream.types
+
+ROOT = Path(__file__).resolve().parents[1]
+API = (ROOT / "docs" / "api.md").read_text()
+MKDOCS = (ROOT / "mkdocs.yml").read_text()
+
+ALIASES = {"AsyncAnthropic", "AsyncMessageStream", "Anthropic"}
+"""The SDK's names for classes listed under their own name."""
+
+
+def _documented() -> set[str]:
+    return {match.split(".")[-1] for match in re.findall(r"^::: ([\w.]+)", API, re.MULTILINE)}
+
+
+def test_api_reference_lists_every_public_class_and_function() -> None:
+    documented = _documented()
+    missing = []
+    for module in (trio_msgstream, trio_msgstream.types, trio_msgstream.sansio):
+        for name in module.__all__:
+            value = getattr(module, name)
+            if name in ALIASES or not (inspect.isclass(value) or inspect.isfunction(value)):
+                continue
+            if name not in documented:
+                missing.append(f"{module.__name__}.{name}")
+    assert not missing, f"docs/api.md lacks {missing}"
+
+
+def test_every_page_is_in_the_nav_and_the_brief_is_excluded() -> None:
+    pages = {path.name for path in (ROOT / "docs").glob("*.md")}
+    nav = set(re.findall(r"^\s+- .*?:\s*([\w-]+\.md)\s*$", MKDOCS, re.MULTILINE))
+    assert pages - nav == {"internal-brief.md"}
+    excluded = MKDOCS.split("exclude_docs: |", 1)[1].splitlines()[1].strip()
+    assert excluded == "internal-brief.md"
