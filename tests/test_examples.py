@@ -20,7 +20,7 @@ EXPECTED: dict[str, list[str]] = {
     "messages_stream.py": ['Hello there! You wrote 3 words: "Say hello there!"'],
     "messages_stream_handler.py": [
         "on_event fired with:",
-        "TextEvent(text=",
+        "on_event fired with: type='content_block_delta'",
         "accumulated message:",
         '"stop_reason": "end_turn"',
     ],
@@ -104,3 +104,30 @@ def test_fan_out_example_is_readable_when_piped() -> None:
         assert sum(line.startswith(f"[{key}] ") for line in lines) == 2
         assert any(line.startswith(f"[{key}] done (") for line in lines)
     assert lines[-5].split() == ["key", "status", "chars", "ttft", "duration", "tokens"]
+
+
+def test_handler_example_prints_once_per_api_event() -> None:
+    # The seed: on_stream_event "is fired when an event is received from the API", so
+    # once per event the API sent; the derived text events go to on_text alone.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "messages_stream_handler.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=EXAMPLES.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    fired = result.stdout.split("on_event fired with: ")[1:]
+    kinds = [
+        chunk.split("'", 2)[1] if chunk.startswith("type='") else chunk[:20] for chunk in fired
+    ]
+    assert not [k for k in kinds if not k.isidentifier()], kinds  # no derived event objects
+    assert kinds[0] == "message_start"
+    assert kinds[-1] == "message_stop"
+    assert kinds.count("message_start") == kinds.count("message_stop") == 1
+    assert kinds.count("content_block_start") == kinds.count("content_block_stop") == 1
+    assert kinds.count("message_delta") == 1
+    # One line per text delta: as many as on_text printed pieces.
+    assert kinds.count("content_block_delta") == 23

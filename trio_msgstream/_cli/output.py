@@ -26,6 +26,7 @@ from .._core.exceptions import (
     MsgStreamError,
     StreamProtocolError,
 )
+from .._core.handlers import is_api_event
 from .._core.models import Message, TextBlock
 from .options import EXIT_API_ERROR, EXIT_TIMEOUT
 
@@ -56,7 +57,7 @@ def err(message: str) -> None:
 def is_wire_event(event: MessageStreamEvent) -> bool:
     """Whether an event is one the API sent (``text``, ``input_json``, ``thinking``,
     ``signature`` and ``citation`` events are derived from those, and are not)."""
-    return isinstance(event, pydantic.BaseModel)
+    return is_api_event(event)
 
 
 def event_to_json(event: MessageStreamEvent) -> str:
