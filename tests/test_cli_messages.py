@@ -89,6 +89,12 @@ def test_max_retries_flag(server: FakeAnthropicServer) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "made it\n"
     assert len(server.requests) == 3
+    notices = [line for line in result.stderr.splitlines() if "retrying in" in line]
+    assert len(notices) == 2
+    assert notices[0].startswith(
+        "trio-msgstream: attempt 1 of 3 failed (OverloadedError); retrying in "
+    )
+    assert notices[1].startswith("trio-msgstream: attempt 2 of 3 failed (OverloadedError)")
 
 
 def test_html_error_page_is_summarised(server: FakeAnthropicServer) -> None:
@@ -160,9 +166,10 @@ def test_connect_timeout_says_phase_limit_and_time() -> None:
     assert result.returncode == 3, result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith(
-        f"trio-msgstream: timed out connecting to 127.0.0.1:{port}: connect timeout of 0.2 s ("
+        f"trio-msgstream: timed out connecting to 127.0.0.1:{port}: connect timeout of 0.2 s "
+        "(2 attempts, gave up after "
     )
-    assert "gave up after" in line
+    assert "attempt 1 of 2 failed (APITimeoutError); retrying in" in result.stderr
 
 
 def test_content_idle_timeout_message(server: FakeAnthropicServer) -> None:
