@@ -140,7 +140,7 @@ def test_api_error_exit_code(server: FakeAnthropicServer) -> None:
     assert "sk-test-not-shown" not in result.stderr
     assert "Traceback" not in result.stderr
     assert "embedded" not in result.stderr
-    assert server.requests[0].header("x-api-key") == "sk-test-not-shown"
+    assert server.requests[0].header("authorization") == "Bearer sk-test-not-shown"
 
 
 def test_mid_stream_error_exit_code(server: FakeAnthropicServer) -> None:

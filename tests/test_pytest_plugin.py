@@ -36,7 +36,7 @@ async def test_client_fixture(fake_anthropic, fake_anthropic_client):
     async with fake_anthropic_client.messages.stream(**PARAMS) as stream:
         assert await stream.get_final_text() == "Hello from the fixture!"
     assert fake_anthropic.requests[0].json["max_tokens"] == 64
-    assert fake_anthropic.requests[0].header("x-api-key")
+    assert fake_anthropic.requests[0].header("authorization")
 
 
 async def test_scripted_failure_mid_stream(fake_anthropic, fake_anthropic_client):

@@ -62,7 +62,7 @@ def test_text_stream_and_final_message(client: tms.Client, server: FakeAnthropic
     assert stream.current_message_snapshot == message
     request = server.requests[0]
     assert request.json["stream"] is True
-    assert request.header("x-api-key") == "sk-test"
+    assert request.header("authorization") == "Bearer sk-test"
 
 
 def test_iterating_events(client: tms.Client, server: FakeAnthropicServer) -> None:

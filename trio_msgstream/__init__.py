@@ -43,9 +43,9 @@ from ._httpx.async_client import AsyncClient as AsyncClient
 from ._httpx.async_client import AsyncMessages as AsyncMessages
 from ._sync.client import Client as Client
 from ._sync.client import Messages as Messages
-from ._sync.client import SyncMessageStream as SyncMessageStream
-from ._sync.client import SyncMessageStreamManager as SyncMessageStreamManager
-from ._sync.client import SyncRawMessageStream as SyncRawMessageStream
+from ._sync.raw import SyncRawMessageStream as SyncRawMessageStream
+from ._sync.stream import SyncMessageStream as SyncMessageStream
+from ._sync.stream import SyncMessageStreamManager as SyncMessageStreamManager
 from ._trio.api import MessageStreamManager as MessageStreamManager
 from ._trio.api import open_message_stream as open_message_stream
 from ._trio.api import start_message_stream as start_message_stream

@@ -151,7 +151,7 @@ async def test_authentication_error_never_shows_the_key() -> None:
             exc = await raises_exactly(tms.AuthenticationError, via_manager, client)
             assert_no_key(exc)
             assert API_KEY not in repr(client)
-            assert server.requests[0].header("x-api-key") == API_KEY
+            assert server.requests[0].header("authorization") == f"Bearer {API_KEY}"
 
 
 @pytest.mark.parametrize("entry", list(ENTRY_POINTS))

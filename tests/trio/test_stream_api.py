@@ -180,6 +180,20 @@ async def test_thinking_and_signature_events(
     assert await stream.get_final_text() == "The answer is 4."
 
 
+async def test_pinned_api_version_sends_the_key_as_x_api_key(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    server.enqueue(text_response("ok"))
+    pinned = client.with_options(api_version="2023-06-01")
+    with trio.fail_after(10):
+        async with pinned.messages.stream(**PARAMS) as stream:
+            await stream.until_done()
+    request = server.requests[-1]
+    assert request.header("anthropic-version") == "2023-06-01"
+    assert request.header("x-api-key") == "sk-secret-key-123"
+    assert request.header("authorization") is None
+
+
 async def test_request_shape(server: FakeAnthropicServer, client: tms.AsyncClient) -> None:
     server.enqueue(text_response("ok"))
     tools = [{"name": "t", "description": "d", "input_schema": {"type": "object"}}]
@@ -200,8 +214,10 @@ async def test_request_shape(server: FakeAnthropicServer, client: tms.AsyncClien
     assert request.method == "POST"
     assert request.path == "/v1/messages"
     assert request.query == "beta=true"
-    assert request.header("x-api-key") == "sk-secret-key-123"
-    assert request.header("anthropic-version") == "2023-06-01"
+    # The current API version takes the key as a bearer token.
+    assert request.header("authorization") == "Bearer sk-secret-key-123"
+    assert request.header("x-api-key") is None
+    assert request.header("anthropic-version") == "2026-10-21"
     assert request.header("content-type") == "application/json"
     assert request.header("anthropic-beta") == "feature-x"
     body = request.json

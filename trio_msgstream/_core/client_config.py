@@ -5,10 +5,11 @@ Part of the sans-IO core: both clients inherit it, so a request is built one way
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .config import (
+    API_VERSION,
     DEFAULT_TIMEOUT,
     NOT_GIVEN,
     NotGiven,
@@ -17,10 +18,12 @@ from .config import (
     build_body,
     build_headers,
     default_api_key,
+    default_auth_token,
     default_base_url,
     resolve_timeout,
 )
 from .exceptions import MsgStreamError
+from .options import RequestOptions, split_options
 from .request import RequestSpec
 
 __all__ = ["MESSAGES_PATH", "ClientConfig"]
@@ -36,7 +39,12 @@ def _missing_key_error() -> MsgStreamError:
 
 
 class ClientConfig:
-    """What the sync and async clients share: credentials, URL, defaults, requests."""
+    """What the sync and async clients share: credentials, URL, defaults, requests.
+
+    Every request either client sends is built here, by :meth:`build_request` (any
+    endpoint) or :meth:`build_spec` (a Messages request from the keyword arguments
+    an entry point received).
+    """
 
     def __init__(
         self,
@@ -47,24 +55,38 @@ class ClientConfig:
         timeout: TimeoutTypes | NotGiven,
         max_retries: int,
         default_headers: Mapping[str, str] | None,
+        default_query: Mapping[str, str] | None = None,
+        api_version: str = API_VERSION,
     ) -> None:
         self._api_key = api_key if api_key is not None else default_api_key()
-        self._auth_token = auth_token
+        self._auth_token = auth_token if auth_token is not None else default_auth_token()
         self.base_url: str = (
             str(base_url).rstrip("/") if base_url is not None else default_base_url()
         )
-        if self._api_key is None and auth_token is None and "api.anthropic.com" in self.base_url:
+        if (
+            self._api_key is None
+            and self._auth_token is None
+            and "api.anthropic.com" in self.base_url
+        ):
             raise _missing_key_error()
         self._timeout = resolve_timeout(timeout, DEFAULT_TIMEOUT)
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         self._max_retries = max_retries
         self._default_headers = dict(default_headers or {})
+        self._default_query = dict(default_query or {})
+        self.api_version: str = api_version
+        """The ``anthropic-version`` this client sends."""
 
     @property
     def api_key(self) -> str | None:
         """The API key in use (never shown in ``repr``, logs or errors)."""
         return self._api_key
+
+    @property
+    def auth_token(self) -> str | None:
+        """The bearer token in use (never shown in ``repr``, logs or errors)."""
+        return self._auth_token
 
     @property
     def timeout(self) -> Timeout:
@@ -74,19 +96,31 @@ class ClientConfig:
     def max_retries(self) -> int:
         return self._max_retries
 
-    def _settings(
-        self, timeout: TimeoutTypes | NotGiven, max_retries: int | NotGiven
-    ) -> dict[str, Any]:
-        """This client's settings, with ``timeout``/``max_retries`` changed when given
+    @property
+    def server_address(self) -> str:
+        """The API's host name (for telemetry)."""
+        rest = self.base_url.split("://", 1)[-1]
+        return rest.split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+
+    def _settings(self, **changes: Any) -> dict[str, Any]:
+        """This client's settings with ``changes`` applied where not ``NOT_GIVEN``
         (for ``with_options``)."""
-        return {
+        settings: dict[str, Any] = {
             "api_key": self._api_key,
             "auth_token": self._auth_token,
             "base_url": self.base_url,
-            "timeout": self._timeout if isinstance(timeout, NotGiven) else timeout,
-            "max_retries": self._max_retries if isinstance(max_retries, NotGiven) else max_retries,
+            "timeout": self._timeout,
+            "max_retries": self._max_retries,
             "default_headers": self._default_headers,
+            "default_query": self._default_query,
+            "api_version": self.api_version,
         }
+        for key, value in changes.items():
+            if key not in settings:
+                raise TypeError(f"with_options() got an unexpected keyword argument {key!r}")
+            if not isinstance(value, NotGiven):
+                settings[key] = value
+        return settings
 
     def __repr__(self) -> str:
         return (
@@ -94,33 +128,81 @@ class ClientConfig:
             f"max_retries={self._max_retries}, timeout={self._timeout!r})"
         )
 
-    def build_spec(
+    def __reduce__(self) -> Any:
+        raise TypeError(f"{type(self).__name__} holds credentials and cannot be pickled")
+
+    def build_request(
         self,
-        params: Mapping[str, Any],
+        method: str,
+        path: str,
         *,
-        stream: bool,
-        timeout: Any = NOT_GIVEN,
-        max_retries: Any = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        query: Mapping[str, str] | None = None,
+        options: RequestOptions | None = None,
+        stream: bool = False,
+        betas: Sequence[str] | None = None,
+        accept: str | None = None,
     ) -> RequestSpec:
-        """A ready-to-send request for ``POST /v1/messages``."""
-        if "stream" in params:
-            raise TypeError("pass stream= only to messages.create()")
-        retries = self._max_retries if isinstance(max_retries, NotGiven) else int(max_retries)
+        """A ready-to-send request for any endpoint of the API.
+
+        Args:
+            body: The JSON body (``None``: no body). ``extra_body`` is merged in.
+            query: The URL query (the client's ``default_query`` and ``extra_query``
+                are merged in).
+            options: The request options the caller passed.
+            stream: Ask for an event stream (``stream`` is then set in the body).
+            betas: Beta features, sent as the ``anthropic-beta`` header.
+        """
+        options = options or RequestOptions()
+        max_retries = options.get("max_retries", NOT_GIVEN)
+        full_query = {**self._default_query, **(query or {}), **(options.get("extra_query") or {})}
+        extra_body = options.get("extra_body")
+        content = b""
+        if body is not None:
+            content = build_body(body, stream=None, extra_body=extra_body)
+        elif extra_body:
+            content = build_body({}, stream=None, extra_body=extra_body)
         return RequestSpec(
-            method="POST",
-            path=MESSAGES_PATH,
+            method=method,
+            path=path,
             headers=build_headers(
                 self._api_key,
                 auth_token=self._auth_token,
+                api_version=self.api_version,
                 default_headers=self._default_headers,
-                extra_headers=extra_headers,
+                extra_headers=options.get("extra_headers"),
                 stream=stream,
+                accept=accept,
+                betas=betas,
             ),
-            body=build_body(params, stream=stream, extra_body=extra_body),
-            timeout=resolve_timeout(timeout, self._timeout),
-            max_retries=retries,
-            query=dict(extra_query or {}),
+            body=content,
+            timeout=resolve_timeout(options.get("timeout", NOT_GIVEN), self._timeout),
+            max_retries=(
+                self._max_retries if isinstance(max_retries, NotGiven) else int(max_retries)
+            ),
+            query=full_query,
+        )
+
+    def build_spec(
+        self,
+        kwargs: Mapping[str, Any],
+        *,
+        stream: bool,
+        path: str = MESSAGES_PATH,
+        betas: Sequence[str] | None = None,
+    ) -> RequestSpec:
+        """A ``POST /v1/messages`` request from an entry point's keyword arguments
+        (the API's parameters and the request options)."""
+        params, options = split_options(kwargs)
+        if "stream" in params:
+            raise TypeError("pass stream= only to messages.create()")
+        if "betas" in params:
+            betas = [*(betas or ()), *params.pop("betas")]
+        return self.build_request(
+            "POST",
+            path,
+            body={**params, "stream": stream},
+            options=options,
+            stream=stream,
+            betas=betas,
         )

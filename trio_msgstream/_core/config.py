@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -12,10 +12,12 @@ from .._version import __version__
 
 __all__ = [
     "API_VERSION",
+    "API_VERSIONS",
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_BUFFER_SIZE",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "MAX_RESPONSE_BODY",
     "NOT_GIVEN",
     "NotGiven",
     "Timeout",
@@ -25,9 +27,16 @@ __all__ = [
     "resolve_timeout",
 ]
 
-API_VERSION = "2023-06-01"
+API_VERSION = "2026-10-21"
+"""The ``anthropic-version`` sent by default (the current one)."""
+BEARER_KEY_SINCE = "2026-10-21"
+"""From this API version on, the API key is sent as ``Authorization: Bearer``."""
+API_VERSIONS = ("2023-06-01", "2026-10-21")
+"""The API versions this library speaks (``api_version=`` on the clients)."""
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MAX_RETRIES = 2
+MAX_RESPONSE_BODY = 64 * 1024 * 1024
+"""The largest non-streaming response body read (bytes); a larger one is an error."""
 DEFAULT_MAX_BUFFER_SIZE = 16
 """Network chunks the producer may read ahead of the consumer (backpressure)."""
 
@@ -117,27 +126,45 @@ def default_base_url() -> str:
     return (os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
 
 
+def default_auth_token() -> str | None:
+    return os.environ.get("ANTHROPIC_AUTH_TOKEN") or None
+
+
+def uses_bearer_key(api_version: str) -> bool:
+    """Whether ``api_version`` takes the API key as ``Authorization: Bearer`` (from
+    ``2026-10-21`` on) rather than as ``x-api-key``."""
+    return api_version >= BEARER_KEY_SINCE
+
+
 def build_headers(
     api_key: str | None,
     *,
     auth_token: str | None = None,
+    api_version: str = API_VERSION,
     default_headers: Mapping[str, str] | None = None,
     extra_headers: Mapping[str, str] | None = None,
     stream: bool,
+    accept: str | None = None,
+    betas: Sequence[str] | None = None,
 ) -> dict[str, str]:
     """The request headers; later sources override earlier ones."""
     headers = {
-        "anthropic-version": API_VERSION,
+        "anthropic-version": api_version,
         "content-type": "application/json",
-        "accept": "text/event-stream" if stream else "application/json",
+        "accept": accept or ("text/event-stream" if stream else "application/json"),
         "user-agent": f"trio-msgstream/{__version__}",
     }
     if stream:
         headers["cache-control"] = "no-store"
     if api_key:
-        headers["x-api-key"] = api_key
+        if uses_bearer_key(api_version):
+            headers["authorization"] = f"Bearer {api_key}"
+        else:
+            headers["x-api-key"] = api_key
     if auth_token:
         headers["authorization"] = f"Bearer {auth_token}"
+    if betas:
+        headers["anthropic-beta"] = ",".join(betas)
     if default_headers:
         headers.update({k.lower(): v for k, v in default_headers.items()})
     if extra_headers:
@@ -146,11 +173,16 @@ def build_headers(
 
 
 def build_body(
-    params: Mapping[str, Any], *, stream: bool, extra_body: Mapping[str, Any] | None = None
+    params: Mapping[str, Any],
+    *,
+    stream: bool | None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """The JSON request body: every Messages API parameter passes through untouched."""
+    """The JSON request body: every parameter passes through untouched (``stream`` is
+    set unless ``None``)."""
     body = {k: v for k, v in params.items() if not isinstance(v, NotGiven)}
-    body["stream"] = stream
+    if stream is not None:
+        body["stream"] = stream
     if extra_body:
         body.update(extra_body)
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -58,6 +58,7 @@ __all__ = [
     "RateLimitError",
     "RequestTooLargeError",
     "ServiceUnavailableError",
+    "StreamClosedError",
     "StreamProtocolError",
     "UnprocessableEntityError",
     "TimeoutKind",
@@ -70,6 +71,11 @@ TimeoutKind = Literal["connect", "read", "write", "pool", "content_idle", "deadl
 
 class MsgStreamError(Exception):
     """Base class of every error this library raises (never of ``trio.Cancelled``)."""
+
+
+class StreamClosedError(MsgStreamError):
+    """The stream was closed (``close()``) before its message was complete, and its
+    message was asked for. The async client's is also a ``trio.ClosedResourceError``."""
 
 
 class APIError(MsgStreamError):

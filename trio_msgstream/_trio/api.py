@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
 import trio
 
-from .._core.config import DEFAULT_MAX_BUFFER_SIZE, NOT_GIVEN, NotGiven, TimeoutTypes
+from .._core.config import DEFAULT_MAX_BUFFER_SIZE
+from .._core.exceptions import APIError
 from .stream import MessageStream
 from .wire import WireClient
 
@@ -27,42 +28,36 @@ async def start_message_stream(
     *,
     event_handler: type[_S] = MessageStream,  # type: ignore[assignment]
     max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
-    timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-    max_retries: int | NotGiven = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-    extra_query: Mapping[str, str] | None = None,
-    extra_body: Mapping[str, Any] | None = None,
-    **params: Any,
+    **kwargs: Any,
 ) -> _S:
     """Start a stream's producer in ``nursery`` and return the stream.
 
     Returns once the response's status and content type have been checked, so an
     error status raises here. The caller must close the stream
     (``await stream.aclose()``); :func:`open_message_stream` does that for you.
+    Takes the same arguments as :func:`open_message_stream`.
 
     Raises:
         APIStatusError: The API answered with an error status (after retries).
         APIConnectionError: The request could not be sent (after retries).
         StreamProtocolError: The response is not an event stream.
     """
-    if not issubclass(event_handler, MessageStream):
+    if not (isinstance(event_handler, type) and issubclass(event_handler, MessageStream)):
         raise TypeError(f"event_handler must be a MessageStream subclass, not {event_handler!r}")
-    spec = client.build_spec(
-        params,
-        stream=True,
-        timeout=timeout,
-        max_retries=max_retries,
-        extra_headers=extra_headers,
-        extra_query=extra_query,
-        extra_body=extra_body,
-    )
+    spec = client.build_spec(kwargs, stream=True)
     stream = event_handler(client, spec, max_buffer_size=max_buffer_size)
-    await nursery.start(_run_producer, stream)
+    try:
+        await nursery.start(_run_producer, stream)
+    except APIError as exc:
+        # The stream object exists, so its end hooks run (on_exception, on_end),
+        # as for a stream that fails later; then the error comes out as itself.
+        await stream._fail_before_start(exc)
+        raise
     return stream
 
 
 async def _run_producer(stream: MessageStream, *, task_status: trio.TaskStatus[None]) -> None:
-    await stream._produce(task_status=task_status)
+    await stream._producer.run(task_status=task_status)
 
 
 @asynccontextmanager
@@ -72,12 +67,7 @@ async def open_message_stream(
     *,
     event_handler: type[_S] = MessageStream,  # type: ignore[assignment]
     max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
-    timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-    max_retries: int | NotGiven = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-    extra_query: Mapping[str, str] | None = None,
-    extra_body: Mapping[str, Any] | None = None,
-    **params: Any,
+    **kwargs: Any,
 ) -> AsyncIterator[_S]:
     """Stream a Messages API response; the producer task runs in ``nursery``.
 
@@ -85,7 +75,7 @@ async def open_message_stream(
 
         async with trio.open_nursery() as nursery:
             async with open_message_stream(
-                nursery, client, model="claude-sonnet-4-5", max_tokens=1024,
+                nursery, client, model="claude-sonnet-4-6", max_tokens=1024,
                 messages=[{"role": "user", "content": "Say hello there!"}],
             ) as stream:
                 async for text in stream.text_stream:
@@ -99,13 +89,11 @@ async def open_message_stream(
         event_handler: A :class:`MessageStream` subclass whose ``on_*`` methods handle
             events.
         max_buffer_size: Network chunks the producer may read ahead of the consumer.
-        timeout: Per-request :class:`~trio_msgstream.Timeout` (or seconds).
-        max_retries: Per-request retry budget.
-        extra_headers: Added to the request headers.
-        extra_query: Added to the URL query.
-        extra_body: Merged into the JSON body.
-        **params: Messages API parameters (``model``, ``max_tokens``, ``messages``,
-            ``system``, ``tools``, ``thinking``, ...), passed through as given.
+        **kwargs: Messages API parameters (``model``, ``max_tokens``, ``messages``,
+            ``system``, ``tools``, ``thinking``, ...), passed through as given, and the
+            request options every entry point takes: ``timeout`` (a
+            :class:`~trio_msgstream.Timeout` or seconds), ``max_retries``,
+            ``extra_headers``, ``extra_query``, ``extra_body``.
 
     Raises:
         APIStatusError: On entering, for an error status (after retries).
@@ -116,16 +104,7 @@ async def open_message_stream(
         stays readable after the block (``get_final_message()``).
     """
     stream = await start_message_stream(
-        nursery,
-        client,
-        event_handler=event_handler,
-        max_buffer_size=max_buffer_size,
-        timeout=timeout,
-        max_retries=max_retries,
-        extra_headers=extra_headers,
-        extra_query=extra_query,
-        extra_body=extra_body,
-        **params,
+        nursery, client, event_handler=event_handler, max_buffer_size=max_buffer_size, **kwargs
     )
     try:
         yield stream

@@ -472,26 +472,8 @@ class _ItemClient:
     def max_retries(self) -> int:
         return self._inner.max_retries
 
-    def build_spec(
-        self,
-        params: Mapping[str, Any],
-        *,
-        stream: bool,
-        timeout: Any,
-        max_retries: Any,
-        extra_headers: Mapping[str, str] | None,
-        extra_query: Mapping[str, str] | None,
-        extra_body: Mapping[str, Any] | None,
-    ) -> RequestSpec:
-        return self._inner.build_spec(
-            params,
-            stream=stream,
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-        )
+    def build_spec(self, kwargs: Mapping[str, Any], *, stream: bool) -> RequestSpec:
+        return self._inner.build_spec(kwargs, stream=stream)
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         handle = self._handle

@@ -2,29 +2,31 @@
 
 No background task: the consumer's own task reads the response, so there is nothing
 to leak and nothing buffered beyond one network chunk. Connection errors and error
-statuses are retried before the stream is returned; once it is returned nothing is
-retried (every event goes straight to the consumer). Timeouts work as for
-:class:`~trio_msgstream.MessageStream`: ``content_idle`` and ``deadline`` are cancel
-scopes around each read.
+statuses are retried before the stream is returned (the request session's rules);
+once it is returned nothing is retried (every event goes straight to the consumer).
+
+Timeouts: ``deadline`` and ``content_idle`` bound each wait for the network; the time
+the consumer spends between two reads is not idle time (the session's idle clock is
+paused while the consumer holds a batch). At ``message_stop`` the iteration ends at
+once; the rest of the body is read briefly for the connection's reuse, then released.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import trio
 
-from .._core.engine import StreamEngine
 from .._core.events import RawMessageStreamEvent
-from .._core.exceptions import APIConnectionError, APIError, APITimeoutError
+from .._core.exceptions import APIConnectionError, APIError
 from .._core.request import RequestSpec
-from .stream import _aclose_iterator, check_sse_response, close_response, run_with_retries
+from .._core.session import RequestSession
+from .producer import DRAIN_TIMEOUT
+from .request import close_response, new_session, open_checked, run_attempts
 from .wire import WireClient, WireResponse
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from typing_extensions import Self
 
 __all__ = ["RawMessageStream", "open_raw_stream"]
@@ -39,19 +41,14 @@ class RawMessageStream:
     nothing is accumulated.
     """
 
-    def __init__(self, response: WireResponse, spec: RequestSpec, *, started_at: float) -> None:
+    def __init__(self, response: WireResponse, session: RequestSession) -> None:
         self._response = response
-        self._spec = spec
-        self._engine = StreamEngine(accumulate=False, request_id=response.request_id)
+        self._session = session
         self._chunks: AsyncIterator[bytes] = response.iter_chunks()
         self._batch: list[RawMessageStreamEvent] = []
         self._pos = 0
         self._eof = False
         self._closed = False
-        deadline = spec.timeout.deadline
-        self._deadline = started_at + deadline if deadline is not None else math.inf
-        idle = spec.timeout.content_idle
-        self._idle_deadline = trio.current_time() + idle if idle is not None else math.inf
 
     @property
     def response(self) -> Any:
@@ -76,40 +73,53 @@ class RawMessageStream:
         return event
 
     async def _read_batch(self) -> list[RawMessageStreamEvent]:
-        engine = self._engine
-        timeout = self._spec.timeout
+        session = self._session
+        session.resume_idle(trio.current_time())
         try:
-            with trio.move_on_at(min(self._deadline, self._idle_deadline)) as scope:
+            with trio.move_on_at(session.wait_deadline) as scope:
                 chunk = await self._chunks.__anext__()
         except StopAsyncIteration:
             self._eof = True
             await self.aclose()
-            return engine.receive_eof()
+            tail: list[Any] = session.receive_eof()
+            session.succeed()
+            return tail
         except APIError as exc:
             await self.aclose()
-            if engine.done and isinstance(exc, APIConnectionError):
+            if session.done and isinstance(exc, APIConnectionError):
                 # After message_stop the stream is complete: a connection that breaks
                 # while the end of the body is read is just discarded.
                 self._eof = True
                 return []
-            raise engine.fail(exc) from exc.__cause__
+            raise session.fail(exc) from exc.__cause__
         if scope.cancelled_caught:
             await self.aclose()
-            if trio.current_time() >= self._deadline:
-                error = APITimeoutError(f"deadline of {timeout.deadline} s", which="deadline")
-            else:
-                error = APITimeoutError(
-                    f"no event but pings for {timeout.content_idle} s", which="content_idle"
-                )
-            raise engine.fail(error)
+            raise session.fail(session.timeout_error(trio.current_time()))
         try:
-            events = engine.receive_raw(chunk)
+            events: list[Any] = session.receive_data(chunk, trio.current_time())
         except APIError:
             await self.aclose()
             raise
-        if timeout.content_idle is not None and any(e.type != "ping" for e in events):
-            self._idle_deadline = trio.current_time() + timeout.content_idle
+        if session.done:
+            self._eof = True
+            session.succeed()
+            await self._drain_and_close()
+        else:
+            session.pause_idle(trio.current_time())
         return events
+
+    async def _drain_and_close(self) -> None:
+        # message_stop: the consumer has everything. Read what is left of the body
+        # (nothing, from the API) so the connection can be reused; then release it.
+        engine = self._session.engine
+        assert engine is not None
+        with trio.move_on_after(DRAIN_TIMEOUT):
+            try:
+                async for chunk in self._chunks:
+                    engine.receive_data(chunk)
+            except APIError:
+                pass
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Release the connection. Idempotent."""
@@ -117,7 +127,10 @@ class RawMessageStream:
             return
         self._closed = True
         try:
-            await _aclose_iterator(self._chunks)
+            aclose = getattr(self._chunks, "aclose", None)
+            if aclose is not None:
+                with trio.CancelScope(shield=True):
+                    await aclose()
         finally:
             await close_response(self._response)
 
@@ -132,24 +145,12 @@ class RawMessageStream:
         await self.aclose()
 
 
-async def open_raw_stream(client: WireClient, spec: RequestSpec) -> RawMessageStream:
-    """Send the request (retrying as the policy allows) and return the raw stream."""
-    started_at = trio.current_time()
-    deadline = spec.timeout.deadline
-
-    async def attempt() -> WireResponse:
-        response = await client.open_response(spec)
-        try:
-            await check_sse_response(response)
-        except BaseException:
-            await close_response(response)
-            raise
-        return response
-
-    with trio.move_on_at(started_at + deadline if deadline is not None else math.inf) as scope:
-        response = await run_with_retries(
-            spec, attempt, before_attempt=lambda: None, may_retry=lambda: True, fail=lambda e: e
-        )
-        return RawMessageStream(response, spec, started_at=started_at)
-    assert scope.cancelled_caught
-    raise APITimeoutError(f"deadline timeout of {deadline} s", which="deadline")
+async def open_raw_stream(
+    client: WireClient, spec: RequestSpec, *, params: dict[str, Any] | None = None
+) -> RawMessageStream:
+    """Send the request (retrying as the session allows) and return the raw stream."""
+    session: RequestSession = new_session(client, spec, "raw", params=params)
+    with trio.move_on_at(session.deadline_at):
+        response = await run_attempts(session, lambda: open_checked(client, session))
+        return RawMessageStream(response, session)
+    raise session.fail(session.deadline_error())

@@ -64,17 +64,9 @@ class WireClient(Protocol):
     @property
     def max_retries(self) -> int: ...
 
-    def build_spec(
-        self,
-        params: Mapping[str, Any],
-        *,
-        stream: bool,
-        timeout: Any,
-        max_retries: Any,
-        extra_headers: Mapping[str, str] | None,
-        extra_query: Mapping[str, str] | None,
-        extra_body: Mapping[str, Any] | None,
-    ) -> RequestSpec: ...
+    def build_spec(self, kwargs: Mapping[str, Any], *, stream: bool) -> RequestSpec:
+        """The Messages request for ``kwargs`` (API parameters and request options)."""
+        ...
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         """Send the request and return once the status line and headers are in."""

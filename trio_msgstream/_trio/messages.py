@@ -1,0 +1,128 @@
+"""The async client's namespaces: ``messages``, ``models`` and ``beta``.
+
+Thin trio drivers: each method builds its request with the sans-IO core
+(``ClientConfig.build_spec``, ``_core.endpoints``) and runs it through the trio
+runtime (a stream producer, a raw stream, or :func:`execute`). The sync client's
+namespaces are the same methods without ``await``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar, overload
+
+from typing_extensions import Unpack
+
+from .._core.calls import Call, model_parser
+from .._core.client_config import ClientConfig
+from .._core.config import DEFAULT_MAX_BUFFER_SIZE
+from .._core.endpoints import (
+    MessageTokensCount,
+    ModelInfo,
+    ModelListParams,
+    ModelPage,
+    ModelRetrieveParams,
+    count_tokens_call,
+    models_list_call,
+    models_retrieve_call,
+)
+from .._core.models import Message
+from .._core.options import split_options
+from .._core.request import RequestSpec
+from .api import MessageStreamManager
+from .pages import AsyncPaginator
+from .raw import RawMessageStream, open_raw_stream
+from .request import execute
+from .stream import MessageStream
+
+__all__ = ["AsyncBeta", "AsyncMessages", "AsyncModels"]
+
+_S = TypeVar("_S", bound=MessageStream)
+
+
+class AsyncMessages:
+    """``client.messages`` (and ``client.beta.messages``): streams, create, tokens.
+
+    Every method takes the API's parameters as keyword arguments (``betas=[...]``
+    goes to the ``anthropic-beta`` header) and the request options ``timeout``,
+    ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    @overload
+    def stream(
+        self, *, event_handler: type[_S], max_buffer_size: int = ..., **kwargs: Any
+    ) -> MessageStreamManager[_S]: ...
+
+    @overload
+    def stream(
+        self, *, max_buffer_size: int = ..., **kwargs: Any
+    ) -> MessageStreamManager[MessageStream]: ...
+
+    def stream(
+        self,
+        *,
+        event_handler: type[MessageStream] = MessageStream,
+        max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+        **kwargs: Any,
+    ) -> MessageStreamManager[Any]:
+        """A stream with a nursery of its own: ``async with client.messages.stream(...)``.
+
+        Takes the same arguments as :func:`~trio_msgstream.open_message_stream`.
+        """
+        return MessageStreamManager(
+            self._client,
+            dict(event_handler=event_handler, max_buffer_size=max_buffer_size, **kwargs),
+        )
+
+    @overload
+    async def create(self, *, stream: Literal[True], **kwargs: Any) -> RawMessageStream: ...
+
+    @overload
+    async def create(self, *, stream: Literal[False] = ..., **kwargs: Any) -> Message: ...
+
+    async def create(self, *, stream: bool = False, **kwargs: Any) -> RawMessageStream | Message:
+        """Send a request. With ``stream=True``, return the raw event stream
+        (``async with await client.messages.create(..., stream=True) as events``);
+        otherwise wait for and return the whole message."""
+        client: ClientConfig = self._client
+        spec = client.build_spec(kwargs, stream=stream)
+        params, _ = split_options(kwargs)
+        if stream:
+            return await open_raw_stream(self._client, spec, params=params)
+        call: Call[Message] = _message_call(spec)
+        return await execute(self._client, call, params=params)
+
+    async def count_tokens(self, **kwargs: Any) -> MessageTokensCount:
+        """Count the input tokens of a request (``model``, ``messages``, ``system``,
+        ``tools``, ...) without sending it to the model."""
+        return await execute(self._client, count_tokens_call(self._client, kwargs))
+
+
+def _message_call(spec: RequestSpec) -> Call[Message]:
+    return Call(spec, model_parser(Message), "chat")
+
+
+class AsyncModels:
+    """``client.models``: the models the API offers."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def list(self, **kwargs: Unpack[ModelListParams]) -> AsyncPaginator[ModelPage, ModelInfo]:
+        """Every model, newest first (``async for model in client.models.list()``;
+        ``.pages()`` for the pages). Requests are sent as the iteration goes."""
+        return AsyncPaginator(self._client, models_list_call(self._client, kwargs))
+
+    async def retrieve(self, model_id: str, **kwargs: Unpack[ModelRetrieveParams]) -> ModelInfo:
+        """One model by id or alias."""
+        return await execute(self._client, models_retrieve_call(self._client, model_id, kwargs))
+
+
+class AsyncBeta:
+    """``client.beta``: the same surfaces, for requests that name ``betas=[...]``."""
+
+    def __init__(self, client: Any) -> None:
+        self.messages: AsyncMessages = AsyncMessages(client)
+        self.models: AsyncModels = AsyncModels(client)

@@ -1,0 +1,228 @@
+"""The producer task of a stream: request, retries, body pumped into a bounded channel.
+
+Theory of operation::
+
+    caller's nursery
+     └── producer task (StreamProducer.run)          one per stream
+          ├─ drives the RequestSession: sends the request, retries, checks the
+          │  response head, then reports started (so HTTP errors raise where the
+          │  caller enters ``async with``)
+          ├─ reads the body, feeds the session (decoder, accumulator, holding back)
+          └─ sends one batch of events per network chunk ──┐
+                                                           ▼
+                                  bounded memory channel (backpressure)
+                                                           │
+    consumer task (MessageStream), one at a time ◀─────────┘
+
+The producer never raises into the caller's nursery. Once it has reported started it
+captures its own failure as an ``outcome.Error`` and closes the channel; the consumer
+raises that error itself. Cancellation is never captured.
+
+Timeouts are cancel scopes whose deadlines the session computes: ``deadline`` wraps
+the whole producer; ``content_idle`` is a scope whose deadline follows the session's
+stepped idle deadline, and which stops while the producer waits for a slow consumer.
+At ``message_stop`` the consumer is told the stream is over at once; the producer then
+reads what is left of the body (briefly, so the connection can be reused) and
+releases the connection.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import outcome
+import trio
+
+from .._core.config import DEFAULT_MAX_BUFFER_SIZE
+from .._core.engine import StreamEngine
+from .._core.events import MessageStreamEvent
+from .._core.exceptions import APIConnectionError, APIError, IncompleteStreamError
+from .._core.request import RequestSpec
+from .._core.session import RequestSession
+from .request import close_response, new_session, open_checked, run_attempts
+from .wire import WireClient, WireResponse
+
+__all__ = ["DRAIN_TIMEOUT", "StreamProducer"]
+
+DRAIN_TIMEOUT = 1.0
+"""Seconds the producer keeps reading after ``message_stop`` for the end of the body
+(so the connection goes back to the pool); past that the connection is dropped."""
+
+Batch = list[MessageStreamEvent]
+
+
+class StreamProducer:
+    """The producer of one stream and the channel it fills."""
+
+    def __init__(
+        self,
+        client: WireClient,
+        spec: RequestSpec,
+        *,
+        max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        self.client = client
+        self.session: RequestSession = new_session(client, spec, "stream", params=params)
+        self.max_buffer_size = max_buffer_size
+        send, receive = trio.open_memory_channel[Batch](max_buffer_size)
+        self.send_channel: trio.MemorySendChannel[Batch] = send
+        self.receive_channel: trio.MemoryReceiveChannel[Batch] = receive
+        self.close_scope = trio.CancelScope()
+        self.done = trio.Event()
+        self.result: outcome.Outcome[None] | None = None
+        self.response: WireResponse | None = None
+        self.started = False
+        self.draining = False
+        """The message is complete; the rest of the body is being read."""
+
+    @property
+    def engine(self) -> StreamEngine | None:
+        return self.session.engine
+
+    def fail(self, error: APIError) -> APIError:
+        """Attach the partial message to ``error`` and record it as the request's end."""
+        return self.session.fail(error)
+
+    # -- the task ------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None]) -> None:
+        """The producer task. Raises into the caller only before it reports started."""
+        session = self.session
+        try:
+            async with self.send_channel:
+                with self.close_scope, trio.CancelScope(deadline=session.deadline_at) as scope:
+                    try:
+                        await run_attempts(session, lambda: self._attempt(task_status))
+                        self.result = outcome.Value(None)
+                        session.succeed(self._final_message())
+                    except APIError as exc:
+                        if not self.started:
+                            raise
+                        self.result = outcome.Error(exc)
+                if scope.cancelled_caught and self.result is None:
+                    error = session.fail(session.deadline_error())
+                    if not self.started:
+                        raise error
+                    self.result = outcome.Error(error)
+        finally:
+            self.done.set()
+
+    def _final_message(self) -> Any:
+        engine = self.session.engine
+        return engine.snapshot() if engine is not None and engine.done else None
+
+    async def _attempt(self, task_status: trio.TaskStatus[None]) -> None:
+        response = await open_checked(self.client, self.session)
+        self.response = response
+        try:
+            if not self.started:
+                self.started = True
+                task_status.started()
+            try:
+                await self._pump(response)
+            except APIConnectionError:
+                # After message_stop the message is complete (and delivered): a
+                # connection that breaks or times out while the end of the body is
+                # read does not fail the stream. The connection is discarded.
+                if not self.session.done:
+                    raise
+        finally:
+            await close_response(response)
+
+    async def _pump(self, response: WireResponse) -> None:
+        session = self.session
+        with trio.CancelScope(deadline=session.idle_deadline) as idle_scope:
+            chunks = response.iter_chunks()
+            try:
+                async for chunk in chunks:
+                    events = session.receive_data(chunk, trio.current_time())
+                    if session.idle_deadline != idle_scope.deadline:
+                        idle_scope.deadline = session.idle_deadline
+                    if not events:
+                        continue
+                    if not self._deliver_nowait(events):
+                        # Waiting for a slow consumer is not an idle stream.
+                        session.pause_idle(trio.current_time())
+                        idle_scope.deadline = math.inf
+                        if not await self._deliver(events):
+                            return
+                        session.resume_idle(trio.current_time())
+                        idle_scope.deadline = session.idle_deadline
+                    if session.done:
+                        await self._end_at_message_stop(chunks)
+                        return
+            finally:
+                await _aclose_iterator(chunks)
+            tail = session.receive_eof()
+            if tail:
+                await self._deliver(tail)
+        if idle_scope.cancelled_caught:
+            raise session.timeout_error(trio.current_time())
+
+    async def _end_at_message_stop(self, chunks: Any) -> None:
+        # The consumer has everything: end its stream now, then read the rest of the
+        # body (the API sends nothing after message_stop) so the connection can be
+        # reused; a body that stays open is dropped after DRAIN_TIMEOUT.
+        self.result = outcome.Value(None)
+        self.draining = True
+        await self.send_channel.aclose()
+        engine = self.session.engine
+        assert engine is not None
+        with trio.move_on_after(DRAIN_TIMEOUT):
+            try:
+                async for chunk in chunks:
+                    engine.receive_data(chunk)
+            except APIError:
+                pass  # the message is complete; what follows cannot change it
+
+    def _deliver_nowait(self, batch: Batch) -> bool:
+        """Send a batch if the channel has room, without yielding; ``False`` otherwise
+        (full, or closed: then :meth:`_deliver` waits, or reports the consumer gone).
+
+        The producer still checkpoints on every socket read and whenever the channel
+        is full, so a cancellation is seen within ``max_buffer_size`` batches.
+        """
+        try:
+            self.send_channel.send_nowait(batch)
+        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        return True
+
+    async def _deliver(self, batch: Batch) -> bool:
+        """Send a batch to the consumer; ``False`` when the consumer is gone."""
+        try:
+            await self.send_channel.send(batch)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        return True
+
+    # -- stopping --------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Cancel the producer and wait for it; close the channel. Idempotent.
+
+        A producer reading the end of a complete message's body is given up to
+        ``DRAIN_TIMEOUT`` to finish, so the connection can be reused.
+        """
+        if self.draining and not self.done.is_set():
+            with trio.CancelScope(shield=True, deadline=trio.current_time() + DRAIN_TIMEOUT):
+                await self.done.wait()
+        self.close_scope.cancel()
+        if not self.done.is_set():
+            with trio.CancelScope(shield=True):
+                await self.done.wait()
+        await self.receive_channel.aclose()
+
+
+async def _aclose_iterator(iterator: Any) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        with trio.CancelScope(shield=True):
+            await aclose()
+
+
+def incomplete_if_cancelled(producer: StreamProducer) -> APIError:
+    """The error for a producer cancelled from outside (its nursery's scope)."""
+    return producer.fail(IncompleteStreamError("the stream's producer task was cancelled"))
