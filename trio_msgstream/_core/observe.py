@@ -53,12 +53,18 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._version import __version__
-from .exceptions import APIError, APIStatusError, APITimeoutError, StreamProtocolError
+from .exceptions import (
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    StreamClosedError,
+    StreamProtocolError,
+)
 
 if TYPE_CHECKING:
     from .models import Message, Usage
@@ -66,6 +72,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CAPTURE_CONTENT",
     "CAPTURE_CONTENT_ENV",
+    "BodyParams",
     "RequestObservation",
     "observe_request",
 ]
@@ -132,6 +139,35 @@ class RequestObservation:
 
 
 _NOOP = RequestObservation()
+
+
+class BodyParams(Mapping[str, Any]):
+    """A request's JSON body as the ``params`` of :func:`observe_request`, decoded only
+    when read: an unobserved request never pays for decoding its body."""
+
+    __slots__ = ("_body", "_data")
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self._data: Mapping[str, Any] | None = None
+
+    def _decoded(self) -> Mapping[str, Any]:
+        if self._data is None:
+            try:
+                data = json.loads(self._body) if self._body else None
+            except ValueError:
+                data = None
+            self._data = data if isinstance(data, dict) else {}
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
 
 
 # --------------------------------------------------------------------------- listeners
@@ -303,7 +339,9 @@ def error_type(error: BaseException) -> str:
     """The ``error.type`` of a failure: the exception's class name (``OverloadedError``,
     ``APITimeoutError``...); ``"cancelled"`` for a cancellation."""
     name = type(error).__name__
-    if name == "Cancelled" or isinstance(error, (KeyboardInterrupt, GeneratorExit)):
+    if name == "Cancelled" or isinstance(
+        error, (KeyboardInterrupt, GeneratorExit, StreamClosedError)
+    ):
         return "cancelled"
     return name
 

@@ -100,6 +100,7 @@ class SyncRawMessageStream:
         if self._done:
             return
         self._done = True
+        self._session.abandon()  # no-op after the end was recorded
         try:
             self._chunks.close()  # type: ignore[attr-defined]
         except ValueError:  # being read in another thread: wake that read up
