@@ -513,3 +513,24 @@ def test_no_opentelemetry_import_when_nobody_configured_it(block: str) -> None:
     assert result.returncode == 0, result.stderr
     assert "NOOP True" in result.stdout
     assert "LOADED []" in result.stdout
+
+
+def test_body_params_are_decoded_only_when_observed(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = json.dumps(PARAMS).encode()
+    params = observe.BodyParams(body)
+    monkeypatch.setattr(observe, "_current_instruments", lambda: None)
+    monkeypatch.setattr(logging.getLogger("trio_msgstream"), "level", logging.WARNING)
+    _chat(params=params)
+    assert params._data is None  # nobody listens: the body was never decoded
+    assert params["model"] == "claude-sonnet-4-5"
+    assert dict(params) == PARAMS
+    assert dict(observe.BodyParams(b"not json")) == {}
+    assert dict(observe.BodyParams(b"[1, 2]")) == {}
+
+
+def test_span_from_body_params(telemetry: Telemetry) -> None:
+    _chat(params=observe.BodyParams(json.dumps(PARAMS).encode())).end(message=_message())
+    (span,) = telemetry.finished()
+    assert span.name == "chat claude-sonnet-4-5"
+    assert span.attributes is not None
+    assert span.attributes["gen_ai.request.max_tokens"] == 256
