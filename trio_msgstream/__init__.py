@@ -37,6 +37,7 @@ from ._core.exceptions import PermissionDeniedError as PermissionDeniedError
 from ._core.exceptions import RateLimitError as RateLimitError
 from ._core.exceptions import RequestTooLargeError as RequestTooLargeError
 from ._core.exceptions import ServiceUnavailableError as ServiceUnavailableError
+from ._core.exceptions import StreamClosedError as StreamClosedError
 from ._core.exceptions import StreamProtocolError as StreamProtocolError
 from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
 from ._httpx.async_client import AsyncClient as AsyncClient
@@ -50,12 +51,12 @@ from ._trio.api import MessageStreamManager as MessageStreamManager
 from ._trio.api import open_message_stream as open_message_stream
 from ._trio.api import start_message_stream as start_message_stream
 from ._trio.fanout import FanOut as FanOut
-from ._trio.fanout import FanOutCancelled as FanOutCancelled
-from ._trio.fanout import FanOutHandle as FanOutHandle
-from ._trio.fanout import FanOutMetrics as FanOutMetrics
-from ._trio.fanout import FanOutResult as FanOutResult
-from ._trio.fanout import FanOutStatistics as FanOutStatistics
 from ._trio.fanout import open_fan_out as open_fan_out
+from ._trio.fanout_handle import FanOutHandle as FanOutHandle
+from ._trio.fanout_results import FanOutCancelled as FanOutCancelled
+from ._trio.fanout_results import FanOutMetrics as FanOutMetrics
+from ._trio.fanout_results import FanOutResult as FanOutResult
+from ._trio.fanout_results import FanOutStatistics as FanOutStatistics
 from ._trio.raw import RawMessageStream as RawMessageStream
 from ._trio.stream import MessageStream as MessageStream
 from ._trio.stream import StreamStatistics as StreamStatistics
@@ -200,6 +201,7 @@ __all__ = [
     "RawMessageStream",
     "RequestTooLargeError",
     "ServiceUnavailableError",
+    "StreamClosedError",
     "StreamProtocolError",
     "StreamStatistics",
     "SyncMessageStream",

@@ -27,7 +27,9 @@ from .._core.events import TextEvent
 from .._core.exceptions import MsgStreamError
 from .._core.models import Message
 from .._httpx.async_client import AsyncClient
-from .._trio.fanout import FanOutHandle, FanOutResult, open_fan_out
+from .._trio.fanout import open_fan_out
+from .._trio.fanout_handle import FanOutHandle
+from .._trio.fanout_results import FanOutResult
 from .board import Board, Progress, progress_handler
 from .options import (
     EXIT_INTERRUPTED,

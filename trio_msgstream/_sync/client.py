@@ -7,7 +7,7 @@ the sans-IO core and run them through the sync driver (``request``, ``stream``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -15,8 +15,7 @@ import httpx
 from typing_extensions import Unpack
 
 from .._core.calls import Call, model_parser
-from .._core.client_config import ClientConfig
-from .._core.config import API_VERSION, DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
+from .._core.client_config import ClientConfig, ClientOptions
 from .._core.endpoints import (
     MessageTokensCount,
     ModelInfo,
@@ -31,6 +30,7 @@ from .._core.models import Message
 from .._core.options import split_options
 from .._core.request import RequestSpec
 from .._httpx.transport import build_httpx_request, map_httpx_errors
+from .batches import Batches
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
@@ -69,27 +69,11 @@ class Client(ClientConfig):
     def __init__(
         self,
         *,
-        api_key: str | None = None,
-        auth_token: str | None = None,
-        base_url: str | httpx.URL | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
-        default_query: Mapping[str, str] | None = None,
-        api_version: str = API_VERSION,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            auth_token=auth_token,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            default_query=default_query,
-            api_version=api_version,
-        )
+        super().__init__(**options)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, timeout=None)
         self.messages: Messages = Messages(self)
@@ -103,32 +87,9 @@ class Client(ClientConfig):
     def http_client(self) -> httpx.Client:
         return self._http
 
-    def with_options(
-        self,
-        *,
-        api_key: str | NotGiven | None = NOT_GIVEN,
-        auth_token: str | NotGiven | None = NOT_GIVEN,
-        base_url: str | httpx.URL | NotGiven = NOT_GIVEN,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        default_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
-        default_query: Mapping[str, str] | NotGiven = NOT_GIVEN,
-        api_version: str | NotGiven = NOT_GIVEN,
-    ) -> Client:
+    def with_options(self, **changes: Unpack[ClientOptions]) -> Client:
         """A client sharing this one's connections, with some settings changed."""
-        return Client(
-            **self._settings(
-                api_key=api_key,
-                auth_token=auth_token,
-                base_url=base_url,
-                timeout=timeout,
-                max_retries=max_retries,
-                default_headers=default_headers,
-                default_query=default_query,
-                api_version=api_version,
-            ),
-            http_client=self._http,
-        )
+        return Client(**self._settings(changes), http_client=self._http)
 
     def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
         connect, read, write, pool = limits
@@ -165,6 +126,8 @@ class Messages:
 
     def __init__(self, client: Client) -> None:
         self._client = client
+        self.batches: Batches = Batches(client)
+        """``client.messages.batches``: the Message Batches API."""
 
     @overload
     def stream(self, *, event_handler: type[_S], **kwargs: Any) -> SyncMessageStreamManager[_S]: ...
@@ -232,4 +195,5 @@ class Beta:
 
     def __init__(self, client: Client) -> None:
         self.messages: Messages = Messages(client)
+        self.messages.batches = Batches(client, beta=True)
         self.models: Models = Models(client)

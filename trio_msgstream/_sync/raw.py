@@ -92,7 +92,7 @@ class SyncRawMessageStream:
             self._response.drain(DRAIN_TIMEOUT)
             self.close()
         else:
-            session.pause_idle(time.monotonic())
+            session.consumer_holds(time.monotonic())
         return events
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .._core.consumer import StreamConsumer, joined_text
+from .._core.consumer import StreamConsumer, StreamView, joined_text
 from .._core.events import MessageStreamEvent, TextEvent
 from .._core.exceptions import APIError
 from .._core.handlers import (
@@ -38,7 +38,6 @@ from .request import new_session, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
-    import httpx
     from typing_extensions import Self
 
     from .client import Client
@@ -54,7 +53,7 @@ dropped instead of reused."""
 Batch = list[MessageStreamEvent]
 
 
-class SyncMessageStream:
+class SyncMessageStream(StreamView):
     """A streaming Messages API response, read synchronously.
 
     Made by ``client.messages.stream(...)`` on a :class:`Client`; not constructed
@@ -77,7 +76,7 @@ class SyncMessageStream:
         cls._on_text_takes_snapshot = on_text_takes_snapshot(cls.on_text)
 
     def __init__(self, client: Client, spec: RequestSpec) -> None:
-        self._producer = _SyncProducer(client, spec)
+        self._producer: _SyncProducer = _SyncProducer(client, spec)
         self._consumer = StreamConsumer()
 
     # -- handlers (override these) ----------------------------------------------------
@@ -120,31 +119,6 @@ class SyncMessageStream:
         """The last call for every stream: after success, failure or close. Exactly once."""
 
     # -- state -----------------------------------------------------------------------
-
-    @property
-    def current_message_snapshot(self) -> Message | None:
-        """The message accumulated so far; ``None`` before ``message_start``."""
-        if self._consumer.final_message is not None:
-            return self._consumer.final_message
-        engine = self._producer.session.engine
-        return engine.snapshot() if engine is not None else None
-
-    @property
-    def response(self) -> httpx.Response | None:
-        """The ``httpx.Response`` of the attempt that is streaming (headers only)."""
-        response = self._producer.response
-        return response.raw if response is not None else None
-
-    @property
-    def request_id(self) -> str | None:
-        """The ``request-id`` header of the response, when one arrived."""
-        response = self._producer.response
-        return response.request_id if response is not None else None
-
-    @property
-    def attempts(self) -> int:
-        """Requests sent so far (1 + retries)."""
-        return self._producer.session.attempts
 
     # -- consuming ---------------------------------------------------------------------
 
@@ -217,7 +191,13 @@ class SyncMessageStream:
     @property
     def text_stream(self) -> Iterator[str]:
         """The text deltas alone (handlers still run)."""
+        consumer = self._consumer
         while True:
+            if not self._overridden:
+                text = consumer.next_text()
+                if text is not None:
+                    yield text
+                    continue
             event = self._next_event()
             if event is None:
                 return
@@ -231,9 +211,20 @@ class SyncMessageStream:
             APIError: The stream failed (the error itself, with ``partial_message``).
             StreamClosedError: The stream was closed before ``message_stop``.
         """
-        while self._next_event() is not None:
-            pass
-        self._consumer.result(self._producer.session.fail)
+        consumer = self._consumer
+        try:
+            while True:
+                # Walk each batch locally: no per-event call (handlers run in order).
+                rest = consumer.take_rest()
+                if self._overridden:
+                    for event in rest:
+                        self._dispatch(event)
+                if not self._refill():
+                    break
+        except (KeyboardInterrupt, SystemExit):
+            self.close()
+            raise
+        consumer.result(self._producer.session.fail)
 
     def get_final_message(self) -> Message:
         """Consume the stream to its end and return the accumulated message."""
@@ -318,7 +309,7 @@ class _SyncProducer:
             events = session.receive_data(chunk, now)
             if not events:
                 continue
-            session.pause_idle(now)
+            session.consumer_holds(now)
             yield events
             session.resume_idle(time.monotonic())
             if session.done:

@@ -29,6 +29,7 @@ from .._core.models import Message
 from .._core.options import split_options
 from .._core.request import RequestSpec
 from .api import MessageStreamManager
+from .batches import AsyncBatches
 from .pages import AsyncPaginator
 from .raw import RawMessageStream, open_raw_stream
 from .request import execute
@@ -49,6 +50,8 @@ class AsyncMessages:
 
     def __init__(self, client: Any) -> None:
         self._client = client
+        self.batches: AsyncBatches = AsyncBatches(client)
+        """``client.messages.batches``: the Message Batches API."""
 
     @overload
     def stream(
@@ -125,4 +128,5 @@ class AsyncBeta:
 
     def __init__(self, client: Any) -> None:
         self.messages: AsyncMessages = AsyncMessages(client)
+        self.messages.batches = AsyncBatches(client, beta=True)
         self.models: AsyncModels = AsyncModels(client)

@@ -105,7 +105,7 @@ class RawMessageStream:
             session.succeed()
             await self._drain_and_close()
         else:
-            session.pause_idle(trio.current_time())
+            session.consumer_holds(trio.current_time())
         return events
 
     async def _drain_and_close(self) -> None:
