@@ -27,6 +27,7 @@ from .config import (
 )
 from .exceptions import MsgStreamError
 from .options import RequestOptions, split_options
+from .output_schema import prepare_request_params
 from .request import RequestSpec
 
 __all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions"]
@@ -218,6 +219,7 @@ class ClientConfig:
         """A ``POST /v1/messages`` request from an entry point's keyword arguments
         (the API's parameters and the request options)."""
         params, options = split_options(kwargs)
+        params = prepare_request_params(params)  # output_format=, @tool functions
         if "stream" in params:
             raise TypeError("pass stream= only to messages.create()")
         if "betas" in params:

@@ -24,6 +24,7 @@ from typing import Any
 from .events import MessageStopEvent, MessageStreamEvent, TextEvent
 from .exceptions import APIError, APITimeoutError, IncompleteStreamError, StreamClosedError
 from .models import Message, TextBlock
+from .structured import OutputTracker
 
 __all__ = ["StreamConsumer", "StreamView", "joined_text"]
 
@@ -49,6 +50,7 @@ class StreamConsumer:
         "error",
         "final_message",
         "finished",
+        "output",
         "position",
     )
 
@@ -64,6 +66,8 @@ class StreamConsumer:
         self.end_fired = False
         self.error: APIError | None = None
         self._closed_error = closed_error
+        self.output: OutputTracker[Any] | None = None
+        """Follows the structured output (a stream with ``output_format``)."""
 
     def take(self) -> MessageStreamEvent | None:
         """The next event of the batch at hand, or ``None`` when it is used up."""
@@ -112,7 +116,7 @@ class StreamConsumer:
 
     def refill(self, batch: list[MessageStreamEvent]) -> None:
         """A new batch from the producer."""
-        self.batch = batch
+        self.batch = batch if self.output is None else self.output.observe(batch)
         self.position = 0
 
     @property
@@ -156,6 +160,12 @@ class StreamConsumer:
             raise self._closed_error("the stream was closed before message_stop")
         raise fail(IncompleteStreamError("the stream ended before message_stop"))
 
+    def final(self, fail: Callable[[APIError], APIError]) -> Message:
+        """:meth:`result`, parsed (a ``ParsedMessage``) when the stream has an
+        ``output_format``; raises its ``StructuredOutputError`` otherwise."""
+        message = self.result(fail)
+        return message if self.output is None else self.output.parse_final(message)
+
 
 class StreamView:
     """The read-only state both clients' streams show, from their producer and consumer.
@@ -181,6 +191,13 @@ class StreamView:
         engine = self._producer.session.engine
         snapshot: Message | None = engine.snapshot() if engine is not None else None
         return snapshot
+
+    @property
+    def partial_output(self) -> Any:
+        """With ``output_format``: the output validated from the text seen so far
+        (fields not received yet are ``None``); ``None`` otherwise."""
+        output = self._consumer.output
+        return output.partial_output if output is not None else None
 
     @property
     def response(self) -> Any:

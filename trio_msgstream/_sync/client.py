@@ -29,12 +29,14 @@ from .._core.endpoints import (
 from .._core.models import Message
 from .._core.options import split_options
 from .._core.request import RequestSpec
+from .._core.structured import ParsedMessage, as_parsed_message, output_parser
 from .._httpx.transport import build_httpx_request, map_httpx_errors
 from .batches import Batches
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 from .stream import SyncMessageStream, SyncMessageStreamManager
+from .tool_runner import ToolRunner
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["Client", "Messages", "Models", "SyncRawMessageStream"]
 
 _S = TypeVar("_S", bound=SyncMessageStream)
+_T = TypeVar("_T")
 T = TypeVar("T")
 
 
@@ -148,7 +151,7 @@ class Messages:
                 f"event_handler must be a SyncMessageStream subclass, not {event_handler!r}"
             )
         spec = self._client.build_spec(kwargs, stream=True)
-        return SyncMessageStreamManager(self._client, event_handler, spec)
+        return SyncMessageStreamManager(self._client, event_handler, spec, output_parser(kwargs))
 
     @overload
     def create(self, *, stream: Literal[True], **kwargs: Any) -> SyncRawMessageStream: ...
@@ -164,10 +167,40 @@ class Messages:
         spec = client.build_spec(kwargs, stream=stream)
         params, _ = split_options(kwargs)
         if not stream:
-            return execute(client, Call(spec, model_parser(Message), "chat"), params=params)
+            message = execute(client, Call(spec, model_parser(Message), "chat"), params=params)
+            parser = output_parser(kwargs)  # output_format=: a ParsedMessage
+            return message if parser is None else parser.parse_message(message)
         session = new_session(client, spec, "raw", params=params)
         response = run_attempts(session, lambda: open_checked(client, session))
         return SyncRawMessageStream(response, session)
+
+    def parse(self, *, output_format: type[_T], **kwargs: Any) -> ParsedMessage[_T]:
+        """``create()`` for a reply of type ``output_format``: a
+        :class:`~trio_msgstream.ParsedMessage` whose ``parsed_output`` is the object.
+
+        Raises:
+            OutputValidationError: The reply does not validate as ``output_format``.
+            OutputRefusedError: The model refused (``stop_reason == "refusal"``).
+            OutputTruncatedError: The reply was cut by ``max_tokens``.
+        """
+        message = self.create(output_format=output_format, **kwargs)
+        return as_parsed_message(message, output_parser({"output_format": output_format}))
+
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[True], **kwargs: Any
+    ) -> ToolRunner[SyncMessageStream]: ...
+
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[False] = ..., **kwargs: Any
+    ) -> ToolRunner[ParsedMessage[Any]]: ...
+
+    def tool_runner(self, *, stream: bool = False, **kwargs: Any) -> ToolRunner[Any]:
+        """An agent loop that runs the model's (sync) tool calls until it stops
+        asking: ``tools=[...]``, ``max_iterations``, ``stream``, ``run_tools_eagerly``,
+        ``max_concurrency`` (threads), ``tool_timeout``, and the API's parameters."""
+        return ToolRunner(self._client, stream=stream, **kwargs)
 
     def count_tokens(self, **kwargs: Any) -> MessageTokensCount:
         """Count the input tokens of a request without sending it to the model."""

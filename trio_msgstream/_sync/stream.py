@@ -34,6 +34,7 @@ from .._core.handlers import (
 )
 from .._core.models import ContentBlock, Message
 from .._core.request import RequestSpec
+from .._core.structured import OutputParser, OutputTracker
 from .request import new_session, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 
@@ -227,9 +228,10 @@ class SyncMessageStream(StreamView):
         consumer.result(self._producer.session.fail)
 
     def get_final_message(self) -> Message:
-        """Consume the stream to its end and return the accumulated message."""
+        """Consume the stream to its end and return the accumulated message (with
+        ``output_format``, a :class:`~trio_msgstream.ParsedMessage`)."""
         self.until_done()
-        return self._consumer.result(self._producer.session.fail)
+        return self._consumer.final(self._producer.session.fail)
 
     def get_final_text(self) -> str:
         """Consume the stream and return the text of all text blocks, concatenated."""
@@ -345,17 +347,26 @@ class SyncMessageStreamManager(Generic[_S]):
     status raises there. Leaving closes the stream and its connection.
     """
 
-    def __init__(self, client: Client, event_handler: type[_S], spec: RequestSpec) -> None:
+    def __init__(
+        self,
+        client: Client,
+        event_handler: type[_S],
+        spec: RequestSpec,
+        output: OutputParser[Any] | None = None,
+    ) -> None:
         self._client = client
         self._event_handler = event_handler
         self._spec = spec
         self._stream: _S | None = None
+        self._output = output
 
     def __enter__(self) -> _S:
         if self._stream is not None:
             raise RuntimeError("a SyncMessageStreamManager can be entered once")
         stream = self._event_handler(self._client, self._spec)
         self._stream = stream
+        if self._output is not None:
+            stream._consumer.output = OutputTracker(self._output)
         try:
             stream._producer.start()
         except APIError as exc:

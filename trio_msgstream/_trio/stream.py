@@ -292,9 +292,10 @@ class MessageStream(StreamView):
         consumer.result(self._producer.fail)
 
     async def get_final_message(self) -> Message:
-        """Consume the stream to its end and return the accumulated message."""
+        """Consume the stream to its end and return the accumulated message (with
+        ``output_format``, a :class:`~trio_msgstream.ParsedMessage`)."""
         await self.until_done()
-        return self._consumer.result(self._producer.fail)
+        return self._consumer.final(self._producer.fail)
 
     async def get_final_text(self) -> str:
         """Consume the stream and return the text of all text blocks, concatenated."""

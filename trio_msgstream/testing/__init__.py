@@ -19,6 +19,10 @@ endpoints to a server; :class:`FakeModels` and :class:`FakeTokenCounter` the mod
 and token-counting endpoints.
 """
 
+from ._conversation import Conversation as Conversation
+from ._conversation import ConversationTurn as ConversationTurn
+from ._conversation import json_response as json_response
+from ._conversation import tool_calls_response as tool_calls_response
 from ._demo import demo_client as demo_client
 from ._demo import has_api_key as has_api_key
 from ._demo import open_demo_client as open_demo_client
@@ -50,6 +54,8 @@ from ._thread import fake_anthropic_in_thread as fake_anthropic_in_thread
 __all__ = [
     "DEFAULT_MODEL",
     "BatchOutcome",
+    "Conversation",
+    "ConversationTurn",
     "FakeAnthropicServer",
     "FakeBatch",
     "FakeBatches",
@@ -65,6 +71,7 @@ __all__ = [
     "events_response",
     "fake_anthropic_in_thread",
     "has_api_key",
+    "json_response",
     "open_demo_client",
     "open_fake_anthropic",
     "replay_sse_file",
@@ -73,6 +80,7 @@ __all__ = [
     "sse_bytes",
     "text_response",
     "thinking_response",
+    "tool_calls_response",
     "tool_use_response",
     "use_embedded_server_unless_key",
 ]
