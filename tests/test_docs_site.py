@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 API = (ROOT / "docs" / "api.md").read_text()
 MKDOCS = (ROOT / "mkdocs.yml").read_text()
 
-ALIASES = {"AsyncAnthropic", "AsyncMessageStream", "Anthropic"}
-"""The SDK's names for classes listed under their own name."""
+ALIASES = {"AsyncAnthropic", "AsyncMessageStream", "Anthropic", "beta_tool", "beta_async_tool"}
+"""The SDK's names for things listed under their own name."""
 
 
 def _documented() -> set[str]:
