@@ -30,6 +30,7 @@ __all__ = [
     "build_parser",
     "check_base_url",
     "parse_options",
+    "prompt_params",
 ]
 
 EXIT_OK = 0
@@ -119,14 +120,23 @@ class Options:
     max_retries: int | NotGiven = NOT_GIVEN
 
     def params(self, prompt: str) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "model": self.model,
-            "max_tokens": self.max_tokens,
-            "messages": [{"role": "user", "content": prompt}],
-        }
-        if self.system:
-            params["system"] = self.system
-        return params
+        return prompt_params(
+            prompt, model=self.model, max_tokens=self.max_tokens, system=self.system
+        )
+
+
+def prompt_params(
+    prompt: str, *, model: str, max_tokens: int, system: str | None
+) -> dict[str, Any]:
+    """The Messages API parameters of one user prompt (for ``main`` and ``batch``)."""
+    params: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": prompt}],
+    }
+    if system:
+        params["system"] = system
+    return params
 
 
 def check_base_url(url: str, source: str) -> str:

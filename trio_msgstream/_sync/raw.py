@@ -38,6 +38,8 @@ class SyncRawMessageStream:
         self._batch: list[RawMessageStreamEvent] = []
         self._pos = 0
         self._done = False
+        """No more reads: the iteration ends after the batch at hand."""
+        self._released = False
 
     @property
     def response(self) -> httpx.Response:
@@ -88,20 +90,25 @@ class SyncRawMessageStream:
             self.close()
             raise
         if session.done:
+            # message_stop: the iteration ends with this batch; close() reads the end
+            # of the body (bounded) so the consumer never waits for it.
             session.succeed()
-            self._response.drain(DRAIN_TIMEOUT)
-            self.close()
+            self._done = True
         else:
             session.consumer_holds(time.monotonic())
         return events
 
     def close(self) -> None:
         """Release the connection. Idempotent."""
-        if self._done:
+        if self._released:
             return
+        self._released = True
+        complete = self._done and self._session.done
         self._done = True
         self._session.abandon()  # no-op after the end was recorded
         try:
+            if complete:
+                self._response.drain(self._chunks, DRAIN_TIMEOUT)
             self._chunks.close()  # type: ignore[attr-defined]
         except ValueError:  # being read in another thread: wake that read up
             self._response.abort()

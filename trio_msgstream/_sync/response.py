@@ -37,17 +37,19 @@ class SyncHttpxWireResponse(HttpxResponseView):
                     break
         return b"".join(chunks)[:limit]
 
-    def drain(self, timeout: float) -> None:
-        """Read the rest of the body, each read waiting at most ``timeout`` seconds,
-        so the connection can be reused; give up quietly (closing then drops it)."""
-        # httpcore reads the read timeout from the request's extensions at every
-        # read, so lowering it here applies to the reads that follow.
-        limits = self._response.request.extensions.get("timeout")
-        if isinstance(limits, dict):
-            limits["read"] = timeout
+    def drain(self, chunks: Iterator[bytes], timeout: float) -> None:
+        """Read the rest of the body from ``chunks`` (the body's iterator in use) so
+        the connection can be reused, for at most
+        ``timeout`` seconds while data keeps coming; give up quietly (closing then
+        drops the connection).
+
+        A body that goes silent instead of ending is waited for up to the request's
+        read timeout (clamped to ``content_idle`` and the deadline): a blocking read
+        cannot be cut short from the reading thread.
+        """
         give_up_at = time.monotonic() + timeout
         try:
-            for _ in self._response.iter_bytes():
+            for _ in chunks:
                 if time.monotonic() >= give_up_at:
                     return
         except Exception:  # the message is complete; the rest is best effort

@@ -145,6 +145,11 @@ class SyncMessageStream(StreamView):
             if consumer.error is not None:
                 raise consumer.error
             return False
+        if consumer.final_message is not None:
+            # message_stop was handed out: the stream is over now, without waiting
+            # for the end of the body (closing reads it, bounded).
+            self._run_hooks(consumer.end_hooks(None), None)
+            return False
         try:
             batch = self._producer.next_batch()
         except APIError as exc:
@@ -266,6 +271,7 @@ class _SyncProducer:
         self.session = new_session(client, spec, "stream")
         self.response: SyncHttpxWireResponse | None = None
         self._batches: Iterator[Batch] | None = None
+        self._chunks: Iterator[bytes] = iter(())
         self.closed = False
 
     def start(self) -> None:
@@ -290,20 +296,24 @@ class _SyncProducer:
             assert response is not None
             try:
                 yield from self._pump(response)
-                session.succeed(session.engine.snapshot() if session.engine else None)
                 return
             except APIError as exc:
                 if self.closed:
                     return  # closed from another thread: the broken read is expected
                 delay = session.after_failure(exc, time.monotonic())
             finally:
+                if session.done:
+                    # The message is complete; its body is read to the end (bounded)
+                    # only now, when the stream is closed, so the consumer never
+                    # waited for it.
+                    response.drain(self._chunks, DRAIN_TIMEOUT)
                 response.close()
             time.sleep(delay)
             self._open()
 
     def _pump(self, response: SyncHttpxWireResponse) -> Iterator[Batch]:
         session = self.session
-        chunks = response.iter_chunks()
+        chunks = self._chunks = response.iter_chunks()
         for chunk in chunks:
             now = time.monotonic()
             if now >= session.wait_deadline:
@@ -311,12 +321,13 @@ class _SyncProducer:
             events = session.receive_data(chunk, now)
             if not events:
                 continue
+            if session.done:
+                session.succeed(session.engine.snapshot() if session.engine else None)
+                yield events
+                return
             session.consumer_holds(now)
             yield events
             session.resume_idle(time.monotonic())
-            if session.done:
-                response.drain(DRAIN_TIMEOUT)
-                return
         tail = session.receive_eof()
         if tail:
             yield tail
