@@ -22,7 +22,7 @@ from trio_msgstream.testing import (
 )
 
 PARAMS: dict[str, Any] = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-sonnet-5-5",
     "max_tokens": 256,
     "messages": [{"role": "user", "content": "Say hello there!"}],
 }
@@ -147,7 +147,7 @@ def test_one_argument_on_text(client: tms.Client, server: FakeAnthropicServer) -
     seen: list[str] = []
 
     class OneArg(tms.SyncMessageStream):
-        def on_text(self, delta: str) -> None:  # type: ignore[override]
+        def on_text(self, delta: str) -> None:
             seen.append(delta)
 
     server.enqueue(text_response(TEXT))

@@ -18,7 +18,7 @@ from trio_msgstream.testing import FakeAnthropicServer, open_fake_anthropic
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "anthropic"
 API_KEY = "sk-test"
 PARAMS: dict[str, Any] = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-sonnet-5-5",
     "max_tokens": 256,
     "messages": [{"role": "user", "content": "Say hello there!"}],
 }

@@ -172,7 +172,7 @@ def progress_handler(board: Board, item: Progress) -> type[MessageStream]:
     """A stream class whose handlers report one prompt's text to the board."""
 
     class ProgressStream(MessageStream):
-        async def on_text(self, text: str) -> None:  # type: ignore[override]
+        async def on_text(self, text: str) -> None:
             board.text(item, text)
 
     return ProgressStream

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from .._core import model_names
 from .._core.config import NOT_GIVEN, NotGiven, Timeout, TimeoutTypes
 from .._version import __version__
 
@@ -39,7 +40,7 @@ EXIT_USAGE = 2
 EXIT_TIMEOUT = 3
 EXIT_INTERRUPTED = 130
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = model_names.DEFAULT_MODEL
 DEFAULT_MAX_TOKENS = 1024
 DEFAULT_CONCURRENCY = 4
 

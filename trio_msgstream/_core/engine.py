@@ -40,6 +40,7 @@ from .exceptions import (
     StreamProtocolError,
     error_class_for_type,
 )
+from .grammar import StreamGrammar
 from .models import Message
 from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
 
@@ -67,12 +68,10 @@ class StreamEngine:
         self._accumulator = MessageAccumulator() if accumulate else None
         self.request_id: str | None = request_id
         """Put on the errors this engine raises."""
-        self._started = False
         self._stopped = False
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
         self._utf8_partial = False
-        self._blocks_started = 0
-        self._open_blocks: set[int] = set()
+        self._grammar = StreamGrammar()
         self._error: APIError | None = None
         self.events_received: int = 0
         """Typed events decoded so far (pings included)."""
@@ -228,49 +227,15 @@ class StreamEngine:
             out.append(event)
 
     def _check_raw_grammar(self, event: RawMessageStreamEvent) -> None:
-        # Raw mode keeps no message, but checks the stream's shape: one message_start
-        # first, blocks started in index order, deltas and stops only for open blocks.
+        # Raw mode keeps no message, but checks the stream's shape with the same
+        # transition table as the accumulator (one message_start first, blocks
+        # started in index order, deltas and stops only for open blocks).
         kind = event.type
-        if kind == "message_start":
-            if self._started:
-                raise StreamProtocolError("a second message_start in one stream")
-            self._started = True
+        if kind == "content_block_delta":
+            self._grammar.delta(event.index)  # type: ignore[union-attr]
+        elif kind == "message_start":
             message = getattr(event, "message", None)
-            self._blocks_started = len(getattr(message, "content", None) or ())
-            return
-        if kind == "ping" or kind not in _GRAMMAR_EVENTS:
-            return
-        if not self._started:
-            raise StreamProtocolError(f"{kind} before message_start")
-        if self._stopped:
-            raise StreamProtocolError(f"{kind} after message_stop")
-        if kind == "message_stop":
-            self._stopped = True
-            return
-        if kind == "message_delta":
-            return
-        index = getattr(event, "index", None)
-        if kind == "content_block_start":
-            if index != self._blocks_started:
-                raise StreamProtocolError(
-                    f"content_block_start for index {index}, expected {self._blocks_started}"
-                )
-            self._blocks_started += 1
-            self._open_blocks.add(index)
-            return
-        if index not in self._open_blocks:
-            raise StreamProtocolError(f"{kind} for content block {index}, which is not open")
-        if kind == "content_block_stop":
-            self._open_blocks.discard(index)
-
-
-_GRAMMAR_EVENTS = frozenset(
-    {
-        "message_start",
-        "message_delta",
-        "message_stop",
-        "content_block_start",
-        "content_block_delta",
-        "content_block_stop",
-    }
-)
+            self._grammar.step(kind, initial_blocks=len(getattr(message, "content", None) or ()))
+        else:
+            self._grammar.step(kind, getattr(event, "index", None))
+            self._stopped = self._grammar.done

@@ -20,7 +20,7 @@ the connection) on its way out; leaving the ``with`` block closes the stream too
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .._core.consumer import StreamConsumer, StreamView, joined_text
@@ -86,11 +86,16 @@ class SyncMessageStream(StreamView):
         """Every event the API sent (pings included), once, before the specific handler
         runs; the derived events (``text``, ``input_json``...) only go to their own."""
 
-    def on_text(self, text: str, snapshot: str) -> None:
+    def _on_text(self, text: str, snapshot: str) -> None:
         """A text delta and the block's whole text so far.
 
-        An override that takes only ``(self, text)`` is called with the delta alone.
+        An override may take ``(self, text, snapshot)`` or, as in the seed document,
+        just ``(self, text)``: then it is called with the delta alone and the snapshot
+        is never built. Both forms type-check as overrides.
         """
+
+    on_text: Callable[..., None] = _on_text
+    """A text delta (and the block's text so far); see :meth:`_on_text`."""
 
     def on_input_json(self, partial_json: str, snapshot: Any) -> None:
         """A piece of a tool's JSON input and the partial parse of the input so far."""

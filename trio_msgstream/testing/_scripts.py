@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
     from ._server import RecordedRequest
 
+from .._core.model_names import DEFAULT_MODEL as _CURRENT_DEFAULT_MODEL
+
 __all__ = [
     "DEFAULT_MODEL",
     "ScriptedResponse",
@@ -40,8 +42,8 @@ __all__ = [
     "tool_use_response",
 ]
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
-"""Model name reported by canned responses when none is given."""
+DEFAULT_MODEL = _CURRENT_DEFAULT_MODEL
+"""Model name reported by canned responses when none is given (a current model)."""
 
 SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
