@@ -46,9 +46,9 @@ from typing_extensions import TypedDict
 
 from .engine import StreamEngine
 from .events import MessageStreamEvent
-from .exceptions import APIError, APITimeoutError, StreamProtocolError
+from .exceptions import APIError, APITimeoutError, StreamClosedError, StreamProtocolError
 from .handlers import is_content
-from .observe import RequestObservation, observe_request
+from .observe import BodyParams, RequestObservation, observe_request
 from .request import RequestSpec
 from .retry import error_headers, is_retryable, retry_delay
 from .status import MAX_ERROR_BODY, status_error
@@ -133,7 +133,7 @@ class RequestSession:
         self._ended = False
         self.observation: RequestObservation = observe_request(
             operation=operation,
-            params=params or {},
+            params=params if params is not None else BodyParams(spec.body),
             stream=mode != "body",
             server_address=server_address,
             attempt_limit=spec.max_retries + 1,
@@ -180,14 +180,6 @@ class RequestSession:
         # A wait past the deadline is cut at the deadline, where begin_attempt
         # raises the deadline error (caused by this one).
         delay = min(delay, max(self.deadline_at - now, 0.0))
-        logger.info(
-            "retrying request (retry %d of %d) in %.2f s after %s: %s",
-            self.attempts,
-            self.spec.max_retries,
-            delay,
-            type(error).__name__,
-            error.message,
-        )
         self.observation.retry(attempt=self.attempts, delay=delay, error=error)
         return delay
 
@@ -205,6 +197,13 @@ class RequestSession:
             self._ended = True
             self.observation.end(error=error)
         return error
+
+    def abandon(self) -> None:
+        """The request was closed or cancelled before it ended: record that (once;
+        nothing happens after :meth:`succeed` or a recorded failure)."""
+        if not self._ended:
+            self._ended = True
+            self.observation.end(error=StreamClosedError("closed before the request ended"))
 
     def succeed(self, result: Any = None) -> None:
         """Record the request's success (its final message or parsed body)."""

@@ -135,6 +135,7 @@ class RawMessageStream:
         if self._closed:
             return
         self._closed = True
+        self._session.abandon()  # no-op after the end was recorded
         try:
             aclose = getattr(self._chunks, "aclose", None)
             if aclose is not None:
