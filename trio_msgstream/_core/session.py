@@ -210,10 +210,13 @@ class RequestSession:
         if self._ended:
             return
         self._ended = True
-        from .models import Message
+        from .models import Message, Usage
 
         message = result if isinstance(result, Message) else None
         usage = getattr(result, "usage", None) if message is None else message.usage
+        input_tokens = getattr(result, "input_tokens", None)
+        if usage is None and isinstance(input_tokens, int):
+            usage = Usage(input_tokens=input_tokens)  # count_tokens: its answer is usage
         self.observation.end(message=message, usage=usage)
 
     # -- the response head ------------------------------------------------------------------
