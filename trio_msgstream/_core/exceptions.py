@@ -50,6 +50,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from .error_codes import CODE_CLASS_NAMES, STATUS_CLASS_NAMES, TYPE_CLASS_NAMES
+from .error_codes import error_code_of as error_code_of
+
 if TYPE_CHECKING:
     from .models import Message
 
@@ -439,76 +442,21 @@ class CMEKKeyUnreachableError(ServiceUnavailableError):
     """503 ``cmek_key_unreachable``."""
 
 
-_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    402: PaymentRequiredError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    408: RequestTimeoutError,
-    409: ConflictError,
-    412: PreconditionFailedError,
-    413: RequestTooLargeError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
-    431: RequestHeaderFieldsTooLargeError,
-    499: ClientClosedRequestError,
-    501: HTTPNotImplementedError,
-    503: ServiceUnavailableError,
-    504: DeadlineExceededError,
-    529: OverloadedError,
-}
+def _named(name: str) -> type[APIStatusError]:
+    cls = globals()[name]
+    if not (isinstance(cls, type) and issubclass(cls, APIStatusError)):
+        raise TypeError(f"{name} is not an APIStatusError")
+    return cls
 
-# error.type (in an error body or a mid-stream ``error`` event) -> (class, status)
-_TYPE_CLASSES: dict[str, tuple[type[APIStatusError], int]] = {
-    "invalid_request_error": (BadRequestError, 400),
-    "authentication_error": (AuthenticationError, 401),
-    "billing_error": (PaymentRequiredError, 402),
-    "permission_error": (PermissionDeniedError, 403),
-    "not_found_error": (NotFoundError, 404),
-    "request_too_large": (RequestTooLargeError, 413),
-    "rate_limit_error": (RateLimitError, 429),
-    "api_error": (InternalServerError, 500),
-    "timeout_error": (DeadlineExceededError, 504),
-    "overloaded_error": (OverloadedError, 529),
-}
+
+_STATUS_CLASSES = {status: _named(name) for status, name in STATUS_CLASS_NAMES.items()}
+_TYPE_CLASSES = {kind: (_named(name), status) for kind, (name, status) in TYPE_CLASS_NAMES.items()}
+_CODE_CLASSES = {key: _named(name) for key, name in CODE_CLASS_NAMES.items()}
 
 
 class RequestParameterError(MsgStreamError, ValueError):
     """A request the API version in use would reject, caught before it is sent
     (``temperature`` under ``2026-10-21``, ...)."""
-
-
-# (status, error.details.error_code) -> a more specific class, as the official SDK maps.
-_CODE_CLASSES: dict[tuple[int, str], type[APIStatusError]] = {
-    (400, "claude_code_key_creator_not_member"): ClaudeCodeKeyCreatorNotMemberError,
-    (400, "claude_code_version_too_old"): ClaudeCodeVersionTooOldError,
-    (400, "cmek_key_disabled"): CMEKKeyDisabledError,
-    (400, "cmek_key_network_blocked"): CMEKKeyNetworkBlockedError,
-    (400, "organization_on_hold"): OrganizationOnHoldError,
-    (400, "organization_type_not_supported"): OrganizationTypeNotSupportedError,
-    (400, "parent_organization_required"): ParentOrganizationRequiredError,
-    (400, "request_body_encoding_invalid"): RequestBodyEncodingInvalidError,
-    (400, "request_body_encoding_unsupported"): RequestBodyEncodingUnsupportedError,
-    (400, "workspace_human_review_disabled"): WorkspaceHumanReviewDisabledError,
-    (402, "linked_organization_billing_unavailable"): LinkedOrganizationBillingUnavailableError,
-    (402, "linked_organization_spend_limit_reached"): LinkedOrganizationSpendLimitReachedError,
-    (403, "sandbox_egress_restricted"): SandboxEgressRestrictedError,
-    (413, "request_body_too_large_after_decoding"): RequestBodyTooLargeAfterDecodingError,
-    (429, "contract_spend_limit_reached"): ContractSpendLimitReachedError,
-    (429, "enforced_spend_limit_reached"): EnforcedSpendLimitReachedError,
-    (429, "ramp_limit_exceeded"): RampLimitExceededError,
-    (503, "cmek_context_unavailable"): CMEKContextUnavailableError,
-    (503, "cmek_key_unreachable"): CMEKKeyUnreachableError,
-}
-
-
-def error_code_of(body: object) -> str | None:
-    """``error.details.error_code`` of an error body, when it has one."""
-    error = body.get("error") if isinstance(body, dict) else None
-    details = error.get("details") if isinstance(error, dict) else None
-    code = details.get("error_code") if isinstance(details, dict) else None
-    return code if isinstance(code, str) else None
 
 
 def status_error_class(status_code: int, error_code: str | None = None) -> type[APIStatusError]:
