@@ -19,6 +19,11 @@ The run also stops after ``max_iterations`` turns. :meth:`append_messages` and
 :meth:`set_messages_params` change what the next request sends; when either is called
 while a turn is handed out, the runner does not append that turn's tool results itself
 (the caller has taken over the conversation), as in the official SDK's runner.
+
+:class:`ToolRunnerBase` is what both runners share around that state: the setup from
+the caller's arguments, the read-only view (``iteration_count``, ``params``,
+``last_message``), the caller's changes, and recording a finished reply. The drivers
+add only their I/O: sending a turn, draining its stream and running the tools.
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .models import Message, ToolUseBlock
+from .options import split_options
+from .structured import ParsedMessage, as_parsed_message, output_parser
 from .tools import FunctionTool, tool_params, unknown_tool_block
 
-__all__ = ["ToolCall", "ToolRunnerState"]
+__all__ = ["ToolCall", "ToolRunnerBase", "ToolRunnerState"]
 
 _RUNNER_ONLY = ("max_iterations", "run_tools_eagerly", "stream", "max_concurrency", "tool_timeout")
 
@@ -191,3 +198,87 @@ def assistant_param(message: Message) -> dict[str, Any]:
         "role": message.role,
         "content": [block.model_dump(mode="json", exclude_none=True) for block in message.content],
     }
+
+
+class ToolRunnerBase:
+    """The part of a tool runner that does no I/O; the trio and sync runners extend it.
+
+    ``_setup`` is called by the driver's ``__init__`` after it checked its own
+    arguments. ``_turn`` is the turn handed out and not finished, ``_recorded``
+    whether its reply is in the state, ``_results`` the tool results of the turn.
+    """
+
+    _state: ToolRunnerState
+    _last: ParsedMessage[Any] | None
+
+    def _setup(
+        self,
+        client: Any,
+        tools: Sequence[Any],
+        max_iterations: int | None,
+        params: Mapping[str, Any],
+    ) -> None:
+        self._client = client
+        params, options = split_options(params)
+        self._options: dict[str, Any] = dict(options)
+        self._parser = output_parser(params)
+        self._state = ToolRunnerState(
+            {**params, "tools": list(tools)}, max_iterations=max_iterations
+        )
+        # Credentials are cut out of the error text a failing tool sends back.
+        credentials = (getattr(client, "api_key", None), getattr(client, "_auth_token", None))
+        self._secrets = [s for s in credentials if isinstance(s, str)]
+        self._turn: Any = None
+        self._recorded = True
+        self._results: dict[str, dict[str, Any]] | None = None
+        self._last = None
+        self._closed = False
+
+    @property
+    def iteration_count(self) -> int:
+        """Turns received so far."""
+        return self._state.iteration_count
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters of the next request."""
+        return self._state.params
+
+    @property
+    def last_message(self) -> ParsedMessage[Any] | None:
+        """The last reply received, once a turn has finished."""
+        return self._last
+
+    def append_messages(self, *messages: Message | Mapping[str, Any]) -> None:
+        """Add messages to the next request; the runner then leaves the current
+        turn's tool results to you (as in the official SDK)."""
+        self._state.append_messages(*messages)
+
+    def set_messages_params(
+        self, params: Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]]
+    ) -> None:
+        """Replace the next request's parameters, or map them with a function."""
+        self._state.set_messages_params(params)
+
+    def _next_request(self) -> dict[str, Any]:
+        """The next turn's request parameters and options; forgets the turn's results."""
+        self._results = None
+        return {**self._state.request_params(), **self._options}
+
+    def _parse(self, message: Message) -> ParsedMessage[Any]:
+        return as_parsed_message(message, self._parser)
+
+    def _record_reply(self, message: ParsedMessage[Any]) -> None:
+        self._state.record_reply(message)
+        self._last = message
+        self._recorded = True
+
+    def _results_due(self) -> bool:
+        """Whether the finished turn's tool results go into the next request (not after
+        the last allowed turn: no request would carry them)."""
+        return self._state.wants_tools and not self._state.should_stop()
+
+    def _last_or_raise(self) -> ParsedMessage[Any]:
+        if self._last is None:
+            raise RuntimeError("the tool runner ended without a message")
+        return self._last

@@ -21,13 +21,12 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .._core.models import ContentBlock, Message, ToolUseBlock
-from .._core.options import split_options
-from .._core.structured import ParsedMessage, as_parsed_message, output_parser
-from .._core.tool_runner import ToolCall, ToolRunnerState
+from .._core.models import ContentBlock, ToolUseBlock
+from .._core.structured import ParsedMessage
+from .._core.tool_runner import ToolCall, ToolRunnerBase
 from .._core.tools import FunctionTool, tool_error_block, tool_result_block
 from .stream import SyncMessageStream
 
@@ -41,7 +40,7 @@ logger = logging.getLogger("trio_msgstream.tools")
 _Item = TypeVar("_Item")
 
 
-class ToolRunner(Generic[_Item]):
+class ToolRunner(ToolRunnerBase, Generic[_Item]):
     """Runs the model's tool calls until it stops asking; made by
     ``client.messages.tool_runner(...)`` on a sync :class:`~trio_msgstream.Client`.
 
@@ -85,13 +84,7 @@ class ToolRunner(Generic[_Item]):
         for item in tools:
             if isinstance(item, FunctionTool) and item.is_async:
                 raise TypeError(f"tool {item.name} is async: the sync runner calls sync tools only")
-        self._client = client
-        params, options = split_options(params)
-        self._options: dict[str, Any] = dict(options)
-        self._parser = output_parser(params)
-        self._state = ToolRunnerState(
-            {**params, "tools": list(tools)}, max_iterations=max_iterations
-        )
+        self._setup(client, tools, max_iterations, params)
         self._stream = stream
         self._timeout = tool_timeout
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -102,44 +95,8 @@ class ToolRunner(Generic[_Item]):
         self._event_handler = (
             _eager_class(event_handler, self) if run_tools_eagerly else event_handler
         )
-        # Credentials are cut out of the error text a failing tool sends back.
-        credentials = (getattr(client, "api_key", None), getattr(client, "_auth_token", None))
-        self._secrets = [s for s in credentials if isinstance(s, str)]
-        self._turn: Any = None
         self._manager: Any = None
-        self._recorded = True
-        self._results: dict[str, dict[str, Any]] | None = None
         self._eager: dict[str, tuple[concurrent.futures.Future[Any], float]] = {}
-        self._last: ParsedMessage[Any] | None = None
-        self._closed = False
-
-    # -- state -------------------------------------------------------------------------
-
-    @property
-    def iteration_count(self) -> int:
-        """Turns received so far."""
-        return self._state.iteration_count
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The parameters of the next request."""
-        return self._state.params
-
-    @property
-    def last_message(self) -> ParsedMessage[Any] | None:
-        """The last reply received, once a turn has finished."""
-        return self._last
-
-    def append_messages(self, *messages: Message | Mapping[str, Any]) -> None:
-        """Add messages to the next request (the runner then leaves the current
-        turn's tool results to you)."""
-        self._state.append_messages(*messages)
-
-    def set_messages_params(
-        self, params: Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]]
-    ) -> None:
-        """Replace the next request's parameters, or map them with a function."""
-        self._state.set_messages_params(params)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -178,9 +135,7 @@ class ToolRunner(Generic[_Item]):
         """Run every remaining turn and return the last message."""
         for _ in self:
             pass
-        if self._last is None:
-            raise RuntimeError("the tool runner ended without a message")
-        return self._last
+        return self._last_or_raise()
 
     def generate_tool_call_response(self) -> dict[str, Any] | None:
         """The user message with the results of the current turn's tool calls,
@@ -193,15 +148,14 @@ class ToolRunner(Generic[_Item]):
     # -- turns -------------------------------------------------------------------------
 
     def _send(self) -> Any:
-        params = {**self._state.request_params(), **self._options}
-        self._results = None
+        params = self._next_request()
         self._eager = {}
         if self._stream:
             manager = self._client.messages.stream(event_handler=self._event_handler, **params)
             turn: Any = manager.__enter__()
             self._manager = manager
         else:
-            turn = as_parsed_message(self._client.messages.create(**params), self._parser)
+            turn = self._parse(self._client.messages.create(**params))
         self._turn, self._recorded = turn, False
         return turn
 
@@ -212,7 +166,7 @@ class ToolRunner(Generic[_Item]):
         if isinstance(turn, SyncMessageStream):
             manager, self._manager = self._manager, None
             try:
-                message = as_parsed_message(turn.get_final_message(), self._parser)
+                message = self._parse(turn.get_final_message())
             except BaseException:
                 for future, _ in self._eager.values():
                     future.cancel()
@@ -222,16 +176,13 @@ class ToolRunner(Generic[_Item]):
                     manager.__exit__(None, None, None)
         else:
             message = turn
-        self._state.record_reply(message)
-        self._last = message
-        self._recorded = True
+        self._record_reply(message)
 
     def _finish_turn(self) -> None:
         if self._turn is None:
             return
         self._record()
-        if self._state.wants_tools and not self._state.should_stop():
-            # (after the last allowed turn no request would carry the results)
+        if self._results_due():
             self._state.add_tool_results(self._tool_results())
         self._turn = None
 

@@ -35,15 +35,14 @@ from __future__ import annotations
 import logging
 import math
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
 
-from .._core.models import ContentBlock, Message, ToolUseBlock
-from .._core.options import split_options
-from .._core.structured import ParsedMessage, as_parsed_message, output_parser
-from .._core.tool_runner import ToolCall, ToolRunnerState
+from .._core.models import ContentBlock, ToolUseBlock
+from .._core.structured import ParsedMessage
+from .._core.tool_runner import ToolCall, ToolRunnerBase
 from .._core.tools import tool_error_block, tool_result_block
 from .api import _sole_cancelled, start_message_stream
 from .stream import MessageStream
@@ -66,7 +65,7 @@ logger = logging.getLogger("trio_msgstream.tools")
 _Item = TypeVar("_Item")
 
 
-class AsyncToolRunner(Generic[_Item]):
+class AsyncToolRunner(ToolRunnerBase, Generic[_Item]):
     """Runs the model's tool calls until it stops asking; made by
     ``client.messages.tool_runner(...)``.
 
@@ -114,13 +113,7 @@ class AsyncToolRunner(Generic[_Item]):
             raise ValueError("max_concurrency must be >= 1")
         if tool_timeout is not None and tool_timeout <= 0:
             raise ValueError("tool_timeout must be > 0")
-        self._client = client
-        params, options = split_options(params)
-        self._options: dict[str, Any] = dict(options)
-        self._parser = output_parser(params)
-        self._state = ToolRunnerState(
-            {**params, "tools": list(tools)}, max_iterations=max_iterations
-        )
+        self._setup(client, tools, max_iterations, params)
         self._stream = stream
         self._eager = run_tools_eagerly
         self._limiter = trio.CapacityLimiter(max_concurrency or math.inf)
@@ -129,47 +122,11 @@ class AsyncToolRunner(Generic[_Item]):
             _eager_class(event_handler, self) if run_tools_eagerly else event_handler
         )
         self._fan_out = fan_out
-        # Credentials are cut out of the error text a failing tool sends back.
-        credentials = (getattr(client, "api_key", None), getattr(client, "_auth_token", None))
-        self._secrets = [s for s in credentials if isinstance(s, str)]
         self._nursery: trio.Nursery | None = None
         self._nursery_manager: Any = None
-        self._turn: Any = None  # the turn handed out and not finished
-        self._recorded = True  # the handed-out turn's reply is in the state
-        self._results: dict[str, dict[str, Any]] | None = None
         self._eager_done: dict[str, trio.Event] = {}
         self._eager_results: dict[str, dict[str, Any]] = {}
         self._eager_scopes: list[trio.CancelScope] = []
-        self._last: ParsedMessage[Any] | None = None
-        self._closed = False
-
-    # -- state -------------------------------------------------------------------------
-
-    @property
-    def iteration_count(self) -> int:
-        """Turns received so far."""
-        return self._state.iteration_count
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The parameters of the next request."""
-        return self._state.params
-
-    @property
-    def last_message(self) -> ParsedMessage[Any] | None:
-        """The last reply received, once a turn has finished."""
-        return self._last
-
-    def append_messages(self, *messages: Message | Mapping[str, Any]) -> None:
-        """Add messages to the next request; the runner then leaves the current
-        turn's tool results to you (as in the official SDK)."""
-        self._state.append_messages(*messages)
-
-    def set_messages_params(
-        self, params: Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]]
-    ) -> None:
-        """Replace the next request's parameters, or map them with a function."""
-        self._state.set_messages_params(params)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -235,9 +192,7 @@ class AsyncToolRunner(Generic[_Item]):
                 return await self.until_done()
         async for _ in self:
             pass
-        if self._last is None:
-            raise RuntimeError("the tool runner ended without a message")
-        return self._last
+        return self._last_or_raise()
 
     async def generate_tool_call_response(self) -> dict[str, Any] | None:
         """The user message with the results of the current turn's tool calls,
@@ -250,8 +205,7 @@ class AsyncToolRunner(Generic[_Item]):
     # -- turns -------------------------------------------------------------------------
 
     async def _send(self) -> Any:
-        params = {**self._state.request_params(), **self._options}
-        self._results = None
+        params = self._next_request()
         self._eager_done, self._eager_results = {}, {}
         self._eager_scopes = []
         if self._stream:
@@ -272,9 +226,6 @@ class AsyncToolRunner(Generic[_Item]):
         self._turn, self._recorded = turn, False
         return turn
 
-    def _parse(self, message: Message) -> ParsedMessage[Any]:
-        return as_parsed_message(message, self._parser)
-
     async def _record(self) -> None:
         """Put the handed-out turn's reply into the state (drain its stream first)."""
         if self._recorded:
@@ -290,16 +241,13 @@ class AsyncToolRunner(Generic[_Item]):
                 await turn.aclose()
         else:
             message = turn
-        self._state.record_reply(message)
-        self._last = message
-        self._recorded = True
+        self._record_reply(message)
 
     async def _finish_turn(self) -> None:
         if self._turn is None:
             return
         await self._record()
-        if self._state.wants_tools and not self._state.should_stop():
-            # (after the last allowed turn no request would carry the results)
+        if self._results_due():
             self._state.add_tool_results(await self._tool_results())
         self._turn = None
 
