@@ -1,4 +1,4 @@
-"""The endpoints beside the Messages stream: token counting and the models list.
+"""The endpoints beside the Messages stream: ``create()``, token counting, the models list.
 
 Part of the sans-IO core: each endpoint is a function returning a
 :class:`~trio_msgstream._core.calls.Call` (or a :class:`PageCall`), built once here and
@@ -8,6 +8,7 @@ executed by both clients' drivers.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
@@ -17,20 +18,25 @@ from pydantic import Field
 from .calls import Call, PageCall, model_parser
 from .client_config import MESSAGES_PATH, ClientConfig
 from .model_names import warn_if_deprecated
-from .models import APIModel
+from .models import APIModel, Message
 from .options import RequestOptions, split_options
+from .request import RequestSpec
+from .structured import OutputParser, ParsedMessage, as_parsed_message, output_parser
 
 __all__ = [
     "COUNT_TOKENS_PATH",
     "MODELS_PATH",
+    "MessageCreate",
     "MessageTokensCount",
     "ModelListParams",
     "ModelRetrieveParams",
     "ModelInfo",
     "ModelPage",
     "count_tokens_call",
+    "message_create",
     "models_list_call",
     "models_retrieve_call",
+    "parsed_reply",
 ]
 
 COUNT_TOKENS_PATH = MESSAGES_PATH + "/count_tokens"
@@ -152,3 +158,42 @@ def models_list_call(
     return PageCall(
         Call(spec, model_parser(ModelPage), "models.list"), lambda page: page.data, next_page
     )
+
+
+@dataclass(frozen=True)
+class MessageCreate:
+    """A ``messages.create()`` request as both clients send it.
+
+    Attributes:
+        spec: The request (``stream`` decides the ``Accept`` and body flag).
+        params: The API parameters alone (for the telemetry).
+        parser: The parser of the reply when ``output_format`` was given.
+    """
+
+    spec: RequestSpec
+    params: dict[str, Any]
+    parser: OutputParser[Any] | None
+
+    def call(self) -> Call[Message]:
+        """The non-streaming call: the whole message."""
+        return Call(self.spec, model_parser(Message), "chat")
+
+    def reply(self, message: Message) -> Message:
+        """The value ``create()`` returns: a :class:`ParsedMessage` with ``output_format``."""
+        return message if self.parser is None else self.parser.parse_message(message)
+
+
+def message_create(
+    config: ClientConfig, kwargs: dict[str, Any], *, stream: bool, output_format: Any
+) -> MessageCreate:
+    """``POST /v1/messages`` for ``create()``'s keyword arguments."""
+    if output_format is not None:
+        kwargs["output_format"] = output_format
+    spec = config.build_spec(kwargs, stream=stream)
+    params, _ = split_options(kwargs)
+    return MessageCreate(spec, params, output_parser(kwargs))
+
+
+def parsed_reply(message: Message, output_format: Any) -> ParsedMessage[Any]:
+    """The value ``parse()`` returns for what ``create(output_format=...)`` returned."""
+    return as_parsed_message(message, output_parser({"output_format": output_format}))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 import httpx
 from typing_extensions import Unpack
 
-from .._core.calls import Call, model_parser
+from .._core.calls import Call
 from .._core.client_config import ClientConfig, ClientOptions
 from .._core.endpoints import (
     MessageTokensCount,
@@ -23,13 +23,15 @@ from .._core.endpoints import (
     ModelPage,
     ModelRetrieveParams,
     count_tokens_call,
+    message_create,
     models_list_call,
     models_retrieve_call,
+    parsed_reply,
 )
 from .._core.models import Message
-from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs, split_options
+from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs
 from .._core.request import RequestSpec
-from .._core.structured import ParsedMessage, as_parsed_message, output_parser
+from .._core.structured import ParsedMessage, output_parser
 from .._httpx.transport import build_httpx_request, map_httpx_errors
 from .batches import Batches
 from .raw import SyncRawMessageStream
@@ -182,32 +184,20 @@ class Messages:
         """Send a request. With ``stream=True``, return the raw event stream
         (``with client.messages.create(..., stream=True) as events``); otherwise wait
         for and return the whole message."""
-        if output_format is not None:
-            kwargs["output_format"] = output_format
         client = self._client
-        spec = client.build_spec(kwargs, stream=stream)
-        params, _ = split_options(kwargs)
+        request = message_create(client, kwargs, stream=stream, output_format=output_format)
         if not stream:
-            message = execute(client, Call(spec, model_parser(Message), "chat"), params=params)
-            parser = output_parser(kwargs)  # output_format=: a ParsedMessage
-            return message if parser is None else parser.parse_message(message)
-        session = new_session(client, spec, "raw", params=params)
+            return request.reply(execute(client, request.call(), params=request.params))
+        session = new_session(client, request.spec, "raw", params=request.params)
         response = run_attempts(session, lambda: open_checked(client, session))
         return SyncRawMessageStream(response, session)
 
     def parse(
         self, *, output_format: type[_T], **kwargs: Unpack[MessageKwargs]
     ) -> ParsedMessage[_T]:
-        """``create()`` for a reply of type ``output_format``: a
-        :class:`~trio_msgstream.ParsedMessage` whose ``parsed_output`` is the object.
-
-        Raises:
-            OutputValidationError: The reply does not validate as ``output_format``.
-            OutputRefusedError: The model refused (``stop_reason == "refusal"``).
-            OutputTruncatedError: The reply was cut by ``max_tokens``.
-        """
-        message = self.create(output_format=output_format, **kwargs)
-        return as_parsed_message(message, output_parser({"output_format": output_format}))
+        """``create()`` for a reply of type ``output_format``, as the async client's
+        :meth:`~trio_msgstream._trio.messages.AsyncMessages.parse`."""
+        return parsed_reply(self.create(output_format=output_format, **kwargs), output_format)
 
     @overload
     def tool_runner(

@@ -12,8 +12,6 @@ from typing import Any, Literal, TypeVar, overload
 
 from typing_extensions import Unpack
 
-from .._core.calls import Call, model_parser
-from .._core.client_config import ClientConfig
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE
 from .._core.endpoints import (
     MessageTokensCount,
@@ -22,13 +20,14 @@ from .._core.endpoints import (
     ModelPage,
     ModelRetrieveParams,
     count_tokens_call,
+    message_create,
     models_list_call,
     models_retrieve_call,
+    parsed_reply,
 )
 from .._core.models import Message
-from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs, split_options
-from .._core.request import RequestSpec
-from .._core.structured import ParsedMessage, as_parsed_message, output_parser
+from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs
+from .._core.structured import ParsedMessage
 from .api import MessageStreamManager
 from .batches import AsyncBatches
 from .pages import AsyncPaginator
@@ -107,17 +106,11 @@ class AsyncMessages:
         """Send a request. With ``stream=True``, return the raw event stream
         (``async with await client.messages.create(..., stream=True) as events``);
         otherwise wait for and return the whole message."""
-        if output_format is not None:
-            kwargs["output_format"] = output_format
-        client: ClientConfig = self._client
-        spec = client.build_spec(kwargs, stream=stream)
-        params, _ = split_options(kwargs)
+        request = message_create(self._client, kwargs, stream=stream, output_format=output_format)
         if stream:
-            return await open_raw_stream(self._client, spec, params=params)
-        call: Call[Message] = _message_call(spec)
-        message = await execute(self._client, call, params=params)
-        parser = output_parser(kwargs)  # output_format=: a ParsedMessage
-        return message if parser is None else parser.parse_message(message)
+            return await open_raw_stream(self._client, request.spec, params=request.params)
+        message = await execute(self._client, request.call(), params=request.params)
+        return request.reply(message)
 
     async def parse(
         self, *, output_format: type[_T], **kwargs: Unpack[MessageKwargs]
@@ -130,8 +123,7 @@ class AsyncMessages:
             OutputRefusedError: The model refused (``stop_reason == "refusal"``).
             OutputTruncatedError: The reply was cut by ``max_tokens``.
         """
-        message = await self.create(output_format=output_format, **kwargs)
-        return as_parsed_message(message, output_parser({"output_format": output_format}))
+        return parsed_reply(await self.create(output_format=output_format, **kwargs), output_format)
 
     @overload
     def tool_runner(
@@ -155,10 +147,6 @@ class AsyncMessages:
         """Count the input tokens of a request (``model``, ``messages``, ``system``,
         ``tools``, ...) without sending it to the model."""
         return await execute(self._client, count_tokens_call(self._client, kwargs))
-
-
-def _message_call(spec: RequestSpec) -> Call[Message]:
-    return Call(spec, model_parser(Message), "chat")
 
 
 class AsyncModels:
