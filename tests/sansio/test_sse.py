@@ -476,5 +476,6 @@ def test_sse_imports_no_trio_httpx_or_pydantic() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "['trio_msgstream._core', 'trio_msgstream._core.exceptions', 'trio_msgstream._core.sse']"
+        "['trio_msgstream._core', 'trio_msgstream._core.error_codes',"
+        " 'trio_msgstream._core.exceptions', 'trio_msgstream._core.sse']"
     )
