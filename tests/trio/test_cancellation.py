@@ -21,12 +21,12 @@ import trio
 import trio.lowlevel
 import trio.testing
 from _failure_support import (
-    PARAMS,
     busy_connections,
     collect_resource_warnings,
     fake_client,
     wait_server_idle,
 )
+from _shared import PARAMS
 
 import trio_msgstream as tms
 from trio_msgstream.testing import FakeAnthropicServer, text_response

@@ -14,14 +14,13 @@ from collections.abc import Iterator
 import pytest
 import trio
 import trio.testing
+from _shared import API_KEY, PARAMS
 
 import trio_msgstream as tms
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="relies on Linux dropping SYNs on a full backlog"
 )
-
-PARAMS = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.fixture
@@ -52,7 +51,7 @@ async def test_connect_timeout_fires_with_which_connect(
     blackhole: str, autojump_clock: trio.testing.MockClock
 ) -> None:
     client = tms.AsyncClient(
-        base_url=blackhole, api_key="sk-test", max_retries=1, timeout=tms.Timeout(connect=3.0)
+        base_url=blackhole, api_key=API_KEY, max_retries=1, timeout=tms.Timeout(connect=3.0)
     )
     async with client:
         start = trio.current_time()

@@ -6,7 +6,8 @@ import tracemalloc
 
 import pytest
 import trio
-from _failure_support import PARAMS, busy_connections, fake_client, wait_server_idle
+from _failure_support import busy_connections, fake_client, wait_server_idle
+from _shared import PARAMS
 
 import trio_msgstream as tms
 from trio_msgstream.testing import ScriptedResponse, error_response, sse_bytes, text_response

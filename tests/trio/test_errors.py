@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 import trio
-from _failure_support import API_KEY, FIXTURES, PARAMS, Recorder, fake_client, message_text
+from _failure_support import Recorder, fake_client, message_text
+from _shared import API_KEY, PARAMS
+from _shared import TRANSCRIPTS as FIXTURES
 
 import trio_msgstream as tms
 from trio_msgstream.testing import (

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import trio
-from _failure_support import FIXTURES, PARAMS, fake_client
+from _failure_support import fake_client
+from _shared import PARAMS
+from _shared import TRANSCRIPTS as FIXTURES
 
 import trio_msgstream as tms
 from trio_msgstream.testing import ScriptedResponse
