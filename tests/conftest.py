@@ -5,6 +5,7 @@
   with the library's default settings (``client.with_options(...)`` for others).
 - ``sync_server`` / ``sync_client``: one fake server in a background thread for the
   whole session (reset before each test) and a sync :class:`Client` on it.
+- ``blackhole``: a URL whose connect never completes (for connect timeouts).
 - ``params``: a fresh copy of the default request parameters (``_shared.PARAMS``).
 
 Every test has a time limit (pytest-timeout, ``timeout`` in pyproject.toml); tests
@@ -15,6 +16,7 @@ marked ``slow`` (stress tests) get ``SLOW_TIMEOUT`` unless they set their own.
 from __future__ import annotations
 
 import copy
+import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -80,3 +82,29 @@ def sync_client(sync_server: FakeAnthropicServer) -> Iterator[tms.Client]:
     """A sync :class:`Client` on ``sync_server`` (default retries and timeouts)."""
     with tms.Client(base_url=sync_server.base_url, api_key=API_KEY) as client:
         yield client
+
+
+@pytest.fixture
+def blackhole() -> Iterator[str]:
+    """The URL of a loopback listener that never completes a TCP handshake (Linux:
+    its accept queue is full, so new SYNs are dropped): a connect never ends."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    # Fill the accept queue; the kernel then drops new SYNs (the handshake stalls).
+    for _ in range(4):
+        filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        filler.setblocking(False)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()

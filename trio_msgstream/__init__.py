@@ -37,6 +37,7 @@ from ._core.exceptions import PermissionDeniedError as PermissionDeniedError
 from ._core.exceptions import RateLimitError as RateLimitError
 from ._core.exceptions import RequestTooLargeError as RequestTooLargeError
 from ._core.exceptions import ServiceUnavailableError as ServiceUnavailableError
+from ._core.exceptions import StreamClosedError as StreamClosedError
 from ._core.exceptions import StreamProtocolError as StreamProtocolError
 from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
 from ._httpx.async_client import AsyncClient as AsyncClient
@@ -200,6 +201,7 @@ __all__ = [
     "RawMessageStream",
     "RequestTooLargeError",
     "ServiceUnavailableError",
+    "StreamClosedError",
     "StreamProtocolError",
     "StreamStatistics",
     "SyncMessageStream",

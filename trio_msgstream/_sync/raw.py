@@ -2,8 +2,9 @@
 
 The consumer's thread reads the body; the request session validates the events and
 keeps the time (the consumer's own time between two reads is not idle time). Nothing
-is accumulated and nothing retried once the stream is returned; at ``message_stop``
-the iteration ends.
+is accumulated and nothing retried once the stream is returned. ``message_stop`` is
+handed out at once; the step after it (or closing the stream) reads the rest of the
+body briefly, for the connection's reuse, then releases it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class SyncRawMessageStream:
         self._batch: list[RawMessageStreamEvent] = []
         self._pos = 0
         self._done = False
+        self._complete = False
+        """``message_stop`` was read: the iteration ends after its batch."""
 
     @property
     def response(self) -> httpx.Response:
@@ -54,6 +57,8 @@ class SyncRawMessageStream:
     def __next__(self) -> RawMessageStreamEvent:
         try:
             while self._pos >= len(self._batch):
+                if self._complete:
+                    self.close()  # the step after message_stop: drain, release
                 if self._done:
                     raise StopIteration
                 self._batch, self._pos = self._read_batch(), 0
@@ -79,7 +84,8 @@ class SyncRawMessageStream:
                 if session.done and isinstance(exc, APIConnectionError):
                     self.close()
                     return []
-                raise session.fail(exc) from exc.__cause__
+                # A read timeout clamped to content_idle/deadline is reported as such.
+                raise session.fail(exc, time.monotonic()) from exc.__cause__
             now = time.monotonic()
             if now >= session.wait_deadline:
                 raise session.fail(session.timeout_error(now))
@@ -88,9 +94,9 @@ class SyncRawMessageStream:
             self.close()
             raise
         if session.done:
+            # message_stop: hand it out now; close() reads the rest of the body.
             session.succeed()
-            self._response.drain(DRAIN_TIMEOUT)
-            self.close()
+            self._complete = True
         else:
             session.pause_idle(time.monotonic())
         return events
@@ -100,6 +106,10 @@ class SyncRawMessageStream:
         if self._done:
             return
         self._done = True
+        if self._complete and not getattr(self._chunks, "gi_running", False):
+            # The message is complete: read the rest of the body, briefly, so the
+            # connection can be reused.
+            self._response.drain(DRAIN_TIMEOUT)
         try:
             self._chunks.close()  # type: ignore[attr-defined]
         except ValueError:  # being read in another thread: wake that read up

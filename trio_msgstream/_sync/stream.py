@@ -10,8 +10,10 @@ consumer is retried as in the async client.
 Timeouts: ``connect``/``read``/``write``/``pool`` go to httpx, clamped by the session
 to the request's deadline and the idle deadline; the clock is checked whenever a chunk
 arrives. So a stream that keeps sending pings is noticed as idle at the first ping
-after its ``content_idle`` ran out. At ``message_stop`` the iteration ends; the rest
-of the body is read for at most ``DRAIN_TIMEOUT`` seconds (for the connection's reuse).
+after its ``content_idle`` ran out. At ``message_stop`` the iteration ends at once;
+closing the stream then reads the rest of the body for at most ``DRAIN_TIMEOUT``
+seconds (for the connection's reuse), as the async client's ``aclose()`` waits for its
+producer's drain.
 
 Ctrl-C: a :class:`KeyboardInterrupt` raised while reading closes the response (and so
 the connection) on its way out; leaving the ``with`` block closes the stream too.
@@ -245,7 +247,7 @@ class SyncMessageStream:
         another thread it closes the response under a read in progress, which then
         ends the iteration quietly.
         """
-        self._consumer.closed = True
+        self._consumer.mark_closed()
         if self._producer.close():
             self._run_hooks(self._consumer.close_hooks(), None)
 
@@ -282,6 +284,13 @@ class _SyncProducer:
         """The next batch of events, or ``None`` at the end."""
         if self._batches is None:
             return None
+        session = self.session
+        if session.done:
+            # message_stop was handed out: the stream is over now. The rest of the body
+            # is read when the stream is closed (for the connection's reuse), so a body
+            # kept open after message_stop does not hold up the consumer.
+            session.succeed(session.engine.snapshot() if session.engine else None)
+            return None
         return next(self._batches, None)
 
     def _produce(self) -> Iterator[Batch]:
@@ -316,7 +325,6 @@ class _SyncProducer:
             yield events
             session.resume_idle(time.monotonic())
             if session.done:
-                response.drain(DRAIN_TIMEOUT)
                 return
         tail = session.receive_eof()
         if tail:
@@ -328,6 +336,11 @@ class _SyncProducer:
         self.closed = True
         batches = self._batches
         if batches is not None:
+            running = getattr(batches, "gi_running", False)
+            if self.session.done and not running and self.response is not None:
+                # The message is complete: read the rest of the body, briefly, so the
+                # connection can be reused (the async producer does the same).
+                self.response.drain(DRAIN_TIMEOUT)
             try:
                 batches.close()  # type: ignore[attr-defined]
             except ValueError:
