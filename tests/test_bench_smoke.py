@@ -9,10 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 RUN = ROOT / "benchmarks" / "run.py"
 
 
+@pytest.mark.slow
 def test_bench_quick(tmp_path: Path) -> None:
     contenders = ["raw_httpx", "raw_sse", "ours_stream", "ours_raw", "ours_text"]
     if importlib.util.find_spec("anthropic") is not None:

@@ -258,6 +258,7 @@ async def test_raw_stream_cancelled_and_closed() -> None:
     assert collect_resource_warnings() == []
 
 
+@pytest.mark.slow
 async def test_a_thousand_random_cancellations() -> None:
     rng = random.Random(20261124)
     counts: dict[str, int] = {}
