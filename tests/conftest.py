@@ -16,6 +16,7 @@ marked ``slow`` (stress tests) get ``SLOW_TIMEOUT`` unless they set their own.
 from __future__ import annotations
 
 import copy
+import gc
 import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -39,6 +40,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Everything alive after collection (modules, test items, plugins) lives for the
+    # whole run: move it out of the collector's sight, so that the tests' explicit
+    # gc.collect() calls (leak and ResourceWarning checks) scan only what the tests
+    # create. Objects made by the tests are collected and checked as before.
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture
