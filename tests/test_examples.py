@@ -32,6 +32,19 @@ EXPECTED: dict[str, list[str]] = {
         "{'location': 'example', 'unit': 'celsius'}",
     ],
     "thinking.py": ["[thinking]", "[signature:", "[text]", "content blocks: ['thinking', 'text']"],
+    "structured_output.py": [
+        "parsed: Trip(city='Kyoto', days=3",
+        "partial: {'city': 'Ky'}",
+        "partial: {'city': 'Kyoto', 'days': 3, 'highlights': ['Fus']}",
+        "final: Trip(city='Kyoto'",
+        'refused: "I can\'t help with planning that."',
+    ],
+    "tool_runner.py": [
+        "turn 1: ['text', 'tool_use', 'tool_use'], stop_reason=tool_use",
+        "turn 2: ['text'], stop_reason=end_turn",
+        "answer: Here is what I found: 3 flights to Lisbon",
+        "tools running at once: 2",
+    ],
     "sync_stream.py": [
         "Hello there!",
         "23 text deltas",

@@ -40,6 +40,14 @@ from ._core.exceptions import ServiceUnavailableError as ServiceUnavailableError
 from ._core.exceptions import StreamClosedError as StreamClosedError
 from ._core.exceptions import StreamProtocolError as StreamProtocolError
 from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
+from ._core.structured import OutputRefusedError as OutputRefusedError
+from ._core.structured import OutputTruncatedError as OutputTruncatedError
+from ._core.structured import OutputValidationError as OutputValidationError
+from ._core.structured import ParsedMessage as ParsedMessage
+from ._core.structured import StructuredOutputError as StructuredOutputError
+from ._core.tools import FunctionTool as FunctionTool
+from ._core.tools import ToolError as ToolError
+from ._core.tools import tool as tool
 from ._httpx.async_client import AsyncClient as AsyncClient
 from ._httpx.async_client import AsyncMessages as AsyncMessages
 from ._sync.client import Client as Client
@@ -47,19 +55,21 @@ from ._sync.client import Messages as Messages
 from ._sync.raw import SyncRawMessageStream as SyncRawMessageStream
 from ._sync.stream import SyncMessageStream as SyncMessageStream
 from ._sync.stream import SyncMessageStreamManager as SyncMessageStreamManager
+from ._sync.tool_runner import ToolRunner as ToolRunner
 from ._trio.api import MessageStreamManager as MessageStreamManager
 from ._trio.api import open_message_stream as open_message_stream
 from ._trio.api import start_message_stream as start_message_stream
 from ._trio.fanout import FanOut as FanOut
-from ._trio.fanout import FanOutCancelled as FanOutCancelled
-from ._trio.fanout import FanOutHandle as FanOutHandle
-from ._trio.fanout import FanOutMetrics as FanOutMetrics
-from ._trio.fanout import FanOutResult as FanOutResult
-from ._trio.fanout import FanOutStatistics as FanOutStatistics
 from ._trio.fanout import open_fan_out as open_fan_out
+from ._trio.fanout_handle import FanOutHandle as FanOutHandle
+from ._trio.fanout_results import FanOutCancelled as FanOutCancelled
+from ._trio.fanout_results import FanOutMetrics as FanOutMetrics
+from ._trio.fanout_results import FanOutResult as FanOutResult
+from ._trio.fanout_results import FanOutStatistics as FanOutStatistics
 from ._trio.raw import RawMessageStream as RawMessageStream
 from ._trio.stream import MessageStream as MessageStream
 from ._trio.stream import StreamStatistics as StreamStatistics
+from ._trio.tool_runner import AsyncToolRunner as AsyncToolRunner
 from ._version import __version__ as __version__
 
 AsyncAnthropic = AsyncClient
@@ -68,6 +78,10 @@ AsyncMessageStream = MessageStream
 """The official SDK's name for :class:`MessageStream`."""
 Anthropic = Client
 """The official SDK's name for the synchronous :class:`Client`."""
+beta_tool = tool
+"""The official SDK's name for :func:`tool` (sync functions)."""
+beta_async_tool = tool
+"""The official SDK's name for :func:`tool` (async functions)."""
 
 if _typing.TYPE_CHECKING:
     from .sansio import NEED_DATA as NEED_DATA
@@ -176,6 +190,7 @@ __all__ = [
     "AsyncClient",
     "AsyncMessageStream",
     "AsyncMessages",
+    "AsyncToolRunner",
     "AuthenticationError",
     "BadRequestError",
     "Client",
@@ -187,6 +202,7 @@ __all__ = [
     "FanOutMetrics",
     "FanOutResult",
     "FanOutStatistics",
+    "FunctionTool",
     "IncompleteStreamError",
     "InternalServerError",
     "MessageStream",
@@ -195,7 +211,11 @@ __all__ = [
     "MsgStreamError",
     "NotFoundError",
     "NotGiven",
+    "OutputRefusedError",
+    "OutputTruncatedError",
+    "OutputValidationError",
     "OverloadedError",
+    "ParsedMessage",
     "PermissionDeniedError",
     "RateLimitError",
     "RawMessageStream",
@@ -204,15 +224,21 @@ __all__ = [
     "StreamClosedError",
     "StreamProtocolError",
     "StreamStatistics",
+    "StructuredOutputError",
     "SyncMessageStream",
     "SyncMessageStreamManager",
     "SyncRawMessageStream",
     "Timeout",
+    "ToolError",
+    "ToolRunner",
     "UnprocessableEntityError",
     "__version__",
+    "beta_async_tool",
+    "beta_tool",
     "open_fan_out",
     "open_message_stream",
     "start_message_stream",
+    "tool",
 ]
 
 

@@ -25,7 +25,9 @@ from .._core.events import MessageStreamEvent, TextEvent
 from .._core.exceptions import APIStatusError, APITimeoutError, MsgStreamError
 from .._core.models import Message
 from .._httpx.async_client import AsyncClient
-from .._trio.fanout import FanOutHandle, FanOutResult, open_fan_out
+from .._trio.fanout import open_fan_out
+from .._trio.fanout_handle import FanOutHandle
+from .._trio.fanout_results import FanOutResult
 from .._trio.stream import MessageStream
 from .._version import __version__
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from .config import (
     API_VERSION,
+    DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     NOT_GIVEN,
     NotGiven,
@@ -24,9 +27,10 @@ from .config import (
 )
 from .exceptions import MsgStreamError
 from .options import RequestOptions, split_options
+from .output_schema import prepare_request_params
 from .request import RequestSpec
 
-__all__ = ["MESSAGES_PATH", "ClientConfig"]
+__all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions"]
 
 MESSAGES_PATH = "/v1/messages"
 
@@ -36,6 +40,29 @@ def _missing_key_error() -> MsgStreamError:
         "no API key: pass api_key= or auth_token=, or set ANTHROPIC_API_KEY "
         "(or point base_url at a server that needs none, such as trio_msgstream.testing)"
     )
+
+
+class ClientOptions(TypedDict, total=False):
+    """The settings of a client (both clients take them, and ``with_options``)."""
+
+    api_key: str | None
+    """Defaults to ``ANTHROPIC_API_KEY``."""
+    auth_token: str | None
+    """A bearer token, instead of or beside the key; defaults to ``ANTHROPIC_AUTH_TOKEN``."""
+    base_url: object
+    """A URL (``str`` or ``httpx.URL``); defaults to ``ANTHROPIC_BASE_URL``, else
+    ``https://api.anthropic.com``."""
+    timeout: TimeoutTypes | NotGiven
+    """A :class:`Timeout`, or seconds for every phase."""
+    max_retries: int
+    """Retry budget of each request (default 2)."""
+    default_headers: Mapping[str, str] | None
+    """Sent with every request."""
+    default_query: Mapping[str, str] | None
+    """Added to the query of every request."""
+    api_version: str
+    """The ``anthropic-version`` to send (default: the current one, ``2026-10-21``;
+    ``2023-06-01`` keeps working)."""
 
 
 class ClientConfig:
@@ -49,12 +76,12 @@ class ClientConfig:
     def __init__(
         self,
         *,
-        api_key: str | None,
-        auth_token: str | None,
-        base_url: object | None,
-        timeout: TimeoutTypes | NotGiven,
-        max_retries: int,
-        default_headers: Mapping[str, str] | None,
+        api_key: str | None = None,
+        auth_token: str | None = None,
+        base_url: object = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
         api_version: str = API_VERSION,
     ) -> None:
@@ -102,24 +129,22 @@ class ClientConfig:
         rest = self.base_url.split("://", 1)[-1]
         return rest.split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
 
-    def _settings(self, **changes: Any) -> dict[str, Any]:
-        """This client's settings with ``changes`` applied where not ``NOT_GIVEN``
-        (for ``with_options``)."""
-        settings: dict[str, Any] = {
-            "api_key": self._api_key,
-            "auth_token": self._auth_token,
-            "base_url": self.base_url,
-            "timeout": self._timeout,
-            "max_retries": self._max_retries,
-            "default_headers": self._default_headers,
-            "default_query": self._default_query,
-            "api_version": self.api_version,
-        }
-        for key, value in changes.items():
-            if key not in settings:
-                raise TypeError(f"with_options() got an unexpected keyword argument {key!r}")
-            if not isinstance(value, NotGiven):
-                settings[key] = value
+    def _settings(self, changes: ClientOptions) -> ClientOptions:
+        """This client's settings with ``changes`` applied (for ``with_options``)."""
+        settings = ClientOptions(
+            api_key=self._api_key,
+            auth_token=self._auth_token,
+            base_url=self.base_url,
+            timeout=self._timeout,
+            max_retries=self._max_retries,
+            default_headers=self._default_headers,
+            default_query=self._default_query,
+            api_version=self.api_version,
+        )
+        unknown = set(changes) - set(settings)
+        if unknown:
+            raise TypeError(f"unexpected client option(s): {', '.join(sorted(unknown))}")
+        settings.update(changes)
         return settings
 
     def __repr__(self) -> str:
@@ -194,6 +219,7 @@ class ClientConfig:
         """A ``POST /v1/messages`` request from an entry point's keyword arguments
         (the API's parameters and the request options)."""
         params, options = split_options(kwargs)
+        params = prepare_request_params(params)  # output_format=, @tool functions
         if "stream" in params:
             raise TypeError("pass stream= only to messages.create()")
         if "betas" in params:

@@ -19,12 +19,14 @@ they ``await`` the handlers. So the rules below hold for both clients by constru
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from .events import MessageStopEvent, MessageStreamEvent
+from .events import MessageStopEvent, MessageStreamEvent, TextEvent
 from .exceptions import APIError, APITimeoutError, IncompleteStreamError, StreamClosedError
 from .models import Message, TextBlock
+from .structured import OutputTracker
 
-__all__ = ["StreamConsumer", "joined_text"]
+__all__ = ["StreamConsumer", "StreamView", "joined_text"]
 
 
 def joined_text(message: Message) -> str:
@@ -48,6 +50,7 @@ class StreamConsumer:
         "error",
         "final_message",
         "finished",
+        "output",
         "position",
     )
 
@@ -63,6 +66,8 @@ class StreamConsumer:
         self.end_fired = False
         self.error: APIError | None = None
         self._closed_error = closed_error
+        self.output: OutputTracker[Any] | None = None
+        """Follows the structured output (a stream with ``output_format``)."""
 
     def take(self) -> MessageStreamEvent | None:
         """The next event of the batch at hand, or ``None`` when it is used up."""
@@ -76,9 +81,42 @@ class StreamConsumer:
             self.final_message = event.message
         return event
 
+    def take_rest(self) -> list[MessageStreamEvent]:
+        """The events of the batch at hand not yet handed out, all at once (for
+        consumers that walk a batch locally rather than one call per event)."""
+        position = self.position
+        batch = self.batch
+        rest = batch[position:] if position else batch
+        self.position = len(batch)
+        if rest and isinstance(rest[-1], MessageStopEvent):
+            self.final_message = rest[-1].message
+        else:
+            for event in rest:
+                if isinstance(event, MessageStopEvent):
+                    self.final_message = event.message
+        return rest
+
+    def next_text(self) -> str | None:
+        """The text of the next text event in the batch at hand (skipping the other
+        events, noting ``message_stop``), or ``None`` when the batch is used up."""
+        batch = self.batch
+        position = self.position
+        end = len(batch)
+        while position < end:
+            event = batch[position]
+            position += 1
+            kind = event.__class__
+            if kind is TextEvent:
+                self.position = position
+                return event.text  # type: ignore[union-attr]
+            if kind is MessageStopEvent:
+                self.final_message = event.message  # type: ignore[union-attr]
+        self.position = position
+        return None
+
     def refill(self, batch: list[MessageStreamEvent]) -> None:
         """A new batch from the producer."""
-        self.batch = batch
+        self.batch = batch if self.output is None else self.output.observe(batch)
         self.position = 0
 
     @property
@@ -128,3 +166,67 @@ class StreamConsumer:
         if self.closed:
             raise self._closed_error("the stream was closed before message_stop")
         raise fail(IncompleteStreamError("the stream ended before message_stop"))
+
+    def final(self, fail: Callable[[APIError], APIError]) -> Message:
+        """:meth:`result`, parsed (a ``ParsedMessage``) when the stream has an
+        ``output_format``; raises its ``StructuredOutputError`` otherwise."""
+        message = self.result(fail)
+        return message if self.output is None else self.output.parse_final(message)
+
+
+class StreamView:
+    """The read-only state both clients' streams show, from their producer and consumer.
+
+    Mixed into :class:`~trio_msgstream.MessageStream` and
+    :class:`~trio_msgstream.SyncMessageStream`, whose producers both have ``session``
+    and ``response`` attributes.
+    """
+
+    _producer: Any
+    _consumer: StreamConsumer
+
+    @property
+    def current_message_snapshot(self) -> Message | None:
+        """The message accumulated so far; ``None`` before ``message_start``.
+
+        Readable at any time, including after a failure. In the async client it can
+        be ahead of the events the consumer has seen by up to ``max_buffer_size``
+        network chunks.
+        """
+        if self._consumer.final_message is not None:
+            return self._consumer.final_message
+        engine = self._producer.session.engine
+        snapshot: Message | None = engine.snapshot() if engine is not None else None
+        return snapshot
+
+    @property
+    def partial_output(self) -> Any:
+        """With ``output_format``: the output validated from the text seen so far
+        (fields not received yet are ``None``); ``None`` otherwise."""
+        output = self._consumer.output
+        return output.partial_output if output is not None else None
+
+    @property
+    def response(self) -> Any:
+        """The ``httpx.Response`` of the attempt that is streaming (headers only)."""
+        response = self._producer.response
+        return response.raw if response is not None else None
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``request-id`` header of the response, when one arrived."""
+        response = self._producer.response
+        request_id: str | None = response.request_id if response is not None else None
+        return request_id
+
+    @property
+    def attempts(self) -> int:
+        """Requests sent so far (1 + retries)."""
+        attempts: int = self._producer.session.attempts
+        return attempts
+
+    @property
+    def retries(self) -> int:
+        """Retries done so far."""
+        retries: int = self._producer.session.retries
+        return retries

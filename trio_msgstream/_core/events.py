@@ -33,6 +33,7 @@ from .models import (
     MessageDeltaBody,
     MessageDeltaUsage,
 )
+from .structured import ParsedOutputEvent
 
 __all__ = [
     "CitationEvent",
@@ -41,6 +42,7 @@ __all__ = [
     "InputJsonEvent",
     "MessageStopEvent",
     "MessageStreamEvent",
+    "ParsedOutputEvent",
     "RawContentBlockDeltaEvent",
     "RawContentBlockStartEvent",
     "RawContentBlockStopEvent",
@@ -358,5 +360,6 @@ MessageStreamEvent = (
     | ThinkingEvent
     | SignatureEvent
     | CitationEvent
+    | ParsedOutputEvent
 )
 """Every event a :class:`~trio_msgstream.MessageStream` yields: raw and derived."""

@@ -41,6 +41,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from typing_extensions import TypedDict
+
 from .engine import StreamEngine
 from .events import MessageStreamEvent
 from .exceptions import APIError, APITimeoutError, StreamProtocolError
@@ -50,7 +52,7 @@ from .request import RequestSpec
 from .retry import error_headers, is_retryable, retry_delay
 from .status import MAX_ERROR_BODY, status_error
 
-__all__ = ["CONTENT_TYPE_PREVIEW", "RequestSession", "SessionMode"]
+__all__ = ["CONTENT_TYPE_PREVIEW", "RequestSession", "SessionLabels", "SessionMode"]
 
 logger = logging.getLogger("trio_msgstream")
 
@@ -63,6 +65,15 @@ CONTENT_TYPE_PREVIEW = 1024
 
 _MAX_HELD_PINGS = 1
 """Pings kept while events are held back: more would only cost memory."""
+
+
+class SessionLabels(TypedDict, total=False):
+    """What a request is, for telemetry."""
+
+    operation: str
+    """Its name: ``chat`` for Messages, ``count_tokens``, ``models.list``, ..."""
+    params: Mapping[str, Any] | None
+    """Its parameters (the model, max_tokens, ...)."""
 
 
 class RequestSession:
@@ -97,15 +108,16 @@ class RequestSession:
         self.idle_deadline: float = math.inf
         """When the stream is idle (stepped; ``inf`` while paused or without a limit)."""
         self._paused_remaining: float | None = None
-        self.attempts = 0
+        self.attempts: int = 0
         """Attempts begun (1 + retries)."""
         self.engine: StreamEngine | None = None
         """The current attempt's engine (stream and raw modes)."""
-        self.content_delivered = False
+        self.content_delivered: bool = False
         """Content reached the consumer: nothing may be retried any more."""
         self._held: list[MessageStreamEvent] = []
         self._held_pings = 0
         self._last_error: APIError | None = None
+        self._batch_had_content = False
         self._ended = False
         self.observation: RequestObservation = observe_request(
             operation=operation,
@@ -256,9 +268,11 @@ class RequestSession:
         events: list[MessageStreamEvent] = engine.receive_data(data)
         if not events:
             return events
+        self._batch_had_content = False
         if self._idle is not None:
             for event in events:
                 if event.type != "ping":
+                    self._batch_had_content = True
                     if now + self._idle > self.idle_deadline:
                         self.idle_deadline = now + self._idle + self._slack
                     break
@@ -313,6 +327,14 @@ class RequestSession:
         if self._idle is not None and self._paused_remaining is None:
             self._paused_remaining = self.idle_deadline - now
             self.idle_deadline = math.inf
+
+    def consumer_holds(self, now: float) -> None:
+        """A consumer that reads the network itself (raw and sync streams) was handed
+        the last batch: its time until it asks again is not idle time when the batch
+        had content. After a batch of pings alone it is: a slow consumer of a
+        ping-only stream must still time out."""
+        if self._batch_had_content:
+            self.pause_idle(now)
 
     def resume_idle(self, now: float) -> None:
         """The driver waits for the network again."""

@@ -7,15 +7,15 @@ core and know nothing of httpx.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, TypeVar
 
 import httpx
+from typing_extensions import Unpack
 
 from .._core.calls import Call
-from .._core.client_config import ClientConfig
-from .._core.config import API_VERSION, DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
+from .._core.client_config import ClientConfig, ClientOptions
 from .._core.request import RequestSpec
 from .._trio.messages import AsyncBeta, AsyncMessages, AsyncModels
 from .._trio.request import execute, open_body
@@ -58,27 +58,11 @@ class AsyncClient(ClientConfig):
     def __init__(
         self,
         *,
-        api_key: str | None = None,
-        auth_token: str | None = None,
-        base_url: str | httpx.URL | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
-        default_query: Mapping[str, str] | None = None,
-        api_version: str = API_VERSION,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            auth_token=auth_token,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            default_query=default_query,
-            api_version=api_version,
-        )
+        super().__init__(**options)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, timeout=None)
         self.messages: AsyncMessages = AsyncMessages(self)
@@ -92,32 +76,9 @@ class AsyncClient(ClientConfig):
     def http_client(self) -> httpx.AsyncClient:
         return self._http
 
-    def with_options(
-        self,
-        *,
-        api_key: str | NotGiven | None = NOT_GIVEN,
-        auth_token: str | NotGiven | None = NOT_GIVEN,
-        base_url: str | httpx.URL | NotGiven = NOT_GIVEN,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        default_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
-        default_query: Mapping[str, str] | NotGiven = NOT_GIVEN,
-        api_version: str | NotGiven = NOT_GIVEN,
-    ) -> AsyncClient:
+    def with_options(self, **changes: Unpack[ClientOptions]) -> AsyncClient:
         """A client sharing this one's connections, with some settings changed."""
-        return AsyncClient(
-            **self._settings(
-                api_key=api_key,
-                auth_token=auth_token,
-                base_url=base_url,
-                timeout=timeout,
-                max_retries=max_retries,
-                default_headers=default_headers,
-                default_query=default_query,
-                api_version=api_version,
-            ),
-            http_client=self._http,
-        )
+        return AsyncClient(**self._settings(changes), http_client=self._http)
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         """Send ``spec``; return once the status line and headers are in."""

@@ -7,7 +7,7 @@ the sans-IO core and run them through the sync driver (``request``, ``stream``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -15,8 +15,7 @@ import httpx
 from typing_extensions import Unpack
 
 from .._core.calls import Call, model_parser
-from .._core.client_config import ClientConfig
-from .._core.config import API_VERSION, DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
+from .._core.client_config import ClientConfig, ClientOptions
 from .._core.endpoints import (
     MessageTokensCount,
     ModelInfo,
@@ -30,11 +29,14 @@ from .._core.endpoints import (
 from .._core.models import Message
 from .._core.options import split_options
 from .._core.request import RequestSpec
+from .._core.structured import ParsedMessage, as_parsed_message, output_parser
 from .._httpx.transport import build_httpx_request, map_httpx_errors
+from .batches import Batches
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 from .stream import SyncMessageStream, SyncMessageStreamManager
+from .tool_runner import ToolRunner
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["Client", "Messages", "Models", "SyncRawMessageStream"]
 
 _S = TypeVar("_S", bound=SyncMessageStream)
+_T = TypeVar("_T")
 T = TypeVar("T")
 
 
@@ -69,27 +72,11 @@ class Client(ClientConfig):
     def __init__(
         self,
         *,
-        api_key: str | None = None,
-        auth_token: str | None = None,
-        base_url: str | httpx.URL | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
-        default_query: Mapping[str, str] | None = None,
-        api_version: str = API_VERSION,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            auth_token=auth_token,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            default_query=default_query,
-            api_version=api_version,
-        )
+        super().__init__(**options)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(transport=transport, timeout=None)
         self.messages: Messages = Messages(self)
@@ -103,32 +90,9 @@ class Client(ClientConfig):
     def http_client(self) -> httpx.Client:
         return self._http
 
-    def with_options(
-        self,
-        *,
-        api_key: str | NotGiven | None = NOT_GIVEN,
-        auth_token: str | NotGiven | None = NOT_GIVEN,
-        base_url: str | httpx.URL | NotGiven = NOT_GIVEN,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        default_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
-        default_query: Mapping[str, str] | NotGiven = NOT_GIVEN,
-        api_version: str | NotGiven = NOT_GIVEN,
-    ) -> Client:
+    def with_options(self, **changes: Unpack[ClientOptions]) -> Client:
         """A client sharing this one's connections, with some settings changed."""
-        return Client(
-            **self._settings(
-                api_key=api_key,
-                auth_token=auth_token,
-                base_url=base_url,
-                timeout=timeout,
-                max_retries=max_retries,
-                default_headers=default_headers,
-                default_query=default_query,
-                api_version=api_version,
-            ),
-            http_client=self._http,
-        )
+        return Client(**self._settings(changes), http_client=self._http)
 
     def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
         connect, read, write, pool = limits
@@ -165,6 +129,8 @@ class Messages:
 
     def __init__(self, client: Client) -> None:
         self._client = client
+        self.batches: Batches = Batches(client)
+        """``client.messages.batches``: the Message Batches API."""
 
     @overload
     def stream(self, *, event_handler: type[_S], **kwargs: Any) -> SyncMessageStreamManager[_S]: ...
@@ -185,7 +151,7 @@ class Messages:
                 f"event_handler must be a SyncMessageStream subclass, not {event_handler!r}"
             )
         spec = self._client.build_spec(kwargs, stream=True)
-        return SyncMessageStreamManager(self._client, event_handler, spec)
+        return SyncMessageStreamManager(self._client, event_handler, spec, output_parser(kwargs))
 
     @overload
     def create(self, *, stream: Literal[True], **kwargs: Any) -> SyncRawMessageStream: ...
@@ -201,10 +167,40 @@ class Messages:
         spec = client.build_spec(kwargs, stream=stream)
         params, _ = split_options(kwargs)
         if not stream:
-            return execute(client, Call(spec, model_parser(Message), "chat"), params=params)
+            message = execute(client, Call(spec, model_parser(Message), "chat"), params=params)
+            parser = output_parser(kwargs)  # output_format=: a ParsedMessage
+            return message if parser is None else parser.parse_message(message)
         session = new_session(client, spec, "raw", params=params)
         response = run_attempts(session, lambda: open_checked(client, session))
         return SyncRawMessageStream(response, session)
+
+    def parse(self, *, output_format: type[_T], **kwargs: Any) -> ParsedMessage[_T]:
+        """``create()`` for a reply of type ``output_format``: a
+        :class:`~trio_msgstream.ParsedMessage` whose ``parsed_output`` is the object.
+
+        Raises:
+            OutputValidationError: The reply does not validate as ``output_format``.
+            OutputRefusedError: The model refused (``stop_reason == "refusal"``).
+            OutputTruncatedError: The reply was cut by ``max_tokens``.
+        """
+        message = self.create(output_format=output_format, **kwargs)
+        return as_parsed_message(message, output_parser({"output_format": output_format}))
+
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[True], **kwargs: Any
+    ) -> ToolRunner[SyncMessageStream]: ...
+
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[False] = ..., **kwargs: Any
+    ) -> ToolRunner[ParsedMessage[Any]]: ...
+
+    def tool_runner(self, *, stream: bool = False, **kwargs: Any) -> ToolRunner[Any]:
+        """An agent loop that runs the model's (sync) tool calls until it stops
+        asking: ``tools=[...]``, ``max_iterations``, ``stream``, ``run_tools_eagerly``,
+        ``max_concurrency`` (threads), ``tool_timeout``, and the API's parameters."""
+        return ToolRunner(self._client, stream=stream, **kwargs)
 
     def count_tokens(self, **kwargs: Any) -> MessageTokensCount:
         """Count the input tokens of a request without sending it to the model."""
@@ -232,4 +228,5 @@ class Beta:
 
     def __init__(self, client: Client) -> None:
         self.messages: Messages = Messages(client)
+        self.messages.batches = Batches(client, beta=True)
         self.models: Models = Models(client)

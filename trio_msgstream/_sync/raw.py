@@ -98,7 +98,7 @@ class SyncRawMessageStream:
             session.succeed()
             self._complete = True
         else:
-            session.pause_idle(time.monotonic())
+            session.consumer_holds(time.monotonic())
         return events
 
     def close(self) -> None:

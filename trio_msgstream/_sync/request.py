@@ -14,11 +14,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from typing_extensions import Unpack
+
 from .._core.calls import Call, PageCall
 from .._core.config import MAX_RESPONSE_BODY
 from .._core.exceptions import APIError
 from .._core.request import RequestSpec
-from .._core.session import RequestSession, SessionMode
+from .._core.session import RequestSession, SessionLabels, SessionMode
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
@@ -32,22 +34,11 @@ ItemT = TypeVar("ItemT")
 
 
 def new_session(
-    client: Client,
-    spec: RequestSpec,
-    mode: SessionMode,
-    *,
-    operation: str = "chat",
-    params: Mapping[str, Any] | None = None,
+    client: Client, spec: RequestSpec, mode: SessionMode, **labels: Unpack[SessionLabels]
 ) -> RequestSession:
-    """A session for ``spec`` on the monotonic clock."""
-    return RequestSession(
-        spec,
-        now=time.monotonic(),
-        mode=mode,
-        operation=operation,
-        params=params,
-        server_address=client.server_address,
-    )
+    """A session for ``spec`` on this driver's clock."""
+    address = getattr(client, "server_address", None)
+    return RequestSession(spec, now=time.monotonic(), mode=mode, server_address=address, **labels)
 
 
 def run_attempts(session: RequestSession, attempt: Callable[[], T]) -> T:

@@ -25,17 +25,17 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .._core.consumer import StreamConsumer, joined_text
+from .._core.consumer import StreamConsumer, StreamView, joined_text
 from .._core.events import MessageStreamEvent, TextEvent
 from .._core.exceptions import APIError
 from .._core.handlers import handler_call, on_text_takes_snapshot, overridden_handlers
 from .._core.models import ContentBlock, Message
 from .._core.request import RequestSpec
+from .._core.structured import OutputParser, OutputTracker
 from .request import new_session, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
-    import httpx
     from typing_extensions import Self
 
     from .client import Client
@@ -51,7 +51,7 @@ dropped instead of reused."""
 Batch = list[MessageStreamEvent]
 
 
-class SyncMessageStream:
+class SyncMessageStream(StreamView):
     """A streaming Messages API response, read synchronously.
 
     Made by ``client.messages.stream(...)`` on a :class:`Client`; not constructed
@@ -74,7 +74,7 @@ class SyncMessageStream:
         cls._on_text_takes_snapshot = on_text_takes_snapshot(cls.on_text)
 
     def __init__(self, client: Client, spec: RequestSpec) -> None:
-        self._producer = _SyncProducer(client, spec)
+        self._producer: _SyncProducer = _SyncProducer(client, spec)
         self._consumer = StreamConsumer()
 
     # -- handlers (override these) ----------------------------------------------------
@@ -116,31 +116,6 @@ class SyncMessageStream:
         """The last call for every stream: after success, failure or close. Exactly once."""
 
     # -- state -----------------------------------------------------------------------
-
-    @property
-    def current_message_snapshot(self) -> Message | None:
-        """The message accumulated so far; ``None`` before ``message_start``."""
-        if self._consumer.final_message is not None:
-            return self._consumer.final_message
-        engine = self._producer.session.engine
-        return engine.snapshot() if engine is not None else None
-
-    @property
-    def response(self) -> httpx.Response | None:
-        """The ``httpx.Response`` of the attempt that is streaming (headers only)."""
-        response = self._producer.response
-        return response.raw if response is not None else None
-
-    @property
-    def request_id(self) -> str | None:
-        """The ``request-id`` header of the response, when one arrived."""
-        response = self._producer.response
-        return response.request_id if response is not None else None
-
-    @property
-    def attempts(self) -> int:
-        """Requests sent so far (1 + retries)."""
-        return self._producer.session.attempts
 
     # -- consuming ---------------------------------------------------------------------
 
@@ -213,7 +188,13 @@ class SyncMessageStream:
     @property
     def text_stream(self) -> Iterator[str]:
         """The text deltas alone (handlers still run)."""
+        consumer = self._consumer
         while True:
+            if not self._overridden:
+                text = consumer.next_text()
+                if text is not None:
+                    yield text
+                    continue
             event = self._next_event()
             if event is None:
                 return
@@ -227,14 +208,26 @@ class SyncMessageStream:
             APIError: The stream failed (the error itself, with ``partial_message``).
             StreamClosedError: The stream was closed before ``message_stop``.
         """
-        while self._next_event() is not None:
-            pass
-        self._consumer.result(self._producer.session.fail)
+        consumer = self._consumer
+        try:
+            while True:
+                # Walk each batch locally: no per-event call (handlers run in order).
+                rest = consumer.take_rest()
+                if self._overridden:
+                    for event in rest:
+                        self._dispatch(event)
+                if not self._refill():
+                    break
+        except (KeyboardInterrupt, SystemExit):
+            self.close()
+            raise
+        consumer.result(self._producer.session.fail)
 
     def get_final_message(self) -> Message:
-        """Consume the stream to its end and return the accumulated message."""
+        """Consume the stream to its end and return the accumulated message (with
+        ``output_format``, a :class:`~trio_msgstream.ParsedMessage`)."""
         self.until_done()
-        return self._consumer.result(self._producer.session.fail)
+        return self._consumer.final(self._producer.session.fail)
 
     def get_final_text(self) -> str:
         """Consume the stream and return the text of all text blocks, concatenated."""
@@ -321,7 +314,7 @@ class _SyncProducer:
             events = session.receive_data(chunk, now)
             if not events:
                 continue
-            session.pause_idle(now)
+            session.consumer_holds(now)
             yield events
             session.resume_idle(time.monotonic())
             if session.done:
@@ -360,17 +353,26 @@ class SyncMessageStreamManager(Generic[_S]):
     status raises there. Leaving closes the stream and its connection.
     """
 
-    def __init__(self, client: Client, event_handler: type[_S], spec: RequestSpec) -> None:
+    def __init__(
+        self,
+        client: Client,
+        event_handler: type[_S],
+        spec: RequestSpec,
+        output: OutputParser[Any] | None = None,
+    ) -> None:
         self._client = client
         self._event_handler = event_handler
         self._spec = spec
         self._stream: _S | None = None
+        self._output = output
 
     def __enter__(self) -> _S:
         if self._stream is not None:
             raise RuntimeError("a SyncMessageStreamManager can be entered once")
         stream = self._event_handler(self._client, self._spec)
         self._stream = stream
+        if self._output is not None:
+            stream._consumer.output = OutputTracker(self._output)
         try:
             stream._producer.start()
         except APIError as exc:

@@ -11,6 +11,7 @@ import trio
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE
 from .._core.exceptions import APIError
+from .._core.structured import OutputTracker, output_parser
 from .stream import MessageStream
 from .wire import WireClient
 
@@ -46,6 +47,9 @@ async def start_message_stream(
         raise TypeError(f"event_handler must be a MessageStream subclass, not {event_handler!r}")
     spec = client.build_spec(kwargs, stream=True)
     stream = event_handler(client, spec, max_buffer_size=max_buffer_size)
+    parser = output_parser(kwargs)
+    if parser is not None:
+        stream._consumer.output = OutputTracker(parser)
     try:
         await nursery.start(_run_producer, stream)
     except APIError as exc:

@@ -1,6 +1,6 @@
 """Fan-out: many concurrent streams under one scope, with limits and per-item outcomes.
 
-Theory of operation::
+This module is the scheduler. Theory of operation::
 
     open_fan_out(client)                       the caller's task
      └── fan-out nursery  (its cancel scope also covers the ``async with`` body)
@@ -14,482 +14,43 @@ Theory of operation::
                          pause (429/529 retry-after, anthropic-ratelimit-* at 0),
                          requests_per_minute and tokens_per_minute budgets
 
-    The item task consumes its stream to the end (handlers run there), turns the
-    outcome into a FanOutResult and sends it on the unbounded results channel, which
-    ``fan.results()`` reads in completion order.
+    The item task consumes its stream to the end (handlers run there, subscribers
+    get copies), turns the outcome into a FanOutResult and sends it on the unbounded
+    results channel, which ``fan.results()`` reads in completion order.
 
-The gate is applied by a thin per-item wrapper around the client (``_ItemClient``), so
-the stream runtime needs no hook: the wrapper sees every attempt before it is sent and
-every response's status line and headers as soon as they arrive.
+The other jobs live next door: the item's handle (``fanout_handle.py``), its event
+subscribers (``fanout_events.py``), the result types (``fanout_results.py``), and the
+gate (``fanout_gate.py``), a thin per-item wrapper around the client that drives the
+sans-IO rate-limit rules (``_core/ratelimit.py``), so the stream runtime needs no hook.
 """
 
 from __future__ import annotations
 
-import datetime
 import math
 import sys
-import time
-from collections.abc import AsyncIterator, Hashable, Mapping
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import outcome
 import trio
 
-from .._core.config import DEFAULT_MAX_BUFFER_SIZE, NOT_GIVEN, NotGiven, Timeout, TimeoutTypes
-from .._core.events import MessageStreamEvent, TextEvent
-from .._core.exceptions import MsgStreamError
+from .._core.config import DEFAULT_MAX_BUFFER_SIZE
+from .._core.events import TextEvent
 from .._core.models import Message, Usage
-from .._core.request import RequestSpec
-from .._core.retry import MAX_RETRY_AFTER, retry_after_from_headers
 from .api import _sole_cancelled, start_message_stream
+from .fanout_gate import GroupGate, ItemClient
+from .fanout_handle import DONE, QUEUED, RUNNING, FanOutHandle
+from .fanout_results import FanOutCancelled, FanOutResult, FanOutStatistics
 from .stream import MessageStream
-from .wire import WireClient, WireResponse
+from .wire import WireClient
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = [
-    "FanOut",
-    "FanOutCancelled",
-    "FanOutHandle",
-    "FanOutMetrics",
-    "FanOutResult",
-    "FanOutStatistics",
-    "open_fan_out",
-]
+__all__ = ["FanOut", "open_fan_out"]
 
 ErrorPolicy = Literal["collect", "cancel"]
-
-PAUSE_STATUSES = frozenset({429, 529})
-"""Statuses whose ``retry-after`` pauses new starts for the whole group."""
-
-EVENT_SUBSCRIPTION_BUFFER = 256
-"""Events a :meth:`FanOutHandle.open_events` subscriber may lag behind the item task
-before the item (and so its producer) waits for it."""
-
-
-class FanOutCancelled(MsgStreamError):
-    """The error of an item that was cancelled by :meth:`FanOutHandle.cancel`.
-
-    It is never raised by the fan-out; it is what ``result.error`` holds for such an
-    item (and ``result.outcome`` is ``outcome.Error`` of it).
-
-    Attributes:
-        key: The item's key.
-        partial_message: The message accumulated before the cancellation, or ``None``
-            when the item had not started streaming.
-    """
-
-    def __init__(self, key: Hashable, *, partial_message: Message | None = None) -> None:
-        super().__init__(f"fan-out item {key!r} was cancelled")
-        self.key = key
-        self.partial_message = partial_message
-
-
-@dataclass(frozen=True)
-class FanOutMetrics:
-    """Per-item measurements (seconds, on the Trio clock).
-
-    Every duration is measured from the moment the item got a concurrency slot, so it
-    includes waits at the group's gate (pauses and budgets) and retries.
-
-    Attributes:
-        queued: From ``submit`` to getting a slot.
-        time_to_first_byte: To the status line and headers of the response that was
-            streamed (the last attempt); ``None`` when no response arrived.
-        time_to_first_text: To the first text delta consumed; ``None`` when there was
-            no text.
-        duration: To the end of the item (success, failure or cancellation).
-        events: Events consumed from the stream (raw and derived, pings included).
-        retries: Requests sent beyond the first.
-        usage: The final usage (from the last ``message_delta``), else the usage of the
-            partial message of a failure, else ``None``.
-    """
-
-    queued: float
-    time_to_first_byte: float | None
-    time_to_first_text: float | None
-    duration: float
-    events: int
-    retries: int
-    usage: Usage | None
-
-
-@dataclass(frozen=True)
-class FanOutResult:
-    """The outcome of one submitted item, as yielded by :meth:`FanOut.results`.
-
-    Attributes:
-        key: The key given to :meth:`FanOut.submit`.
-        outcome: ``outcome.Value(message)`` or ``outcome.Error(exception)``. Read
-            :attr:`message` / :attr:`error` rather than unwrapping it (an outcome can
-            be unwrapped only once).
-        metrics: Timings and counters of the item.
-    """
-
-    key: Hashable
-    outcome: outcome.Value[Message] | outcome.Error
-    metrics: FanOutMetrics
-
-    @property
-    def message(self) -> Message | None:
-        """The final message, or ``None`` when the item failed or was cancelled."""
-        return self.outcome.value if isinstance(self.outcome, outcome.Value) else None
-
-    @property
-    def error(self) -> BaseException | None:
-        """The item's failure (an :class:`APIError`, a handler's exception, or
-        :class:`FanOutCancelled`), or ``None`` on success."""
-        return self.outcome.error if isinstance(self.outcome, outcome.Error) else None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the item produced a message."""
-        return isinstance(self.outcome, outcome.Value)
-
-    @property
-    def cancelled(self) -> bool:
-        """Whether the item was cancelled through its handle."""
-        return isinstance(self.error, FanOutCancelled)
-
-    def unwrap(self) -> Message:
-        """The message, or raise the item's error.
-
-        Raises:
-            BaseException: The item's error, as itself.
-        """
-        if isinstance(self.outcome, outcome.Value):
-            return self.outcome.value
-        raise self.outcome.error
-
-
-@dataclass(frozen=True)
-class FanOutStatistics:
-    """A snapshot of a fan-out's counters (see :meth:`FanOut.statistics`).
-
-    Attributes:
-        submitted: Items accepted by :meth:`FanOut.submit`.
-        queued: Items waiting for a slot.
-        running: Items holding a slot.
-        finished: Items whose result has been produced.
-        paused_for: Seconds left of the group's pause on new starts (0 when none).
-    """
-
-    submitted: int
-    queued: int
-    running: int
-    finished: int
-    paused_for: float
-
-
-# -- budgets ---------------------------------------------------------------------------
-
-
-class _TokenBucket:
-    """A per-minute budget: ``per_minute`` units refill evenly over 60 s.
-
-    Requests for more than the capacity are granted when the bucket is full (and take
-    it below zero), so a large item can never wait forever.
-    """
-
-    def __init__(self, per_minute: float) -> None:
-        if per_minute <= 0:
-            raise ValueError("a per-minute budget must be > 0")
-        self.capacity = float(per_minute)
-        self.rate = float(per_minute) / 60.0
-        self.level = self.capacity
-        self.stamp = trio.current_time()
-        self.lock = trio.Lock()
-
-    def _refill(self) -> None:
-        now = trio.current_time()
-        self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
-        self.stamp = now
-
-    async def take(self, amount: float) -> None:
-        """Wait until ``amount`` is available, then spend it (first come, first served)."""
-        needed = min(amount, self.capacity)
-        async with self.lock:
-            while True:
-                self._refill()
-                if self.level >= needed:
-                    self.level -= amount
-                    return
-                await trio.sleep((needed - self.level) / self.rate)
-
-    def give_back(self, amount: float) -> None:
-        """Return ``amount`` (negative: charge more), e.g. to correct an estimate."""
-        self._refill()
-        self.level = min(self.capacity, self.level + amount)
-
-
-def _parse_reset(value: str | None) -> float | None:
-    """Seconds until an ``anthropic-ratelimit-*-reset`` RFC 3339 time, or ``None``."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        when = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(when.timestamp() - time.time(), 0.0)
-
-
-_RATELIMIT_KINDS = ("requests", "tokens", "input-tokens", "output-tokens")
-
-
-def _ratelimit_pause(headers: Mapping[str, str]) -> float | None:
-    """How long to pause when an ``anthropic-ratelimit-*-remaining`` header is 0."""
-    pause: float | None = None
-    for kind in _RATELIMIT_KINDS:
-        remaining = headers.get(f"anthropic-ratelimit-{kind}-remaining")
-        if remaining is None:
-            continue
-        try:
-            if int(remaining.strip()) > 0:
-                continue
-        except ValueError:
-            continue
-        wait = _parse_reset(headers.get(f"anthropic-ratelimit-{kind}-reset"))
-        if wait is not None:
-            pause = wait if pause is None else max(pause, wait)
-    return pause
-
-
-# -- items -----------------------------------------------------------------------------
-
-_QUEUED, _RUNNING, _DONE = "queued", "running", "done"
-
-
-class FanOutHandle:
-    """The handle of one submitted item, returned by :meth:`FanOut.submit`.
-
-    Attributes:
-        key: The item's key.
-    """
-
-    def __init__(self, fan: FanOut, key: Hashable, kwargs: dict[str, Any]) -> None:
-        self.key = key
-        self._fan = fan
-        self._kwargs = kwargs
-        self._state = _QUEUED
-        self._stream: MessageStream | None = None
-        self._scope = trio.CancelScope()
-        self._cancel_requested = False
-        self._started = trio.Event()
-        self._done = trio.Event()
-        self._result: FanOutResult | None = None
-        self._subscribers: list[trio.MemorySendChannel[MessageStreamEvent]] = []
-        # measurements, filled in by the item task and its _ItemClient
-        self._submitted_at = trio.current_time()
-        self._slot_at: float | None = None
-        self._first_byte_at: float | None = None
-        self._first_text_at: float | None = None
-        self._attempts = 0
-        self._events = 0
-        self._token_estimate = 0.0
-        self._usage: Usage | None = None
-
-    def __repr__(self) -> str:
-        return f"<FanOutHandle key={self.key!r} state={self._state}>"
-
-    @property
-    def stream(self) -> MessageStream | None:
-        """The item's :class:`MessageStream` once its response has started, else ``None``.
-
-        It stays set after the item finished (read its final state there).
-
-        The fan-out's item task is the stream's consumer, so do not iterate it (that
-        raises :class:`trio.BusyResourceError`); read ``current_message_snapshot``,
-        ``statistics()``, ``response`` or ``request_id``, follow it live with
-        :meth:`open_events` / :meth:`text_stream`, or handle its events with
-        ``event_handler=``.
-        """
-        return self._stream
-
-    @property
-    def result(self) -> FanOutResult | None:
-        """The item's result once it is finished, else ``None``."""
-        return self._result
-
-    @property
-    def done(self) -> bool:
-        """Whether the item's result has been produced."""
-        return self._state == _DONE
-
-    async def wait_started(self) -> MessageStream | None:
-        """Wait until the item's stream has started (or the item finished without one).
-
-        Returns:
-            The live stream, or ``None`` when the item ended before a response streamed.
-
-        Cancellation:
-            Only the wait is cancelled; the item goes on.
-        """
-        async with trio.open_nursery() as nursery:
-
-            async def wait_for(event: trio.Event) -> None:
-                await event.wait()
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(wait_for, self._started)
-            nursery.start_soon(wait_for, self._done)
-        return self._stream
-
-    async def wait(self) -> FanOutResult | None:
-        """Wait for the item to finish and return its result.
-
-        The result is still yielded by :meth:`FanOut.results` as usual.
-
-        Returns:
-            The result, or ``None`` when the item ended without one: the whole
-            fan-out was cancelled, or (under ``on_error="cancel"``) this item's failure
-            is being raised out of ``open_fan_out``.
-
-        Cancellation:
-            Only the wait is cancelled; the item goes on.
-        """
-        await self._done.wait()
-        return self._result
-
-    async def cancel(self) -> None:
-        """Cancel this item alone; its result becomes a :class:`FanOutCancelled` error.
-
-        A queued item never starts; a running one has its stream cancelled (connection
-        released, ``on_end`` run). Returns once the item's result exists. Nothing
-        happens to an item that already finished. Under ``on_error="cancel"`` a
-        cancellation through the handle is not a failure: siblings go on.
-
-        Cancellation:
-            The item is cancelled at once; waiting for its cleanup is shielded (it is
-            bounded by the stream's own close timeout).
-        """
-        if self._state == _DONE:
-            await trio.lowlevel.checkpoint()
-            return
-        self._cancel_requested = True
-        if self._state == _QUEUED:
-            self._fan._finish_without_running(self)
-            await trio.lowlevel.checkpoint()
-            return
-        self._scope.cancel()
-        with trio.CancelScope(shield=True):
-            await self._done.wait()
-
-    @asynccontextmanager
-    async def open_events(self) -> AsyncIterator[AsyncIterator[MessageStreamEvent]]:
-        """Follow the item's events live, from now on, from any task.
-
-        Example::
-
-            async with handle.open_events() as events:
-                async for event in events:
-                    ...
-
-        The iteration ends when the item finishes (its error, if any, is in the
-        result, not raised here). A subscriber that lags more than
-        ``EVENT_SUBSCRIPTION_BUFFER`` events slows the item down (backpressure);
-        leaving the block unsubscribes.
-
-        Yields:
-            An async iterator of the item's events (the same objects the item's
-            consumer sees, handlers already run).
-        """
-        send, receive = trio.open_memory_channel[MessageStreamEvent](EVENT_SUBSCRIPTION_BUFFER)
-        if self._state == _DONE:
-            send.close()
-        else:
-            self._subscribers.append(send)
-        try:
-            async with receive:
-                yield receive
-        finally:
-            if send in self._subscribers:
-                self._subscribers.remove(send)
-            send.close()
-
-    @asynccontextmanager
-    async def open_text_stream(self) -> AsyncIterator[AsyncIterator[str]]:
-        """Like :meth:`open_events`, for the text deltas alone.
-
-        Yields:
-            An async iterator of text deltas.
-        """
-        async with self.open_events() as events:
-            yield _TextDeltas(events)
-
-    async def _publish(self, event: MessageStreamEvent) -> None:
-        for send in list(self._subscribers):
-            try:
-                await send.send(event)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                if send in self._subscribers:
-                    self._subscribers.remove(send)
-
-    def _close_subscribers(self) -> None:
-        subscribers, self._subscribers = self._subscribers, []
-        for send in subscribers:
-            send.close()
-
-
-class _TextDeltas(AsyncIterator[str]):
-    __slots__ = ("_events",)
-
-    def __init__(self, events: AsyncIterator[MessageStreamEvent]) -> None:
-        self._events = events
-
-    def __aiter__(self) -> _TextDeltas:
-        return self
-
-    async def __anext__(self) -> str:
-        while True:
-            event = await self._events.__anext__()
-            if isinstance(event, TextEvent):
-                return event.text
-
-
-class _ItemClient:
-    """The client as one item sees it: every attempt first passes the group's gate,
-    and every response's headers are observed as soon as they arrive."""
-
-    def __init__(self, fan: FanOut, handle: FanOutHandle, max_tokens: int) -> None:
-        self._fan = fan
-        self._inner = fan._client
-        self._handle = handle
-        self._max_tokens = max_tokens
-
-    @property
-    def timeout(self) -> Timeout:
-        return self._inner.timeout
-
-    @property
-    def max_retries(self) -> int:
-        return self._inner.max_retries
-
-    def build_spec(self, kwargs: Mapping[str, Any], *, stream: bool) -> RequestSpec:
-        return self._inner.build_spec(kwargs, stream=stream)
-
-    async def open_response(self, spec: RequestSpec) -> WireResponse:
-        handle = self._handle
-        tokens = 0.0
-        if handle._attempts == 0:
-            # max_tokens plus ~4 bytes of request per input token, until usage is known.
-            tokens = float(self._max_tokens) + len(spec.body) / 4.0
-        await self._fan._gate(handle, tokens)
-        handle._attempts += 1
-        response = await self._inner.open_response(spec)
-        handle._first_byte_at = trio.current_time()
-        self._fan._observe(response)
-        return response
-
-
-# -- the fan-out -----------------------------------------------------------------------
 
 
 class FanOut:
@@ -510,9 +71,9 @@ class FanOut:
         self._limiter = trio.CapacityLimiter(max_concurrency)
         self._queue_send, self._queue_receive = trio.open_memory_channel[FanOutHandle](max_pending)
         self._results_send, self._results_receive = trio.open_memory_channel[FanOutResult](math.inf)
-        self._requests = _TokenBucket(requests_per_minute) if requests_per_minute else None
-        self._tokens = _TokenBucket(tokens_per_minute) if tokens_per_minute else None
-        self._paused_until = -math.inf
+        self._gate = GroupGate(
+            requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute
+        )
         self._keys: set[Hashable] = set()
         self._submitted = 0
         self._finished = 0
@@ -522,8 +83,6 @@ class FanOut:
         self._first_error: BaseException | None = None
         self._body_failed = False
         self._nursery: trio.Nursery | None = None
-        self.rate_limit_headers: dict[str, str] = {}
-        """The ``anthropic-ratelimit-*`` headers of the latest response that had any."""
 
     # -- public ------------------------------------------------------------------------
 
@@ -533,12 +92,7 @@ class FanOut:
         *,
         event_handler: type[MessageStream] = MessageStream,
         max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        **params: Any,
+        **kwargs: Any,
     ) -> FanOutHandle:
         """Queue one stream; wait while the queue holds ``max_pending`` items.
 
@@ -548,14 +102,11 @@ class FanOut:
             event_handler: A :class:`MessageStream` subclass; its handlers run in the
                 item's task as the stream is consumed.
             max_buffer_size: As for :func:`~trio_msgstream.open_message_stream`.
-            timeout: Per-request timeout. Note that ``deadline`` also covers waits at
-                the group's gate (pauses and budgets).
-            max_retries: Per-request retry budget.
-            extra_headers: Added to the request headers.
-            extra_query: Added to the URL query.
-            extra_body: Merged into the JSON body.
-            **params: Messages API parameters (``model``, ``max_tokens``,
-                ``messages``, ...).
+            **kwargs: Messages API parameters (``model``, ``max_tokens``,
+                ``messages``, ...) and the request options every entry point takes
+                (``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``,
+                ``extra_body``). A ``timeout``'s ``deadline`` also covers waits at the
+                group's gate (pauses and budgets).
 
         Returns:
             The item's :class:`FanOutHandle`.
@@ -579,16 +130,7 @@ class FanOut:
         handle = FanOutHandle(
             self,
             key,
-            dict(
-                event_handler=event_handler,
-                max_buffer_size=max_buffer_size,
-                timeout=timeout,
-                max_retries=max_retries,
-                extra_headers=extra_headers,
-                extra_query=extra_query,
-                extra_body=extra_body,
-                **params,
-            ),
+            dict(event_handler=event_handler, max_buffer_size=max_buffer_size, **kwargs),
         )
         # Counted before sending: the item may run and finish while send() yields.
         # A send that raises has not queued the item.
@@ -646,7 +188,7 @@ class FanOut:
             queued=self._submitted - self._finished - self._running,
             running=self._running,
             finished=self._finished,
-            paused_for=max(self._paused_until - trio.current_time(), 0.0),
+            paused_for=self._gate.limits.paused_for(trio.current_time()),
         )
 
     def pause_new_starts(self, seconds: float) -> None:
@@ -654,63 +196,13 @@ class FanOut:
 
         This is what a 429/529 with ``retry-after`` does; a pause only ever grows.
         """
-        self._paused_until = max(self._paused_until, trio.current_time() + seconds)
+        self._gate.limits.pause(seconds, trio.current_time())
 
-    # -- gate and observation ------------------------------------------------------------
-
-    async def _wait_unpaused(self) -> None:
-        while True:
-            until = self._paused_until  # a pause may grow while sleeping
-            if trio.current_time() >= until:
-                return
-            await trio.sleep_until(until)
-
-    async def _gate(self, handle: FanOutHandle, tokens: float) -> None:
-        while True:
-            await self._wait_unpaused()
-            if self._requests is not None:
-                await self._requests.take(1.0)
-            if self._tokens is not None and tokens:
-                await self._tokens.take(tokens)
-                handle._token_estimate = tokens  # reserved: corrected when the item ends
-                tokens = 0.0
-            if trio.current_time() >= self._paused_until:
-                return
-            # A pause began while waiting for the budgets: honour it too.
-
-    def _observe(self, response: WireResponse) -> None:
-        headers = response.headers
-        if response.status_code in PAUSE_STATUSES:
-            try:
-                wait = retry_after_from_headers(headers)
-            except (TypeError, ValueError, OverflowError):
-                wait = None
-            if wait is not None:
-                self.pause_new_starts(min(wait, MAX_RETRY_AFTER))
-        limits = {
-            name.lower(): value
-            for name, value in headers.items()
-            if name.lower().startswith("anthropic-ratelimit-")
-        }
-        if limits:
-            self.rate_limit_headers = limits
-            wait = _ratelimit_pause(limits)
-            if wait is not None:
-                self.pause_new_starts(min(wait, MAX_RETRY_AFTER))
-
-    def _correct_tokens(self, handle: FanOutHandle) -> None:
-        reserved, handle._token_estimate = handle._token_estimate, 0.0
-        if self._tokens is None or not reserved:
-            return
-        usage, streamed = handle._usage, handle._stream is not None
-        if usage is not None:
-            actual = usage.input_tokens + usage.output_tokens
-            actual += usage.cache_creation_input_tokens or 0
-            self._tokens.give_back(reserved - actual)
-        elif not streamed:
-            # No response streamed: the API did not spend the tokens.
-            self._tokens.give_back(reserved)
-        # Otherwise (cancelled or failed mid-stream without usage) keep the estimate.
+    @property
+    def rate_limit_headers(self) -> dict[str, str]:
+        """The ``anthropic-ratelimit-*`` headers (names lower-cased) of the latest
+        response that had any."""
+        return self._gate.limits.headers
 
     # -- tasks ---------------------------------------------------------------------------
 
@@ -718,13 +210,13 @@ class FanOut:
         assert self._nursery is not None
         async with self._queue_receive:
             async for handle in self._queue_receive:
-                if handle._state != _QUEUED:
+                if handle._state != QUEUED:
                     continue  # cancelled while queued
                 await self._limiter.acquire_on_behalf_of(handle)
-                if handle._state != _QUEUED:
+                if handle._state != QUEUED:
                     self._limiter.release_on_behalf_of(handle)
                     continue
-                handle._state = _RUNNING
+                handle._state = RUNNING
                 self._running += 1
                 handle._slot_at = trio.current_time()
                 self._nursery.start_soon(self._run_item, handle)
@@ -744,18 +236,20 @@ class FanOut:
                     usage=None,
                 )
         finally:
-            self._correct_tokens(handle)
+            self._gate.settle(handle)
             self._running -= 1
             self._limiter.release_on_behalf_of(handle)
-            handle._state = _DONE
-            handle._close_subscribers()
+            handle._state = DONE
+            handle._subscribers.close()
             handle._started.set()
             handle._done.set()
 
     async def _stream_item(self, handle: FanOutHandle) -> None:
         kwargs = dict(handle._kwargs)
         max_tokens = kwargs.get("max_tokens")
-        client = _ItemClient(self, handle, max_tokens if isinstance(max_tokens, int) else 0)
+        client = ItemClient(
+            self._client, self._gate, handle, max_tokens if isinstance(max_tokens, int) else 0
+        )
         result: outcome.Value[Message] | outcome.Error
         async with trio.open_nursery() as nursery:
             stream: MessageStream | None = None
@@ -768,7 +262,7 @@ class FanOut:
                     if handle._first_text_at is None and isinstance(event, TextEvent):
                         handle._first_text_at = trio.current_time()
                     if handle._subscribers:
-                        await handle._publish(event)
+                        await handle._subscribers.publish(event)
                 message = await stream.get_final_message()
                 handle._usage = message.usage
                 result = outcome.Value(message)
@@ -795,7 +289,7 @@ class FanOut:
     def _finish_without_running(self, handle: FanOutHandle) -> None:
         """A queued item was cancelled through its handle: settle it now."""
         self._emit(handle, outcome.Error(FanOutCancelled(handle.key)), usage=None)
-        handle._close_subscribers()
+        handle._subscribers.close()
         handle._started.set()
 
     def _emit(
@@ -805,35 +299,10 @@ class FanOut:
         *,
         usage: Usage | None,
     ) -> None:
-        now = trio.current_time()
-        start = handle._slot_at
-        if start is None:
-            metrics = FanOutMetrics(
-                queued=now - handle._submitted_at,
-                time_to_first_byte=None,
-                time_to_first_text=None,
-                duration=0.0,
-                events=0,
-                retries=0,
-                usage=None,
-            )
-        else:
-            metrics = FanOutMetrics(
-                queued=start - handle._submitted_at,
-                time_to_first_byte=(
-                    handle._first_byte_at - start if handle._first_byte_at is not None else None
-                ),
-                time_to_first_text=(
-                    handle._first_text_at - start if handle._first_text_at is not None else None
-                ),
-                duration=now - start,
-                events=handle._events,
-                retries=max(handle._attempts - 1, 0),
-                usage=usage,
-            )
+        metrics = handle._metrics(trio.current_time(), usage)
         fan_result = FanOutResult(key=handle.key, outcome=result, metrics=metrics)
         handle._result = fan_result
-        handle._state = _DONE
+        handle._state = DONE
         handle._done.set()
         self._finished += 1
         try:

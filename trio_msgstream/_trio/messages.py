@@ -28,15 +28,19 @@ from .._core.endpoints import (
 from .._core.models import Message
 from .._core.options import split_options
 from .._core.request import RequestSpec
+from .._core.structured import ParsedMessage, as_parsed_message, output_parser
 from .api import MessageStreamManager
+from .batches import AsyncBatches
 from .pages import AsyncPaginator
 from .raw import RawMessageStream, open_raw_stream
 from .request import execute
 from .stream import MessageStream
+from .tool_runner import AsyncToolRunner
 
 __all__ = ["AsyncBeta", "AsyncMessages", "AsyncModels"]
 
 _S = TypeVar("_S", bound=MessageStream)
+_T = TypeVar("_T")
 
 
 class AsyncMessages:
@@ -49,6 +53,8 @@ class AsyncMessages:
 
     def __init__(self, client: Any) -> None:
         self._client = client
+        self.batches: AsyncBatches = AsyncBatches(client)
+        """``client.messages.batches``: the Message Batches API."""
 
     @overload
     def stream(
@@ -92,7 +98,39 @@ class AsyncMessages:
         if stream:
             return await open_raw_stream(self._client, spec, params=params)
         call: Call[Message] = _message_call(spec)
-        return await execute(self._client, call, params=params)
+        message = await execute(self._client, call, params=params)
+        parser = output_parser(kwargs)  # output_format=: a ParsedMessage
+        return message if parser is None else parser.parse_message(message)
+
+    async def parse(self, *, output_format: type[_T], **kwargs: Any) -> ParsedMessage[_T]:
+        """``create()`` for a reply of type ``output_format``: a
+        :class:`~trio_msgstream.ParsedMessage` whose ``parsed_output`` is the object.
+
+        Raises:
+            OutputValidationError: The reply does not validate as ``output_format``.
+            OutputRefusedError: The model refused (``stop_reason == "refusal"``).
+            OutputTruncatedError: The reply was cut by ``max_tokens``.
+        """
+        message = await self.create(output_format=output_format, **kwargs)
+        return as_parsed_message(message, output_parser({"output_format": output_format}))
+
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[True], **kwargs: Any
+    ) -> AsyncToolRunner[MessageStream]: ...
+
+    @overload
+    def tool_runner(
+        self, *, stream: Literal[False] = ..., **kwargs: Any
+    ) -> AsyncToolRunner[ParsedMessage[Any]]: ...
+
+    def tool_runner(self, *, stream: bool = False, **kwargs: Any) -> AsyncToolRunner[Any]:
+        """An agent loop that runs the model's tool calls until it stops asking
+        (see :class:`~trio_msgstream._trio.tool_runner.AsyncToolRunner` and the
+        tool runner docs): ``tools=[...]``, ``max_iterations``, ``stream``,
+        ``run_tools_eagerly``, ``max_concurrency``, ``tool_timeout``, ``fan_out``, and
+        the API's parameters."""
+        return AsyncToolRunner(self._client, stream=stream, **kwargs)
 
     async def count_tokens(self, **kwargs: Any) -> MessageTokensCount:
         """Count the input tokens of a request (``model``, ``messages``, ``system``,
@@ -125,4 +163,5 @@ class AsyncBeta:
 
     def __init__(self, client: Any) -> None:
         self.messages: AsyncMessages = AsyncMessages(client)
+        self.messages.batches = AsyncBatches(client, beta=True)
         self.models: AsyncModels = AsyncModels(client)

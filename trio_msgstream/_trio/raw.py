@@ -111,7 +111,7 @@ class RawMessageStream:
             self._complete = True
             session.succeed()
         else:
-            session.pause_idle(trio.current_time())
+            session.consumer_holds(trio.current_time())
         return events
 
     async def _drain(self) -> None:

@@ -14,12 +14,13 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import trio
+from typing_extensions import Unpack
 
 from .._core.calls import Call
 from .._core.config import MAX_RESPONSE_BODY
 from .._core.exceptions import APIError
 from .._core.request import RequestSpec
-from .._core.session import RequestSession, SessionMode
+from .._core.session import RequestSession, SessionLabels, SessionMode
 from .wire import WireClient, WireResponse
 
 __all__ = [
@@ -40,21 +41,12 @@ must finish even when the request is being cancelled."""
 
 
 def new_session(
-    client: WireClient,
-    spec: RequestSpec,
-    mode: SessionMode,
-    *,
-    operation: str = "chat",
-    params: Mapping[str, Any] | None = None,
+    client: WireClient, spec: RequestSpec, mode: SessionMode, **labels: Unpack[SessionLabels]
 ) -> RequestSession:
-    """A session for ``spec`` on the trio clock."""
+    """A session for ``spec`` on this driver's clock."""
+    address = getattr(client, "server_address", None)
     return RequestSession(
-        spec,
-        now=trio.current_time(),
-        mode=mode,
-        operation=operation,
-        params=params,
-        server_address=getattr(client, "server_address", None),
+        spec, now=trio.current_time(), mode=mode, server_address=address, **labels
     )
 
 

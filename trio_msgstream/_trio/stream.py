@@ -21,7 +21,7 @@ import outcome
 import trio
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE
-from .._core.consumer import StreamConsumer, joined_text
+from .._core.consumer import StreamConsumer, StreamView, joined_text
 from .._core.events import MessageStreamEvent, TextEvent
 from .._core.exceptions import APIError, StreamClosedError
 from .._core.handlers import handler_call, on_text_takes_snapshot, overridden_handlers
@@ -58,7 +58,7 @@ class StreamStatistics:
     """The producer task has exited."""
 
 
-class MessageStream:
+class MessageStream(StreamView):
     """A streaming Messages API response: events, text, and the final message.
 
     Made by :func:`open_message_stream` or ``client.messages.stream(...)``; not
@@ -87,7 +87,9 @@ class MessageStream:
         *,
         max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
     ) -> None:
-        self._producer = StreamProducer(client, spec, max_buffer_size=max_buffer_size)
+        self._producer: StreamProducer = StreamProducer(
+            client, spec, max_buffer_size=max_buffer_size
+        )
         self._consumer = StreamConsumer(TrioStreamClosedError)
         self._consumer_task: trio.lowlevel.Task | None = None
 
@@ -131,40 +133,6 @@ class MessageStream:
         """The last call for every stream: after success, failure or close. Exactly once."""
 
     # -- state -------------------------------------------------------------------------
-
-    @property
-    def current_message_snapshot(self) -> Message | None:
-        """The message accumulated so far; ``None`` before ``message_start``.
-
-        Readable at any time, including after a failure. It can be ahead of the
-        events the consumer has seen by up to ``max_buffer_size`` network chunks.
-        """
-        if self._consumer.final_message is not None:
-            return self._consumer.final_message
-        engine = self._producer.engine
-        return engine.snapshot() if engine is not None else None
-
-    @property
-    def response(self) -> Any:
-        """The ``httpx.Response`` of the attempt that is streaming (headers only)."""
-        response = self._producer.response
-        return response.raw if response is not None else None
-
-    @property
-    def request_id(self) -> str | None:
-        """The ``request-id`` header of the response, when one arrived."""
-        response = self._producer.response
-        return response.request_id if response is not None else None
-
-    @property
-    def attempts(self) -> int:
-        """Requests sent so far (1 + retries)."""
-        return self._producer.session.attempts
-
-    @property
-    def retries(self) -> int:
-        """Retries done so far."""
-        return self._producer.session.retries
 
     def statistics(self) -> StreamStatistics:
         """Counters of this stream. Sync; never blocks."""
@@ -301,14 +269,27 @@ class MessageStream:
             StreamClosedError: The stream was closed before ``message_stop`` (also a
                 ``trio.ClosedResourceError``).
         """
-        while await self._next_event() is not None:
-            pass
-        self._consumer.result(self._producer.fail)
+        consumer = self._consumer
+        while True:
+            # Walk each batch locally: no per-event call (handlers run in order).
+            self._enter_consumer()
+            try:
+                rest = consumer.take_rest()
+                if self._overridden:
+                    for event in rest:
+                        await self._dispatch(event)
+                more = await self._refill()
+            finally:
+                self._consumer_task = None
+            if not more:
+                break
+        consumer.result(self._producer.fail)
 
     async def get_final_message(self) -> Message:
-        """Consume the stream to its end and return the accumulated message."""
+        """Consume the stream to its end and return the accumulated message (with
+        ``output_format``, a :class:`~trio_msgstream.ParsedMessage`)."""
         await self.until_done()
-        return self._consumer.result(self._producer.fail)
+        return self._consumer.final(self._producer.fail)
 
     async def get_final_text(self) -> str:
         """Consume the stream and return the text of all text blocks, concatenated."""
@@ -357,7 +338,13 @@ class _TextStream(AsyncIterator[str]):
         return self
 
     async def __anext__(self) -> str:
-        next_event = self._stream._next_event
+        stream = self._stream
+        if stream._consumer_task is None and not stream._overridden:
+            # The common case: no handlers, the next text is in the batch at hand.
+            text = stream._consumer.next_text()
+            if text is not None:
+                return text
+        next_event = stream._next_event
         while True:
             event = await next_event()
             if event is None:

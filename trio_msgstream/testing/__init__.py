@@ -14,13 +14,24 @@ inspect the requests it received::
 
 With nothing queued, :func:`default_responder` answers deterministically, which is also
 handy for demos without an API key. For synchronous code use
-:func:`fake_anthropic_in_thread`.
+:func:`fake_anthropic_in_thread`. :class:`FakeBatches` adds the Message Batches
+endpoints to a server; :class:`FakeModels` and :class:`FakeTokenCounter` the models
+and token-counting endpoints.
 """
 
+from ._conversation import Conversation as Conversation
+from ._conversation import ConversationTurn as ConversationTurn
+from ._conversation import json_response as json_response
+from ._conversation import tool_calls_response as tool_calls_response
 from ._demo import demo_client as demo_client
 from ._demo import has_api_key as has_api_key
 from ._demo import open_demo_client as open_demo_client
 from ._demo import use_embedded_server_unless_key as use_embedded_server_unless_key
+from ._fake_batches import BatchOutcome as BatchOutcome
+from ._fake_batches import FakeBatch as FakeBatch
+from ._fake_batches import FakeBatches as FakeBatches
+from ._fake_endpoints import FakeModels as FakeModels
+from ._fake_endpoints import FakeTokenCounter as FakeTokenCounter
 from ._scripts import DEFAULT_MODEL as DEFAULT_MODEL
 from ._scripts import ScriptedResponse as ScriptedResponse
 from ._scripts import chunked as chunked
@@ -42,7 +53,14 @@ from ._thread import fake_anthropic_in_thread as fake_anthropic_in_thread
 
 __all__ = [
     "DEFAULT_MODEL",
+    "BatchOutcome",
+    "Conversation",
+    "ConversationTurn",
     "FakeAnthropicServer",
+    "FakeBatch",
+    "FakeBatches",
+    "FakeModels",
+    "FakeTokenCounter",
     "RecordedRequest",
     "Responder",
     "ScriptedResponse",
@@ -53,6 +71,7 @@ __all__ = [
     "events_response",
     "fake_anthropic_in_thread",
     "has_api_key",
+    "json_response",
     "open_demo_client",
     "open_fake_anthropic",
     "replay_sse_file",
@@ -61,6 +80,7 @@ __all__ = [
     "sse_bytes",
     "text_response",
     "thinking_response",
+    "tool_calls_response",
     "tool_use_response",
     "use_embedded_server_unless_key",
 ]

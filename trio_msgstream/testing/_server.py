@@ -6,11 +6,12 @@ import itertools
 import json
 import logging
 import math
+import re
 import socket
 import struct
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -25,6 +26,7 @@ __all__ = [
     "FakeAnthropicServer",
     "RecordedRequest",
     "Responder",
+    "RouteHandler",
     "open_fake_anthropic",
     "serve_fake_anthropic",
 ]
@@ -78,6 +80,22 @@ class RecordedRequest:
 
 Responder = Callable[[RecordedRequest], ScriptedResponse]
 """A function that builds the response to a request when no script is queued."""
+
+RouteHandler = Callable[
+    ["FakeAnthropicServer", RecordedRequest, Mapping[str, str]], ScriptedResponse
+]
+"""``handler(server, request, params)``: ``params`` holds the ``{name}`` values."""
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _route_regex(pattern: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    last = 0
+    for found in _PLACEHOLDER.finditer(pattern):
+        parts += [re.escape(pattern[last : found.start()]), f"(?P<{found.group(1)}>[^/]+)"]
+        last = found.end()
+    return re.compile("".join([*parts, re.escape(pattern[last:])]))
 
 
 class _ClientGone(Exception):
@@ -133,6 +151,7 @@ class FakeAnthropicServer:
         self._fail_first_response: ScriptedResponse | None = None
         self._arrived = trio.Event()
         self._connection_ids = itertools.count(1)
+        self._routes: list[tuple[str, re.Pattern[str], RouteHandler]] = []
 
     @property
     def base_url(self) -> str:
@@ -173,6 +192,16 @@ class FakeAnthropicServer:
             self.connections_opened = 0
             self.max_concurrent_requests = self.active_requests
 
+    def add_route(self, method: str, pattern: str, handler: RouteHandler) -> None:
+        """Answer ``method`` requests to ``pattern`` with ``handler(server, request,
+        params)``, before the built-in ``/v1/messages`` (whose scripts do not apply).
+
+        ``pattern`` is a path with ``{name}`` placeholders, each matching one segment;
+        their values are the handler's ``params``. The last route added wins.
+        """
+        with self._lock:
+            self._routes.insert(0, (method.upper(), _route_regex(pattern), handler))
+
     async def wait_for_requests(self, n: int) -> None:
         """Wait until at least ``n`` requests have been recorded.
 
@@ -201,6 +230,19 @@ class FakeAnthropicServer:
         except Exception as exc:
             logger.exception("fake server responder failed")
             return ScriptedResponse.error(500, "api_error", f"responder raised {exc!r}")
+
+    def _route(self, request: RecordedRequest) -> ScriptedResponse | None:
+        with self._lock:
+            routes = list(self._routes)
+        for method, regex, handler in routes:
+            found = regex.fullmatch(request.path)
+            if method == request.method and found is not None:
+                try:
+                    return handler(self, request, found.groupdict())
+                except Exception as exc:
+                    logger.exception("fake server route handler failed")
+                    return ScriptedResponse.error(500, "api_error", f"route raised {exc!r}")
+        return None
 
     def _record(self, request: RecordedRequest) -> None:
         self.requests.append(request)
@@ -316,7 +358,10 @@ class FakeAnthropicServer:
         ``finish`` is called just before the write that completes (or aborts) the response,
         so that ``active_requests`` is already updated when the client sees the end.
         """
-        if request.method == "POST" and request.path == "/v1/messages":
+        routed = self._route(request)
+        if routed is not None:
+            script = routed
+        elif request.method == "POST" and request.path == "/v1/messages":
             script = self._next_script(request)
         else:
             script = _not_found()
