@@ -48,6 +48,10 @@ class Closed:
     """What ``get_final_message()`` after the close returned or raised."""
 
 
+class HandlerFailed(Exception):
+    """Raised by the recording handler's ``on_text`` when a test asks for it."""
+
+
 def _hook_log(log: list[str], name: str, error: BaseException | None = None) -> None:
     log.append(f"{name}:{type(error).__name__}" if error is not None else name)
 
@@ -68,6 +72,8 @@ class Driver:
         returned, or when a raw stream handed out ``message_stop``."""
         self.stop_time: float | None = None
         """When that was (``now()``)."""
+        self.fail_on_text = False
+        """The recording handler's ``on_text`` raises :class:`HandlerFailed`."""
 
     def now(self) -> float:
         raise NotImplementedError
@@ -127,8 +133,13 @@ class AsyncDriver(Driver):
         super().__init__(server)
         self.client = client
         log = self.log
+        driver = self
 
         class Recorder(tms.MessageStream):
+            async def on_text(self, text: str, snapshot: str) -> None:
+                if driver.fail_on_text:
+                    raise HandlerFailed(text)
+
             async def on_message(self, message: tms.Message) -> None:
                 log.append("on_message")
 
@@ -247,8 +258,13 @@ class SyncDriver(Driver):
         super().__init__(server)
         self.client = client
         log = self.log
+        driver = self
 
         class Recorder(tms.SyncMessageStream):
+            def on_text(self, text: str, snapshot: str) -> None:
+                if driver.fail_on_text:
+                    raise HandlerFailed(text)
+
             def on_message(self, message: tms.Message) -> None:
                 log.append("on_message")
 

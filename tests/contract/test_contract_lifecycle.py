@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 import pytest
-from _drivers import Driver
+from _drivers import Driver, HandlerFailed
 
 import trio_msgstream as tms
 from trio_msgstream.testing import ScriptedResponse, error_response, split_events, text_response
@@ -95,6 +95,18 @@ async def test_hooks_when_the_stream_fails(driver: Driver, clock: Any) -> None:
     with pytest.raises(tms.OverloadedError):
         await driver.final()
     assert driver.log == ["on_exception:OverloadedError", "on_end"]
+
+
+async def test_a_handler_that_raises(driver: Driver, clock: Any) -> None:
+    # The handler's own exception comes out as itself; closing runs on_end once and
+    # lets the connection go, though the server had more to send.
+    driver.fail_on_text = True
+    driver.server.enqueue(stalled_after(6))
+    with pytest.raises(HandlerFailed) as info:
+        await driver.final()
+    assert str(info.value) == "one"
+    assert driver.log == ["on_end"]
+    await driver.wait_server_idle()
 
 
 # -- close ------------------------------------------------------------------------------
