@@ -11,6 +11,7 @@ from typing import Any
 
 import trio
 from _shared import API_KEY
+from _shared import PARAMS as PARAMS  # re-exported: older test modules import it here
 
 import trio_msgstream as tms
 from trio_msgstream.testing import FakeAnthropicServer, open_fake_anthropic
