@@ -42,11 +42,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    # Everything alive after collection (modules, test items, plugins) lives for the
-    # whole run: move it out of the collector's sight, so that the tests' explicit
-    # gc.collect() calls (leak and ResourceWarning checks) scan only what the tests
-    # create. Objects made by the tests are collected and checked as before.
+@pytest.fixture(scope="module", autouse=True)
+def _freeze_what_lives_on() -> None:
+    """Before each test module: collect the garbage (a leak of earlier tests still
+    warns here), then move every object alive (modules, test items, caches) out of the
+    cyclic collector's sight, so that the tests' own ``gc.collect()`` (their leak and
+    ResourceWarning checks) scan only what the tests create, not the whole run's
+    heap. Objects made by the tests are collected and checked as before."""
     gc.collect()
     gc.freeze()
 
