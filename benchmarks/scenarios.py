@@ -22,7 +22,7 @@ from typing import Any
 
 from trio_msgstream.testing import sse_bytes
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5-5"
 
 # Base sizes (scale 1). ``--quick`` divides them (see ``size_divisor``).
 SHORT_DELTAS = 200

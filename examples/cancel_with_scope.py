@@ -21,7 +21,7 @@ import trio
 import trio_msgstream as tms
 from trio_msgstream.testing import open_demo_client
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5-5"
 SECONDS = 0.5
 
 

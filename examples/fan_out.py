@@ -158,7 +158,7 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=8, help="number of prompts (default 8)")
     parser.add_argument("-c", "--concurrency", type=int, default=8, help="max concurrent streams")
-    parser.add_argument("--model", default="claude-sonnet-4-5")
+    parser.add_argument("--model", default="claude-sonnet-5-5")
     parser.add_argument("--plain", action="store_true", help="no redraw: one line per delta")
     args = parser.parse_args()
     sys.exit(trio.run(main, args.n, args.concurrency, args.model, args.plain))

@@ -17,8 +17,8 @@ would read a real key. With a key set the block does nothing and the real API an
 (``AsyncAnthropic()`` itself has no hidden fallback: without a key and without a base URL
 it raises, as it should.)
 
-The model name is the seed's, kept verbatim; the real API may have retired it, in which
-case change it to a current model such as ``claude-sonnet-4-5``.
+The seed's model name (long retired by the API) is replaced by a current model,
+``claude-sonnet-5-5``; the rest of the code is the seed's.
 
 Run: ``python examples/messages_stream.py``
 """
@@ -44,7 +44,7 @@ async def main() -> None:
                 "content": "Say hello there!",
             }
         ],
-        model="claude-3-opus-20240229",
+        model="claude-sonnet-5-5",
     ) as stream:
         async for text in stream.text_stream:
             print(text, end="", flush=True)

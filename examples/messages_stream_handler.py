@@ -15,8 +15,8 @@ Compared with the seed, exactly these lines changed:
 
 As in ``messages_stream.py``, one clearly marked block starts the embedded local server
 and sets ``ANTHROPIC_BASE_URL`` when ``ANTHROPIC_API_KEY`` is not set, before the seed's
-unchanged ``client = AsyncAnthropic()`` line; with a key it does nothing. The model name
-is the seed's, kept verbatim (the real API may have retired it).
+unchanged ``client = AsyncAnthropic()`` line; with a key it does nothing. The seed's
+model name (long retired by the API) is replaced by a current model.
 
 Run: ``python examples/messages_stream_handler.py``
 """
@@ -55,7 +55,7 @@ async def main() -> None:
                 "content": "Say hello there!",
             }
         ],
-        model="claude-3-opus-20240229",
+        model="claude-sonnet-5-5",
         event_handler=MyStream,
     ) as stream:
         message = await stream.get_final_message()

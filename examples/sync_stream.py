@@ -16,7 +16,7 @@ from __future__ import annotations
 import trio_msgstream as tms
 from trio_msgstream.testing import demo_client
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5-5"
 MESSAGES = [{"role": "user", "content": "Say hello there!"}]
 
 

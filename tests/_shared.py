@@ -13,7 +13,7 @@ API_KEY = "sk-test-secret-key-123"
 """The key every test client sends (the fake server accepts any)."""
 
 PARAMS: dict[str, Any] = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-sonnet-5-5",
     "max_tokens": 256,
     "messages": [{"role": "user", "content": "Say hello there!"}],
 }

@@ -14,7 +14,7 @@ CANNED_MESSAGE = {
     "id": "msg_oracle",
     "type": "message",
     "role": "assistant",
-    "model": "claude-sonnet-4-5",
+    "model": "claude-sonnet-5-5",
     "content": [{"type": "text", "text": "{}"}],
     "stop_reason": "end_turn",
     "stop_sequence": None,

@@ -24,7 +24,7 @@ import trio
 import trio_msgstream as tms
 from trio_msgstream.testing import FakeAnthropicServer, ScriptedResponse, text_response
 
-PARAMS = dict(model="claude-sonnet-4-5", max_tokens=64,
+PARAMS = dict(model="claude-sonnet-5-5", max_tokens=64,
               messages=[{"role": "user", "content": "Hi"}])
 
 

@@ -133,7 +133,7 @@ def test_one_argument_on_text(sync_client: tms.Client, sync_server: FakeAnthropi
     seen: list[str] = []
 
     class OneArg(tms.SyncMessageStream):
-        def on_text(self, delta: str) -> None:  # type: ignore[override]
+        def on_text(self, delta: str) -> None:
             seen.append(delta)
 
     sync_server.enqueue(text_response(TEXT))

@@ -23,7 +23,7 @@ from trio_msgstream.testing import FakeBatches, ScriptedResponse, fake_anthropic
 
 def params(i: int) -> dict[str, Any]:
     return {
-        "model": "claude-sonnet-4-5",
+        "model": "claude-sonnet-5-5",
         "max_tokens": 64,
         "messages": [{"role": "user", "content": f"Say item number {i}"}],
     }

@@ -84,6 +84,46 @@ beta_async_tool = tool
 """The official SDK's name for :func:`tool` (async functions)."""
 
 if _typing.TYPE_CHECKING:
+    from .errors import AnthropicError as AnthropicError
+    from .errors import APIResponseValidationError as APIResponseValidationError
+    from .errors import APIWebhookValidationError as APIWebhookValidationError
+    from .errors import ClaudeCodeKeyCreatorNotMemberError as ClaudeCodeKeyCreatorNotMemberError
+    from .errors import ClaudeCodeVersionTooOldError as ClaudeCodeVersionTooOldError
+    from .errors import ClientClosedRequestError as ClientClosedRequestError
+    from .errors import CMEKContextUnavailableError as CMEKContextUnavailableError
+    from .errors import CMEKKeyDisabledError as CMEKKeyDisabledError
+    from .errors import CMEKKeyNetworkBlockedError as CMEKKeyNetworkBlockedError
+    from .errors import CMEKKeyUnreachableError as CMEKKeyUnreachableError
+    from .errors import ContentTooLargeError as ContentTooLargeError
+    from .errors import ContractSpendLimitReachedError as ContractSpendLimitReachedError
+    from .errors import CredentialsError as CredentialsError
+    from .errors import EnforcedSpendLimitReachedError as EnforcedSpendLimitReachedError
+    from .errors import GatewayTimeoutError as GatewayTimeoutError
+    from .errors import HTTPNotImplementedError as HTTPNotImplementedError
+    from .errors import IdentityTokenFileError as IdentityTokenFileError
+    from .errors import (
+        LinkedOrganizationBillingUnavailableError as LinkedOrganizationBillingUnavailableError,
+    )
+    from .errors import (
+        LinkedOrganizationSpendLimitReachedError as LinkedOrganizationSpendLimitReachedError,
+    )
+    from .errors import OrganizationOnHoldError as OrganizationOnHoldError
+    from .errors import OrganizationTypeNotSupportedError as OrganizationTypeNotSupportedError
+    from .errors import ParentOrganizationRequiredError as ParentOrganizationRequiredError
+    from .errors import PaymentRequiredError as PaymentRequiredError
+    from .errors import PreconditionFailedError as PreconditionFailedError
+    from .errors import RampLimitExceededError as RampLimitExceededError
+    from .errors import RequestBodyEncodingInvalidError as RequestBodyEncodingInvalidError
+    from .errors import RequestBodyEncodingUnsupportedError as RequestBodyEncodingUnsupportedError
+    from .errors import (
+        RequestBodyTooLargeAfterDecodingError as RequestBodyTooLargeAfterDecodingError,
+    )
+    from .errors import RequestHeaderFieldsTooLargeError as RequestHeaderFieldsTooLargeError
+    from .errors import RequestParameterError as RequestParameterError
+    from .errors import RequestTimeoutError as RequestTimeoutError
+    from .errors import RetryableError as RetryableError
+    from .errors import SandboxEgressRestrictedError as SandboxEgressRestrictedError
+    from .errors import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
     from .sansio import NEED_DATA as NEED_DATA
     from .sansio import MessageAccumulator as MessageAccumulator
     from .sansio import ServerSentEvent as ServerSentEvent
@@ -166,6 +206,40 @@ _MOVED = {
     "NEED_DATA": "sansio",
     "ServerSentEvent": "sansio",
     "SSEDecoder": "sansio",
+    "APIResponseValidationError": "errors",
+    "APIWebhookValidationError": "errors",
+    "AnthropicError": "errors",
+    "CMEKContextUnavailableError": "errors",
+    "CMEKKeyDisabledError": "errors",
+    "CMEKKeyNetworkBlockedError": "errors",
+    "CMEKKeyUnreachableError": "errors",
+    "ClaudeCodeKeyCreatorNotMemberError": "errors",
+    "ClaudeCodeVersionTooOldError": "errors",
+    "ClientClosedRequestError": "errors",
+    "ContentTooLargeError": "errors",
+    "ContractSpendLimitReachedError": "errors",
+    "CredentialsError": "errors",
+    "EnforcedSpendLimitReachedError": "errors",
+    "GatewayTimeoutError": "errors",
+    "HTTPNotImplementedError": "errors",
+    "IdentityTokenFileError": "errors",
+    "LinkedOrganizationBillingUnavailableError": "errors",
+    "LinkedOrganizationSpendLimitReachedError": "errors",
+    "OrganizationOnHoldError": "errors",
+    "OrganizationTypeNotSupportedError": "errors",
+    "ParentOrganizationRequiredError": "errors",
+    "PaymentRequiredError": "errors",
+    "PreconditionFailedError": "errors",
+    "RampLimitExceededError": "errors",
+    "RequestBodyEncodingInvalidError": "errors",
+    "RequestBodyEncodingUnsupportedError": "errors",
+    "RequestBodyTooLargeAfterDecodingError": "errors",
+    "RequestHeaderFieldsTooLargeError": "errors",
+    "RequestParameterError": "errors",
+    "RequestTimeoutError": "errors",
+    "RetryableError": "errors",
+    "SandboxEgressRestrictedError": "errors",
+    "WorkspaceHumanReviewDisabledError": "errors",
 }
 
 
@@ -247,7 +321,7 @@ def _fix_module_names() -> None:
     import importlib
 
     public = {__name__: __all__}
-    for module_name in ("types", "sansio"):
+    for module_name in ("types", "sansio", "errors"):
         module = importlib.import_module(f"{__name__}.{module_name}")
         public[module.__name__] = module.__all__
     for module_name, names in public.items():

@@ -104,25 +104,26 @@ def test_tool_input_parsed_once_at_stop_and_partial_before() -> None:
     events = [
         START,
         block_start(0, {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}),
-        delta(0, {"type": "input_json_delta", "partial_json": '{"city": "Par'}),
+        delta(0, {"type": "input_json_delta", "partial_json": '{"n": 1, "city": "Par'}),
     ]
     acc, out = run(events)
     partial = acc.snapshot()
     assert partial is not None
     block = partial.content[0]
     assert isinstance(block, tms.ToolUseBlock)
-    assert block.partial_json == '{"city": "Par'
-    assert block.input == {"city": "Par"}
+    assert block.partial_json == '{"n": 1, "city": "Par'
+    # Complete values only, as the official SDK shows an unfinished input.
+    assert block.input == {"n": 1}
     json_event = out[-1]
     assert isinstance(json_event, tms.InputJsonEvent)
-    assert json_event.snapshot == {"city": "Par"}
+    assert json_event.snapshot == {"n": 1}
     for payload in [delta(0, {"type": "input_json_delta", "partial_json": 'is"}'}), stop(0)]:
         out.extend(acc.apply(ev(payload)))
     final = acc.snapshot()
     assert final is not None
     done = final.content[0]
     assert isinstance(done, tms.ToolUseBlock)
-    assert done.input == {"city": "Paris"}
+    assert done.input == {"n": 1, "city": "Paris"}
     assert done.partial_json is None
     assert "partial_json" not in done.model_dump()
 
@@ -184,15 +185,20 @@ def test_unknown_delta_merges_into_unknown_block() -> None:
     acc, _ = run(
         [
             START,
-            block_start(0, {"type": "compaction", "content": None}),
-            delta(0, {"type": "compaction_delta", "content": "sum"}),
-            delta(0, {"type": "compaction_delta", "content": "mary"}),
+            block_start(0, {"type": "hologram", "caption": None, "depth": 1}),
+            delta(0, {"type": "hologram_delta", "caption": "sum"}),
+            delta(0, {"type": "hologram_delta", "caption": "mary", "depth": 2}),
+            delta(0, {"type": "hologram_delta", "caption": "!"}),
             stop(0),
         ]
     )
     message = acc.snapshot()
     assert message is not None
-    assert message.content[0].model_dump() == {"type": "compaction", "content": "summary"}
+    assert message.content[0].model_dump() == {
+        "type": "hologram",
+        "caption": "summary!",
+        "depth": 2,
+    }
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def _line(custom_id: str, kind: str, text: str = "hi") -> bytes:
             "id": f"msg_{custom_id}",
             "type": "message",
             "role": "assistant",
-            "model": "claude-sonnet-4-5",
+            "model": "claude-sonnet-5-5",
             "content": [{"type": "text", "text": text}],
             "stop_reason": "end_turn",
             "stop_sequence": None,

@@ -77,7 +77,8 @@ def test_each_known_event_type_parses_to_its_model() -> None:
         ({"type": "thinking_delta", "thinking": "hm"}, tms.ThinkingDelta),
         ({"type": "signature_delta", "signature": "sig"}, tms.SignatureDelta),
         ({"type": "citations_delta", "citation": {"cited_text": "a"}}, tms.CitationsDelta),
-        ({"type": "compaction_delta", "content": "c"}, tms.UnknownDelta),
+        ({"type": "compaction_delta", "content": "c"}, tms.types.CompactionContentBlockDelta),
+        ({"type": "hologram_delta", "depth": 3}, tms.UnknownDelta),
     ],
 )
 def test_deltas_discriminate_on_type(delta: dict[str, object], cls: type) -> None:
@@ -92,8 +93,12 @@ def test_deltas_discriminate_on_type(delta: dict[str, object], cls: type) -> Non
 def test_unknown_event_type_is_kept_with_all_fields() -> None:
     event = parse_event("brand_new_event", '{"type": "brand_new_event", "answer": 42}')
     assert isinstance(event, tms.UnknownEvent)
-    assert event.type == "brand_new_event"
+    # ``type`` is "unknown" so that narrowing on ``event.type`` works in type checkers;
+    # the wire type is kept, and dumps put it back.
+    assert event.type == "unknown"
+    assert event.event_type == "brand_new_event"
     assert event.model_extra == {"answer": 42}
+    assert event.model_dump() == {"type": "brand_new_event", "answer": 42}
 
 
 def test_unknown_block_type_is_kept() -> None:
@@ -110,12 +115,27 @@ def test_unknown_block_type_is_kept() -> None:
 def test_unknown_fields_are_preserved_on_known_models() -> None:
     event = parse_event(
         "message_delta",
-        '{"type":"message_delta","delta":{"stop_reason":"refusal","stop_details":{"category":"x"}},'
-        '"usage":{"output_tokens":1,"fallback_credit":{"status":"ok"}}}',
+        '{"type":"message_delta","delta":{"stop_reason":"refusal","stop_mood":{"category":"x"}},'
+        '"usage":{"output_tokens":1,"future_credit":{"status":"ok"}}}',
     )
     assert isinstance(event, tms.RawMessageDeltaEvent)
-    assert event.delta.model_extra == {"stop_details": {"category": "x"}}
-    assert event.usage.model_extra == {"fallback_credit": {"status": "ok"}}
+    assert event.delta.model_extra == {"stop_mood": {"category": "x"}}
+    assert event.usage.model_extra == {"future_credit": {"status": "ok"}}
+
+
+def test_stop_details_and_fallback_credit_are_typed() -> None:
+    event = parse_event(
+        "message_delta",
+        '{"type":"message_delta","delta":{"stop_reason":"refusal","stop_details":'
+        '{"type":"refusal","category":"cyber","explanation":null}},"usage":{"output_tokens":1,'
+        '"fallback_credit":{"status":{"type":"redeemed"}}}}',
+    )
+    assert isinstance(event, tms.RawMessageDeltaEvent)
+    assert isinstance(event.delta.stop_details, tms.types.RefusalStopDetails)
+    assert event.delta.stop_details.category == "cyber"
+    credit = event.usage.fallback_credit
+    assert credit is not None
+    assert isinstance(credit.status, tms.types.FallbackCreditRedeemed)
 
 
 def test_sse_name_disagreeing_with_payload_type_uses_payload() -> None:

@@ -55,7 +55,7 @@ class Order(BaseModel):
 
 FORMATS: list[Any] = [Order, list[Item], int, dict[str, int], Literal["x", "y"], str]
 BASE = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-sonnet-5-5",
     "max_tokens": 100,
     "messages": [{"role": "user", "content": "hi"}],
 }

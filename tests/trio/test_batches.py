@@ -28,7 +28,7 @@ from trio_msgstream.batches import (
 )
 from trio_msgstream.testing import FakeBatches, ScriptedResponse, open_fake_anthropic
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5-5"
 
 
 def params(i: int) -> dict[str, Any]:
@@ -344,17 +344,29 @@ async def test_a_failed_upload_keeps_the_batches_created() -> None:
             assert isinstance(info.value.__cause__, tms.BadRequestError)
 
 
-async def test_beta_namespace_adds_the_query_and_betas() -> None:
+async def test_beta_namespace_sends_betas_as_the_header_only() -> None:
+    # As the official SDK: no ``?beta=true`` in the URL, only the anthropic-beta header.
     with trio.fail_after(20):
         async with batch_env(polls_until_ended=0) as (fake, client):
-            beta = AsyncBatches(client, beta=True)
+            beta = client.beta.messages.batches
             batch = await beta.create(requests={"a": params(0)}, betas=["some-beta-2025"])
-            await beta.retrieve(batch.id)
-            assert [r.custom_id async for r in beta.results(batch.id)] == ["a"]
-            created = batch_requests_of(fake, "POST")[0]
-            assert created.query == "beta=true"
-            assert created.header("anthropic-beta") == "some-beta-2025"
-            assert all("beta=true" in r.query for r in fake.server.requests if "batches" in r.path)
+            await beta.retrieve(batch.id, betas=["some-beta-2025", "other-beta"])
+            results = beta.results(batch.id, betas=["some-beta-2025"])
+            assert [r.custom_id async for r in results] == ["a"]
+            assert [b.id async for b in beta.list(betas=["some-beta-2025"])] == [batch.id]
+            await beta.delete(batch.id)
+            sent = [r for r in fake.server.requests if r.path.startswith("/v1/messages/batches")]
+            assert len(sent) == 6  # create, retrieve, retrieve + results, list, delete
+            assert [r.query for r in sent] == ["", "", "", "", "", ""]
+            assert [r.header("anthropic-beta") for r in sent] == [
+                "some-beta-2025",
+                "some-beta-2025,other-beta",
+                "some-beta-2025",
+                "some-beta-2025",
+                "some-beta-2025",
+                None,
+            ]
+            assert isinstance(beta, AsyncBatches)
 
 
 async def test_per_request_options_and_unknown_keywords() -> None:

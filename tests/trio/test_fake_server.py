@@ -33,7 +33,7 @@ from trio_msgstream.testing import (
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "anthropic"
 
 REQUEST: dict[str, Any] = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-sonnet-5-5",
     "max_tokens": 256,
     "stream": True,
     "messages": [{"role": "user", "content": "Say hello there!"}],

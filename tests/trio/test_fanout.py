@@ -29,7 +29,7 @@ from trio_msgstream.testing import (
     text_response,
 )
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5-5"
 EXAMPLE = Path(__file__).parent.parent.parent / "examples" / "fan_out.py"
 
 

@@ -156,6 +156,20 @@ def test_sync_stream_returns_at_message_stop_when_the_body_stays_open() -> None:
             assert time.monotonic() - started < 30
 
 
+def test_sync_streams_reuse_their_connection() -> None:
+    with fake_anthropic_in_thread() as server:
+        with tms.Client(base_url=server.base_url, api_key="sk-test") as client:
+            for _ in range(10):
+                server.enqueue(text_response(TEXT))
+                with client.messages.stream(**PARAMS) as stream:
+                    assert stream.get_final_text() == TEXT
+                server.enqueue(text_response(TEXT))
+                with client.messages.create(stream=True, **PARAMS) as raw:
+                    assert [event.type for event in raw][-1] == "message_stop"
+        assert len(server.requests) == 20
+        assert server.connections_opened == 1
+
+
 # -- the raw stream's idle clock -------------------------------------------------------------
 
 

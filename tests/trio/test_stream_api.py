@@ -97,7 +97,7 @@ async def test_one_argument_on_text_override_gets_the_delta(
     seen: list[str] = []
 
     class Legacy(tms.AsyncMessageStream):
-        async def on_text(self, delta: str) -> None:  # type: ignore[override]
+        async def on_text(self, delta: str) -> None:
             seen.append(delta)
 
     async with client.messages.stream(event_handler=Legacy, **PARAMS) as stream:
@@ -168,13 +168,43 @@ async def test_pinned_api_version_sends_the_key_as_x_api_key(
     assert request.header("authorization") is None
 
 
+async def test_sampling_parameters_are_checked_before_sending(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    # Under the current API version the API rejects temperature; the request is
+    # refused here, before anything is sent. A client pinned to 2023-06-01 sends it.
+    with pytest.raises(tms.errors.RequestParameterError, match="temperature"):
+        async with client.messages.stream(**PARAMS, temperature=0.2):
+            pass
+    with pytest.raises(tms.errors.RequestParameterError):
+        await client.messages.create(**PARAMS, extra_body={"top_k": 5})
+    assert server.requests == []
+    server.enqueue(text_response("ok"))
+    pinned = client.with_options(api_version="2023-06-01")
+    async with pinned.messages.stream(**PARAMS, temperature=0.2) as stream:
+        await stream.until_done()
+    assert server.requests[-1].json["temperature"] == 0.2
+
+
+async def test_deprecated_model_warns_at_the_callers_line(
+    server: FakeAnthropicServer, client: tms.AsyncClient
+) -> None:
+    from trio_msgstream._core.model_names import DEPRECATED_MODELS
+
+    old_model = next(iter(DEPRECATED_MODELS))
+    server.enqueue(text_response("ok"))
+    with pytest.warns(DeprecationWarning, match="end-of-life|end of life") as warned:
+        async with client.messages.stream(**{**PARAMS, "model": old_model}) as stream:
+            await stream.until_done()
+    assert warned[0].filename == __file__
+
+
 async def test_request_shape(server: FakeAnthropicServer, client: tms.AsyncClient) -> None:
     server.enqueue(text_response("ok"))
     tools = [{"name": "t", "description": "d", "input_schema": {"type": "object"}}]
     async with client.messages.stream(
         system="Be brief.",
         tools=tools,
-        temperature=0.2,
         stop_sequences=["END"],
         metadata={"user_id": "u1"},
         extra_headers={"anthropic-beta": "feature-x"},
@@ -200,7 +230,6 @@ async def test_request_shape(server: FakeAnthropicServer, client: tms.AsyncClien
     assert body["messages"] == PARAMS["messages"]
     assert body["system"] == "Be brief."
     assert body["tools"] == tools
-    assert body["temperature"] == 0.2
     assert body["stop_sequences"] == ["END"]
     assert body["metadata"] == {"user_id": "u1"}
     assert body["custom_field"] == 7

@@ -43,7 +43,7 @@ REPLY = {
     "note": "Go early.",
 }
 PARAMS: dict[str, Any] = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-sonnet-5-5",
     "max_tokens": 1024,
     "messages": [{"role": "user", "content": "Plan a day in Kyoto."}],
 }

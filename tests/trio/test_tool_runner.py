@@ -23,7 +23,7 @@ from trio_msgstream.testing import (
 )
 
 PARAMS: dict[str, Any] = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-sonnet-5-5",
     "max_tokens": 1024,
     "messages": [{"role": "user", "content": "Plan my trip"}],
 }

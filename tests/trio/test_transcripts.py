@@ -203,7 +203,8 @@ async def test_spot_check_docs_tool_use(server: FakeAnthropicServer) -> None:
     assert isinstance(tool, tms.ToolUseBlock)
     assert tool.input == {"location": "San Francisco, CA", "unit": "fahrenheit"}
     assert message.stop_reason == "tool_use"
-    assert message.model_dump()["content"][1] == {
+    # New optional fields (caller, toolset_name) are None here.
+    assert message.model_dump(exclude_none=True)["content"][1] == {
         "type": "tool_use",
         "id": tool.id,
         "name": "get_weather",
@@ -234,17 +235,17 @@ async def test_spot_check_incomplete_tool_json_keeps_raw_text(server: FakeAnthro
     assert tool.input["filename"] == "taxes.txt"  # the partial parse, not {}
 
 
-async def test_spot_check_compaction_and_unknown_blocks_are_kept(
+async def test_spot_check_compaction_block_is_typed(
     server: FakeAnthropicServer,
 ) -> None:
     body = (FIXTURES / "sdk_compaction_response.sse").read_bytes() + b"\n\n"
     stream = await stream_file(server, body)
     message = await stream.get_final_message()
     block = message.content[0]
-    assert isinstance(block, tms.UnknownBlock)
-    assert block.type == "compaction"
-    assert block.model_dump()["content"] == "Earlier conversation summarized."
-    assert block.model_dump()["encrypted_content"].startswith("EpwBCioIDxgCEAEYASJALd")
+    assert isinstance(block, tms.types.CompactionBlock)
+    assert block.content == "Earlier conversation summarized."
+    assert block.encrypted_content is not None
+    assert block.encrypted_content.startswith("EpwBCioIDxgCEAEYASJALd")
 
 
 async def test_spot_check_refusal_stop_details_preserved(server: FakeAnthropicServer) -> None:

@@ -19,11 +19,11 @@ Exit codes as for the rest of the CLI: 0 ok, 1 API error, 2 usage error, 3 timeo
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import IO, Any
 
 import trio
@@ -42,6 +42,7 @@ from .main import (
     EXIT_USAGE,
     describe_error,
     exit_code_for,
+    prompt_params,
 )
 
 __all__ = ["main", "read_requests"]
@@ -89,23 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@dataclass
-class _Defaults:
-    model: str
-    max_tokens: int
-    system: str | None
-
-    def params(self, prompt: str) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "model": self.model,
-            "max_tokens": self.max_tokens,
-            "messages": [{"role": "user", "content": prompt}],
-        }
-        if self.system:
-            params["system"] = self.system
-        return params
-
-
 def read_requests(
     lines: Sequence[str], *, model: str, max_tokens: int, system: str | None = None
 ) -> list[dict[str, Any]]:
@@ -119,13 +103,13 @@ def read_requests(
     Raises:
         BatchUsageError: A JSONL line that is not a JSON object; no requests at all.
     """
-    defaults = _Defaults(model, max_tokens, system)
+    defaults = functools.partial(prompt_params, model=model, max_tokens=max_tokens, system=system)
     numbered = [(n, line.strip()) for n, line in enumerate(lines, 1) if line.strip()]
     if not numbered:
         raise BatchUsageError("the file holds no prompts")
     requests: list[dict[str, Any]] = []
     if not numbered[0][1].startswith("{"):
-        return [{"custom_id": f"line-{n}", "params": defaults.params(p)} for n, p in numbered]
+        return [{"custom_id": f"line-{n}", "params": defaults(p)} for n, p in numbered]
     for number, line in numbered:
         try:
             value = json.loads(line)

@@ -20,6 +20,7 @@ from typing import IO, Any
 import pydantic
 import trio
 
+from .._core import model_names
 from .._core.config import NOT_GIVEN, NotGiven, Timeout, TimeoutTypes
 from .._core.events import MessageStreamEvent, TextEvent
 from .._core.exceptions import APIStatusError, APITimeoutError, MsgStreamError
@@ -39,7 +40,7 @@ EXIT_USAGE = 2
 EXIT_TIMEOUT = 3
 EXIT_INTERRUPTED = 130
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = model_names.DEFAULT_MODEL
 DEFAULT_MAX_TOKENS = 1024
 
 
@@ -106,14 +107,23 @@ class Options:
     concurrency: int
 
     def params(self, prompt: str) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "model": self.model,
-            "max_tokens": self.max_tokens,
-            "messages": [{"role": "user", "content": prompt}],
-        }
-        if self.system:
-            params["system"] = self.system
-        return params
+        return prompt_params(
+            prompt, model=self.model, max_tokens=self.max_tokens, system=self.system
+        )
+
+
+def prompt_params(
+    prompt: str, *, model: str, max_tokens: int, system: str | None
+) -> dict[str, Any]:
+    """The Messages API parameters of one user prompt (for ``main`` and ``batch``)."""
+    params: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": prompt}],
+    }
+    if system:
+        params["system"] = system
+    return params
 
 
 def parse_options(argv: Sequence[str] | None, stdin: IO[str]) -> Options:
@@ -257,25 +267,11 @@ def format_stats(
 async def open_cli_client(options: Options) -> AsyncIterator[AsyncClient]:
     """The client: real API with a key, else a given base URL, else the embedded server."""
     base_url = options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
-    if os.environ.get("ANTHROPIC_API_KEY") or base_url is not None:
-        async with AsyncClient(base_url=base_url, timeout=options.timeout) as client:
-            yield client
-        return
-    from ..testing import serve_fake_anthropic
+    from ..testing._embedded import open_embedded_server_unless_key
 
-    async with trio.open_nursery() as nursery:
-        server = await nursery.start(serve_fake_anthropic)
-        print(
-            "trio-msgstream: ANTHROPIC_API_KEY is not set; using the embedded local server at "
-            f"{server.base_url} (deterministic demo answers)",
-            file=sys.stderr,
-            flush=True,
-        )
-        try:
-            async with AsyncClient(base_url=server.base_url, timeout=options.timeout) as client:
-                yield client
-        finally:
-            nursery.cancel_scope.cancel()
+    async with open_embedded_server_unless_key(base_url=base_url) as url:
+        async with AsyncClient(base_url=url, timeout=options.timeout) as client:
+            yield client
 
 
 # --------------------------------------------------------------------------- modes
@@ -369,7 +365,7 @@ class _Board:
 
 def _progress_handler(board: _Board, item: _Progress) -> type[MessageStream]:
     class Progress(MessageStream):
-        async def on_text(self, text: str) -> None:  # type: ignore[override]
+        async def on_text(self, text: str) -> None:
             if item.first_text is None:
                 item.first_text = trio.current_time()
                 board.set_state(item, "streaming")

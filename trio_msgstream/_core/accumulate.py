@@ -3,27 +3,36 @@
 Part of the sans-IO core (no trio, no httpx, no clock).
 
 Theory of operation: :meth:`MessageAccumulator.apply` takes each wire event in order,
-checks it against the stream's grammar (``message_start``, then blocks opened in index
-order, deltas only for open blocks of a matching kind, ``message_delta``,
-``message_stop``) and returns the events a consumer should see: the event itself plus
-a derived event for deltas (``text``, ``input_json``, ...), and, at a block's or the
-message's stop, a stop event that carries the finished block or message.
+checks it against the stream's grammar (one table, :mod:`.grammar`, shared with the
+engine's raw mode) and returns the events a consumer should see: the event itself
+plus a derived event for deltas (``text``, ``input_json``, ``compaction``, ...), and,
+at a block's or the message's stop, a stop event that carries the finished block or
+message.
 
-Cost is linear in the stream: text and thinking deltas are appended to chunk lists and
-joined only when someone asks; tool input JSON is parsed once, at the block's stop. A
-partial parse happens only when a snapshot of an unfinished block is read. A
-violation of the grammar raises :class:`StreamProtocolError`; the accumulator keeps
-what it had, so :meth:`snapshot` still shows the partial message afterwards.
+Every delta kind costs O(1) per delta (plus its own size): text, thinking and the
+string fields of unknown deltas are appended to chunk lists and joined only when
+someone asks; citations are appended to a list that derived events read lazily;
+compaction deltas replace two fields; tool input JSON (on every block that carries an
+``input``: ``tool_use``, ``server_tool_use``, ``mcp_tool_use``, ...) is parsed once, at
+the block's stop. A partial parse happens only when a snapshot of an unfinished block
+is read; it keeps complete values only (as the official SDK does), and when the text
+so far is not valid JSON the snapshot shows ``input=None`` with the raw text in
+``partial_json`` rather than an empty input. A ``fallback`` block names the model that
+served the response, and the message's ``model`` follows it. A violation of the
+grammar raises :class:`StreamProtocolError`; the accumulator keeps what it had, so
+:meth:`snapshot` still shows the partial message afterwards.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from pydantic_core import from_json
 
 from .events import (
     CitationEvent,
+    CompactionEvent,
     ContentBlockStopEvent,
     InputJsonEvent,
     MessageStopEvent,
@@ -33,7 +42,6 @@ from .events import (
     RawContentBlockStopEvent,
     RawMessageDeltaEvent,
     RawMessageStartEvent,
-    RawMessageStopEvent,
     RawMessageStreamEvent,
     SignatureEvent,
     TextEvent,
@@ -41,18 +49,15 @@ from .events import (
     _SnapshotSource,
 )
 from .exceptions import StreamProtocolError
+from .grammar import StreamGrammar
 from .models import (
-    CitationsDelta,
+    CompactionBlock,
     ContentBlock,
-    InputJSONDelta,
+    FallbackBlock,
     Message,
-    ServerToolUseBlock,
-    SignatureDelta,
     TextBlock,
     TextDelta,
     ThinkingBlock,
-    ThinkingDelta,
-    ToolUseBlock,
     UnknownDelta,
     Usage,
 )
@@ -112,19 +117,55 @@ class _JsonChunks(_Chunks):
         return self._parsed
 
 
+class _Items(_SnapshotSource):
+    """Appended items (citations); a snapshot is a new list of the first ``n``."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, initial: list[Any] | None) -> None:
+        self.items: list[Any] = list(initial) if initial else []
+
+    def append(self, item: Any) -> int:
+        self.items.append(item)
+        return len(self.items)
+
+    def snapshot_at(self, n: int) -> Any:
+        return self.items[:n]
+
+
 def _parse_partial(raw: str) -> Any:
+    """The complete values of a JSON prefix; ``None`` when it is not valid JSON."""
     if not raw.strip():
         return {}
     try:
-        return from_json(raw, allow_partial="trailing-strings")
+        return from_json(raw, allow_partial=True)
     except ValueError:
-        return {}
+        return None
+
+
+def _carries_input(block: ContentBlock) -> bool:
+    cls = type(block)
+    if "input" in cls.model_fields:
+        return True
+    extra = block.model_extra
+    return extra is not None and "input" in extra
 
 
 class _Block:
     """The accumulation state of one content block."""
 
-    __slots__ = ("citations", "final", "json", "signature", "start", "stopped", "text", "thinking")
+    __slots__ = (
+        "citations",
+        "compaction",
+        "final",
+        "json",
+        "signature",
+        "start",
+        "stopped",
+        "text",
+        "thinking",
+        "unknown",
+    )
 
     def __init__(self, start: ContentBlock) -> None:
         self.start = start
@@ -134,14 +175,37 @@ class _Block:
         self.thinking: _Chunks | None = None
         self.json: _JsonChunks | None = None
         self.signature: str | None = None
-        self.citations: list[Any] | None = None
+        self.citations: _Items | None = None
+        self.compaction: tuple[str | None, str | None] | None = None
+        self.unknown: dict[str, Any] | None = None
         if isinstance(start, TextBlock):
             self.text = _Chunks(start.text)
-            self.citations = list(start.citations) if start.citations else None
+            self.citations = _Items(start.citations) if start.citations is not None else None
         elif isinstance(start, ThinkingBlock):
             self.thinking = _Chunks(start.thinking)
-        elif isinstance(start, (ToolUseBlock, ServerToolUseBlock)):
+        elif isinstance(start, CompactionBlock):
+            self.compaction = (start.content, start.encrypted_content)
+        elif _carries_input(start):
             self.json = _JsonChunks()
+
+    def add_unknown(self, delta: UnknownDelta) -> None:
+        # Forward compatibility for delta kinds this version does not know: strings
+        # extend strings (kept as pieces, joined at build), other values replace.
+        if self.unknown is None:
+            self.unknown = {}
+        fields = self.unknown
+        for key, value in (delta.model_extra or {}).items():
+            current = fields.get(key)
+            if current is None and key not in fields:
+                current = getattr(self.start, key, None)
+            if isinstance(value, str) and isinstance(current, _Chunks):
+                current.append(value)
+            elif isinstance(value, str) and isinstance(current, str):
+                pieces = _Chunks(current)
+                pieces.append(value)
+                fields[key] = pieces
+            else:
+                fields[key] = value
 
     def build(self, *, strict: bool = True) -> ContentBlock:
         """The block as it stands.
@@ -152,43 +216,48 @@ class _Block:
         Args:
             strict: A stopped tool block whose JSON does not parse raises
                 :class:`StreamProtocolError`; otherwise it shows as a partial block
-                (best-effort ``input``, the raw text in ``partial_json``).
+                (``input`` of the complete values, or ``None`` when the text is not
+                valid JSON; the raw text in ``partial_json``).
         """
         if self.final is not None:
             return self.final
         start = self.start
+        update: dict[str, Any] = {}
         if self.text is not None:
-            update: dict[str, Any] = {"text": self.text.value()}
+            update["text"] = self.text.value()
             if self.citations is not None:
-                update["citations"] = list(self.citations)
-            block = start.model_copy(update=update)
+                update["citations"] = list(self.citations.items)
         elif self.thinking is not None:
-            update = {"thinking": self.thinking.value()}
+            update["thinking"] = self.thinking.value()
             if self.signature is not None:
                 update["signature"] = self.signature
-            block = start.model_copy(update=update)
+        elif self.compaction is not None:
+            update["content"], update["encrypted_content"] = self.compaction
         elif self.json is not None:
             raw = self.json.value()
-            if not raw:
-                block = start.model_copy()
-            elif not self.stopped:
-                return start.model_copy(update={"input": _parse_partial(raw), "partial_json": raw})
-            else:
+            if raw and not self.stopped:
+                update["input"] = _parse_partial(raw)
+                update["partial_json"] = raw
+            elif raw:
                 try:
-                    block = start.model_copy(update={"input": from_json(raw)})
+                    update["input"] = from_json(raw)
                 except ValueError as exc:
                     if strict:
                         raise StreamProtocolError(
                             f"tool input of block is not valid JSON: {exc}", body=raw[:200]
                         ) from None
-                    return start.model_copy(
-                        update={"input": _parse_partial(raw), "partial_json": raw}
-                    )
-        else:
-            block = start.model_copy()
-        if self.stopped:
+                    update["input"] = _parse_partial(raw)
+                    update["partial_json"] = raw
+        if self.unknown:
+            for key, value in self.unknown.items():
+                update[key] = value.value() if isinstance(value, _Chunks) else value
+        block = start.model_copy(update=update) if update else start.model_copy()
+        if self.stopped and "partial_json" not in update:
             self.final = block
         return block
+
+
+_Handler = Callable[[Any], list[MessageStreamEvent]]
 
 
 class MessageAccumulator:
@@ -208,10 +277,25 @@ class MessageAccumulator:
         self._blocks: list[_Block] = []
         self._usage: dict[str, Any] = {}
         self._updates: dict[str, Any] = {}
-        self._stopped = False
+        self._grammar = StreamGrammar()
         self._version = 0
         self._cached: Message | None = None
         self._cached_version = -1
+        self._handlers: dict[str, _Handler] = {
+            "content_block_delta": self._apply_delta,
+            "content_block_start": self._apply_block_start,
+            "content_block_stop": self._apply_block_stop,
+            "message_delta": self._apply_message_delta,
+            "message_start": self._apply_message_start,
+            "message_stop": self._apply_message_stop,
+        }
+        self._deltas: dict[str, Callable[[_Block, Any, Any], list[MessageStreamEvent]]] = {
+            "input_json_delta": self._input_json,
+            "thinking_delta": self._thinking,
+            "signature_delta": self._signature,
+            "citations_delta": self._citation,
+            "compaction_delta": self._compaction,
+        }
 
     @property
     def started(self) -> bool:
@@ -221,7 +305,7 @@ class MessageAccumulator:
     @property
     def done(self) -> bool:
         """``message_stop`` has been applied."""
-        return self._stopped
+        return self._grammar.done
 
     @property
     def block_count(self) -> int:
@@ -242,94 +326,122 @@ class MessageAccumulator:
                 ``message_start``, a delta for a block never started, ...).
         """
         self._version += 1
-        if isinstance(event, RawContentBlockDeltaEvent):
+        if type(event) is RawContentBlockDeltaEvent:
             return self._apply_delta(event)
-        if isinstance(event, RawContentBlockStartEvent):
-            self._require_open("content_block_start")
-            if event.index != len(self._blocks):
-                raise StreamProtocolError(
-                    f"content_block_start for index {event.index}, expected {len(self._blocks)}"
-                )
-            self._blocks.append(_Block(event.content_block))
-            return [event]
-        if isinstance(event, RawContentBlockStopEvent):
-            block = self._open_block(event.index, "content_block_stop")
-            block.stopped = True
-            built = block.build()
-            return [ContentBlockStopEvent(index=event.index, content_block=built)]
-        if isinstance(event, RawMessageDeltaEvent):
-            self._require_open("message_delta")
-            self._updates.update(
-                event.delta.model_dump(exclude_unset=True, exclude={"type"})
-                if event.delta.model_extra
-                else {
-                    "stop_reason": event.delta.stop_reason,
-                    "stop_sequence": event.delta.stop_sequence,
-                }
-            )
-            for key, value in event.usage:
-                if value is not None:
-                    self._usage[key] = value
-            for key, value in (event.usage.model_extra or {}).items():
-                self._usage[key] = value
-            return [event]
-        if isinstance(event, RawMessageStartEvent):
-            if self._base is not None:
-                raise StreamProtocolError("a second message_start in one stream")
-            self._base = event.message
-            for initial in event.message.content:
-                state = _Block(initial)
-                state.stopped = True
-                self._blocks.append(state)
-            return [event]
-        if isinstance(event, RawMessageStopEvent):
-            self._require_open("message_stop")
-            self._stopped = True
-            return [MessageStopEvent(message=self.snapshot_or_raise())]
+        handler = self._handlers.get(event.type)
+        if handler is None:  # ping, error, unknown: they change nothing
+            return [cast("MessageStreamEvent", event)]
+        return handler(event)
+
+    def _apply_message_start(self, event: RawMessageStartEvent) -> list[MessageStreamEvent]:
+        initial = event.message.content
+        self._grammar.step("message_start", initial_blocks=len(initial))
+        self._base = event.message
+        for block in initial:
+            state = _Block(block)
+            state.stopped = True
+            self._blocks.append(state)
+            self._follow_fallback(block)
         return [event]
 
-    def _require_open(self, what: str) -> None:
-        if self._base is None:
-            raise StreamProtocolError(f"{what} before message_start")
-        if self._stopped:
-            raise StreamProtocolError(f"{what} after message_stop")
+    def _apply_block_start(self, event: RawContentBlockStartEvent) -> list[MessageStreamEvent]:
+        self._grammar.step("content_block_start", event.index)
+        block = event.content_block
+        self._blocks.append(_Block(block))
+        self._follow_fallback(block)
+        return [event]
 
-    def _open_block(self, index: int, what: str) -> _Block:
-        self._require_open(what)
-        if not 0 <= index < len(self._blocks):
-            raise StreamProtocolError(f"{what} for unknown content block index {index}")
-        block = self._blocks[index]
-        if block.stopped:
-            raise StreamProtocolError(f"{what} for content block {index}, which has stopped")
-        return block
+    def _follow_fallback(self, block: ContentBlock) -> None:
+        # The last fallback hop names the model that served the response, as the
+        # non-streaming message reports it.
+        if isinstance(block, FallbackBlock):
+            self._updates["model"] = block.to.model
+
+    def _apply_block_stop(self, event: RawContentBlockStopEvent) -> list[MessageStreamEvent]:
+        self._grammar.step("content_block_stop", event.index)
+        block = self._blocks[event.index]
+        block.stopped = True
+        built = block.build()
+        return [ContentBlockStopEvent(index=event.index, content_block=built)]
+
+    def _apply_message_delta(self, event: RawMessageDeltaEvent) -> list[MessageStreamEvent]:
+        self._grammar.step("message_delta")
+        delta = event.delta
+        updates = self._updates
+        updates["stop_reason"] = delta.stop_reason
+        updates["stop_sequence"] = delta.stop_sequence
+        updates["stop_details"] = delta.stop_details
+        if delta.container is not None:
+            updates["container"] = delta.container
+        if delta.model_extra:
+            updates.update(delta.model_extra)
+        if event.context_management is not None:
+            updates["context_management"] = event.context_management
+        if event.input_transformations is not None:
+            updates["input_transformations"] = event.input_transformations
+        usage = self._usage
+        for key, value in event.usage:
+            if value is not None:
+                usage[key] = value
+        return [event]
+
+    def _apply_message_stop(self, event: RawMessageStreamEvent) -> list[MessageStreamEvent]:
+        self._grammar.step("message_stop")
+        return [MessageStopEvent(message=self.snapshot_or_raise())]
 
     def _apply_delta(self, event: RawContentBlockDeltaEvent) -> list[MessageStreamEvent]:
         index = event.index
-        block = self._open_block(index, "content_block_delta")
+        self._grammar.delta(index)
+        block = self._blocks[index]
         delta = event.delta
-        if isinstance(delta, TextDelta) and block.text is not None:
+        if type(delta) is TextDelta and block.text is not None:
             n = block.text.append(delta.text)
             return [event, TextEvent(delta.text, index, block.text, n)]
-        if isinstance(delta, InputJSONDelta) and block.json is not None:
-            n = block.json.append(delta.partial_json)
-            return [event, InputJsonEvent(delta.partial_json, index, block.json, n)]
-        if isinstance(delta, ThinkingDelta) and block.thinking is not None:
-            n = block.thinking.append(delta.thinking)
-            return [event, ThinkingEvent(delta.thinking, index, block.thinking, n)]
-        if isinstance(delta, SignatureDelta) and block.thinking is not None:
-            block.signature = delta.signature
-            return [event, SignatureEvent(delta.signature, index)]
-        if isinstance(delta, CitationsDelta) and block.text is not None:
-            if block.citations is None:
-                block.citations = []
-            block.citations.append(delta.citation)
-            return [event, CitationEvent(delta.citation, index, list(block.citations))]
+        kind = self._deltas.get(delta.type)
+        if kind is not None:
+            return kind(block, delta, event)
         if isinstance(delta, UnknownDelta):
-            block.start = _merge_unknown_delta(block.start, delta)
+            block.add_unknown(delta)
             return [event]
-        raise StreamProtocolError(
+        raise self._mismatch(block, delta, index)
+
+    @staticmethod
+    def _mismatch(block: _Block, delta: Any, index: int) -> StreamProtocolError:
+        return StreamProtocolError(
             f"{delta.type} for content block {index} of type {block.start.type}"
         )
+
+    def _input_json(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
+        if block.json is None:
+            raise self._mismatch(block, delta, event.index)
+        n = block.json.append(delta.partial_json)
+        return [event, InputJsonEvent(delta.partial_json, event.index, block.json, n)]
+
+    def _thinking(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
+        if block.thinking is None:
+            raise self._mismatch(block, delta, event.index)
+        n = block.thinking.append(delta.thinking)
+        return [event, ThinkingEvent(delta.thinking, event.index, block.thinking, n)]
+
+    def _signature(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
+        if block.thinking is None:
+            raise self._mismatch(block, delta, event.index)
+        block.signature = delta.signature
+        return [event, SignatureEvent(delta.signature, event.index)]
+
+    def _citation(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
+        if block.text is None:
+            raise self._mismatch(block, delta, event.index)
+        if block.citations is None:
+            block.citations = _Items(None)
+        n = block.citations.append(delta.citation)
+        return [event, CitationEvent(delta.citation, event.index, block.citations, n)]
+
+    def _compaction(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
+        if block.compaction is None:
+            raise self._mismatch(block, delta, event.index)
+        block.compaction = (delta.content, delta.encrypted_content)
+        return [event, CompactionEvent(delta.content, delta.encrypted_content, event.index)]
 
     def snapshot(self) -> Message | None:
         """The message as accumulated so far, or ``None`` before ``message_start``.
@@ -365,14 +477,3 @@ class MessageAccumulator:
 
 def _merged_usage(base: Usage, changes: dict[str, Any]) -> Usage:
     return base.model_copy(update=changes)
-
-
-def _merge_unknown_delta(block: ContentBlock, delta: UnknownDelta) -> ContentBlock:
-    # Forward compatibility for delta kinds this version does not know (compaction,
-    # ...): strings extend strings already on the block, other values replace.
-    current = block.model_dump()
-    update: dict[str, Any] = {}
-    for key, value in (delta.model_extra or {}).items():
-        old = current.get(key)
-        update[key] = old + value if isinstance(old, str) and isinstance(value, str) else value
-    return block.model_copy(update=update)

@@ -1,11 +1,14 @@
 """Message Batches requests: what each endpoint is sent, and how its answer is read.
 
-Part of the sans-IO core. Every builder returns a :class:`Call` (a ready-to-send
-request plus the parser of its 2xx body) or, for the results file, a request spec
-whose body the driver streams into ``BatchResultsDecoder``. The async and sync drivers
+Part of the sans-IO core. Every builder takes a method's keyword arguments as the
+caller gave them (the ``*Params`` typed dicts below, so each parameter is declared and
+documented once, here) and returns a :class:`Call` (a ready-to-send request plus the
+parser of its 2xx body) or, for the results file, a request spec whose body the driver
+streams into ``BatchResultsDecoder``. The async and sync drivers
 (``_trio/batches.py``, ``_sync/batches.py``) only send them.
 
-Endpoints (``?beta=true`` added for the beta namespace)::
+Endpoints (the beta namespace sends the same requests; ``betas=[...]`` goes to the
+``anthropic-beta`` header, as the official SDK does)::
 
     POST   /v1/messages/batches                create
     GET    /v1/messages/batches/{id}           retrieve
@@ -17,19 +20,28 @@ Endpoints (``?beta=true`` added for the beta namespace)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from pydantic import BaseModel
+from typing_extensions import Required
+
+from .batch_build import BatchRequest, BatchRequestsInput, batch_requests, check_batch_limits
 from .batches import BatchNotEndedError, DeletedMessageBatch, MessageBatch, MessageBatchPage
 from .calls import Call, PageCall, model_parser
+from .options import RequestOptions, split_options
 
 if TYPE_CHECKING:
-    from .options import RequestOptions
     from .request import RequestSpec
 
 __all__ = [
     "BATCHES_PATH",
+    "BatchCreateManyParams",
+    "BatchCreateParams",
+    "BatchListParams",
+    "BatchOptions",
+    "BatchWaitParams",
     "RequestBuilder",
     "cancel_call",
     "create_call",
@@ -37,28 +49,104 @@ __all__ = [
     "list_call",
     "results_spec",
     "retrieve_call",
+    "upload_call",
 ]
 
 BATCHES_PATH = "/v1/messages/batches"
+
+Kwargs = Mapping[str, Any]
+"""A method's keyword arguments, as the caller gave them."""
 
 
 class RequestBuilder(Protocol):
     """What the builders need of a client: ``ClientConfig.build_request``."""
 
-    def build_request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Mapping[str, Any] | None = None,
-        query: Mapping[str, str] | None = None,
-        options: RequestOptions | None = None,
-        stream: bool = False,
-        betas: Sequence[str] | None = None,
-        accept: str | None = None,
-    ) -> RequestSpec:
+    @property
+    def build_request(self) -> Callable[..., RequestSpec]:
         """A ready-to-send request for one endpoint."""
         ...
+
+
+class BatchOptions(RequestOptions, total=False):
+    """The keyword arguments of ``retrieve``, ``cancel``, ``delete`` and ``results``,
+    which every other batch method takes too: the request options and ``betas``."""
+
+    betas: Sequence[str] | None
+    """Beta features (the ``anthropic-beta`` header)."""
+
+
+class BatchCreateParams(BatchOptions, total=False):
+    """The keyword arguments of ``create``."""
+
+    requests: Required[BatchRequestsInput]
+    """``[{"custom_id": ..., "params": {...}}, ...]`` as the API takes them, or, as for
+    fan-out, ``{key: params}`` or ``(key, params)`` pairs. Checked against the API's
+    limits before anything is sent (``BatchLimitError``; ``create_many`` splits)."""
+
+
+class BatchCreateManyParams(BatchOptions, total=False):
+    """The keyword arguments of ``create_many`` (beside the requests)."""
+
+    max_requests: int
+    """Requests per batch (at most the API's ``MAX_BATCH_REQUESTS``)."""
+    max_bytes: int
+    """Bytes of request body per batch (at most the API's ``MAX_BATCH_BYTES``)."""
+
+
+class BatchListParams(BatchOptions, total=False):
+    """The keyword arguments of ``list``."""
+
+    limit: int | None
+    """The page size (1 to 1000)."""
+    after_id: str | None
+    """Start after this batch."""
+    before_id: str | None
+    """Start before this batch, and page backwards."""
+
+
+class BatchWaitParams(BatchOptions, total=False):
+    """The keyword arguments of ``wait``.
+
+    The first poll is immediate; the sleeps grow by half each time from
+    ``poll_interval`` to ``max_poll_interval`` seconds. A poll that fails with a
+    retryable error (429, 529, 5xx, a dropped connection) is tried again after the
+    backoff or the server's ``retry-after``, whichever is longer.
+    """
+
+    poll_interval: float
+    """Seconds before the second poll."""
+    max_poll_interval: float
+    """The cap of the growing sleeps."""
+    deadline: float | None
+    """Seconds the whole wait may take (``None``: no limit); then ``BatchWaitTimeout``,
+    whose ``.batch`` is the last state seen."""
+    max_poll_failures: int
+    """Retryable poll failures in a row tolerated (the next one is raised)."""
+    on_poll: Callable[[MessageBatch], object] | None
+    """Called with the batch after every successful poll (progress)."""
+
+
+_BETAS_ONLY = frozenset({"betas"})
+
+
+def _spec(
+    config: RequestBuilder,
+    method: str,
+    path: str,
+    kwargs: Kwargs,
+    *,
+    allowed: frozenset[str] = _BETAS_ONLY,
+    **request: Any,
+) -> RequestSpec:
+    """The request for ``kwargs``: the options split off, ``betas`` to the header,
+    any other keyword refused."""
+    params, options = split_options(kwargs)
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments: {', '.join(unknown)}")
+    betas = params.get("betas")
+    spec: RequestSpec = config.build_request(method, path, options=options, betas=betas, **request)
+    return spec
 
 
 def _batch_path(batch_id: str, suffix: str = "") -> str:
@@ -67,91 +155,83 @@ def _batch_path(batch_id: str, suffix: str = "") -> str:
     return f"{BATCHES_PATH}/{quote(batch_id, safe='')}{suffix}"
 
 
-def _beta_query(beta: bool, query: Mapping[str, str] | None = None) -> dict[str, str]:
-    merged = dict(query or {})
-    if beta:
-        merged["beta"] = "true"
-    return merged
-
-
-def create_call(
-    config: RequestBuilder,
-    requests: Sequence[Mapping[str, Any]],
-    *,
-    options: RequestOptions | None = None,
-    beta: bool = False,
-    betas: Sequence[str] | None = None,
+def upload_call(
+    config: RequestBuilder, part: Sequence[BatchRequest], kwargs: Kwargs
 ) -> Call[MessageBatch]:
-    """``POST /v1/messages/batches`` with ``{"requests": [...]}``."""
-    spec = config.build_request(
-        "POST",
-        BATCHES_PATH,
-        body={"requests": list(requests)},
-        query=_beta_query(beta),
-        options=options,
-        betas=betas,
-    )
+    """``POST /v1/messages/batches`` with ``{"requests": [...]}`` for checked requests."""
+    body = {"requests": [request.to_api() for request in part]}
+    spec = _spec(config, "POST", BATCHES_PATH, kwargs, body=body)
     return Call(spec=spec, parse=model_parser(MessageBatch), operation="batches.create")
 
 
-def retrieve_call(
+def create_call(config: RequestBuilder, kwargs: Kwargs) -> Call[MessageBatch]:
+    """``create(**kwargs)``: the requests checked against the limits, then uploaded."""
+    params = dict(kwargs)
+    if "requests" not in params:
+        raise TypeError("create() needs requests=")
+    checked = batch_requests(params.pop("requests"))
+    check_batch_limits(checked)
+    return upload_call(config, checked, params)
+
+
+def _by_id(
     config: RequestBuilder,
-    batch_id: str,
-    *,
-    options: RequestOptions | None = None,
-    beta: bool = False,
-    betas: Sequence[str] | None = None,
-) -> Call[MessageBatch]:
+    method: str,
+    path: str,
+    kwargs: Kwargs,
+    model: type[BaseModel],
+    operation: str,
+) -> Call[Any]:
+    spec = _spec(config, method, path, kwargs)
+    return Call(spec=spec, parse=model_parser(model), operation=operation)
+
+
+def retrieve_call(config: RequestBuilder, batch_id: str, kwargs: Kwargs) -> Call[MessageBatch]:
     """``GET /v1/messages/batches/{id}``."""
-    spec = config.build_request(
-        "GET", _batch_path(batch_id), query=_beta_query(beta), options=options, betas=betas
-    )
-    return Call(spec=spec, parse=model_parser(MessageBatch), operation="batches.retrieve")
+    return _by_id(config, "GET", _batch_path(batch_id), kwargs, MessageBatch, "batches.retrieve")
 
 
-def list_call(
-    config: RequestBuilder,
-    *,
-    limit: int | None = None,
-    after_id: str | None = None,
-    before_id: str | None = None,
-    options: RequestOptions | None = None,
-    beta: bool = False,
-    betas: Sequence[str] | None = None,
-) -> PageCall[MessageBatchPage, MessageBatch]:
+def cancel_call(config: RequestBuilder, batch_id: str, kwargs: Kwargs) -> Call[MessageBatch]:
+    """``POST /v1/messages/batches/{id}/cancel``: the batch is ``canceling`` until it
+    has ended; requests already processed keep their results, the others end
+    ``canceled``."""
+    path = _batch_path(batch_id, "/cancel")
+    return _by_id(config, "POST", path, kwargs, MessageBatch, "batches.cancel")
+
+
+def delete_call(config: RequestBuilder, batch_id: str, kwargs: Kwargs) -> Call[DeletedMessageBatch]:
+    """``DELETE /v1/messages/batches/{id}`` (only once the batch has ended)."""
+    path = _batch_path(batch_id)
+    return _by_id(config, "DELETE", path, kwargs, DeletedMessageBatch, "batches.delete")
+
+
+_LIST_PARAMS = frozenset({"limit", "after_id", "before_id", "betas"})
+
+
+def list_call(config: RequestBuilder, kwargs: Kwargs) -> PageCall[MessageBatchPage, MessageBatch]:
     """``GET /v1/messages/batches``: the first page asked for, and how to get the next.
 
     Pages go most recent first; with ``before_id`` they go backwards from it.
     """
-    query: dict[str, str] = {}
-    if limit is not None:
-        if not 1 <= limit <= 1000:
-            raise ValueError("limit must be between 1 and 1000")
-        query["limit"] = str(limit)
-    if after_id is not None:
-        query["after_id"] = after_id
-    if before_id is not None:
-        query["before_id"] = before_id
-    spec = config.build_request(
-        "GET", BATCHES_PATH, query=_beta_query(beta, query), options=options, betas=betas
-    )
-    backwards = before_id is not None
+    limit = kwargs.get("limit")
+    if limit is not None and not 1 <= limit <= 1000:
+        raise ValueError("limit must be between 1 and 1000")
+    query = {
+        key: str(kwargs[key])
+        for key in ("limit", "after_id", "before_id")
+        if kwargs.get(key) is not None
+    }
+    spec = _spec(config, "GET", BATCHES_PATH, kwargs, allowed=_LIST_PARAMS, query=query)
+    backwards = kwargs.get("before_id") is not None
 
     def next_page(page: MessageBatchPage) -> PageCall[MessageBatchPage, MessageBatch] | None:
         if not page.has_more or not page.data:
             return None
-        cursor = (
-            (page.first_id or page.data[0].id) if backwards else (page.last_id or page.data[-1].id)
-        )
-        return list_call(
-            config,
-            limit=limit,
-            after_id=None if backwards else cursor,
-            before_id=cursor if backwards else None,
-            options=options,
-            beta=beta,
-            betas=betas,
-        )
+        if backwards:
+            following = {**kwargs, "after_id": None, "before_id": page.first_id or page.data[0].id}
+        else:
+            following = {**kwargs, "after_id": page.last_id or page.data[-1].id}
+        return list_call(config, following)
 
     return PageCall(
         Call(spec, model_parser(MessageBatchPage), "batches.list"),
@@ -160,48 +240,7 @@ def list_call(
     )
 
 
-def cancel_call(
-    config: RequestBuilder,
-    batch_id: str,
-    *,
-    options: RequestOptions | None = None,
-    beta: bool = False,
-    betas: Sequence[str] | None = None,
-) -> Call[MessageBatch]:
-    """``POST /v1/messages/batches/{id}/cancel``."""
-    spec = config.build_request(
-        "POST",
-        _batch_path(batch_id, "/cancel"),
-        query=_beta_query(beta),
-        options=options,
-        betas=betas,
-    )
-    return Call(spec=spec, parse=model_parser(MessageBatch), operation="batches.cancel")
-
-
-def delete_call(
-    config: RequestBuilder,
-    batch_id: str,
-    *,
-    options: RequestOptions | None = None,
-    beta: bool = False,
-    betas: Sequence[str] | None = None,
-) -> Call[DeletedMessageBatch]:
-    """``DELETE /v1/messages/batches/{id}`` (only once the batch has ended)."""
-    spec = config.build_request(
-        "DELETE", _batch_path(batch_id), query=_beta_query(beta), options=options, betas=betas
-    )
-    return Call(spec=spec, parse=model_parser(DeletedMessageBatch), operation="batches.delete")
-
-
-def results_spec(
-    config: RequestBuilder,
-    batch: MessageBatch,
-    *,
-    options: RequestOptions | None = None,
-    beta: bool = False,
-    betas: Sequence[str] | None = None,
-) -> RequestSpec:
+def results_spec(config: RequestBuilder, batch: MessageBatch, kwargs: Kwargs) -> RequestSpec:
     """The request for an ended batch's results file (JSONL, read as a stream).
 
     Raises:
@@ -215,11 +254,4 @@ def results_spec(
     parts = urlsplit(batch.results_url)
     path = parts.path or _batch_path(batch.id, "/results")
     query = dict(parse_qsl(parts.query))
-    return config.build_request(
-        "GET",
-        path,
-        query=_beta_query(beta, query),
-        options=options,
-        betas=betas,
-        accept="application/binary",
-    )
+    return _spec(config, "GET", path, kwargs, query=query, accept="application/binary")

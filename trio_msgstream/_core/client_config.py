@@ -26,8 +26,10 @@ from .config import (
     resolve_timeout,
 )
 from .exceptions import MsgStreamError
+from .model_names import warn_if_deprecated
 from .options import RequestOptions, split_options
 from .output_schema import prepare_request_params
+from .params import check_params
 from .request import RequestSpec
 
 __all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions"]
@@ -224,6 +226,11 @@ class ClientConfig:
             raise TypeError("pass stream= only to messages.create()")
         if "betas" in params:
             betas = [*(betas or ()), *params.pop("betas")]
+        # Before anything is sent, in the caller's frame: a request the API version
+        # would refuse raises here, and a deprecated model warns at the user's call.
+        check_params({**params, "extra_body": options.get("extra_body")}, self.api_version)
+        if isinstance(params.get("model"), str):
+            warn_if_deprecated(params["model"])
         return self.build_request(
             "POST",
             path,

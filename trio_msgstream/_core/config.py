@@ -36,7 +36,9 @@ API_VERSIONS = ("2023-06-01", "2026-10-21")
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MAX_RETRIES = 2
 MAX_RESPONSE_BODY = 64 * 1024 * 1024
-"""The largest non-streaming response body read (bytes); a larger one is an error."""
+"""The largest non-streaming response body read (bytes, decoded); a larger one is a
+:class:`~trio_msgstream.StreamProtocolError`. The largest real message is a few MB of
+JSON: this bounds what a broken or hostile server can make the client hold."""
 DEFAULT_MAX_BUFFER_SIZE = 16
 """Network chunks the producer may read ahead of the consumer (backpressure)."""
 

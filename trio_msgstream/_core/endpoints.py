@@ -16,6 +16,7 @@ from pydantic import Field
 
 from .calls import Call, PageCall, model_parser
 from .client_config import MESSAGES_PATH, ClientConfig
+from .model_names import warn_if_deprecated
 from .models import APIModel
 from .options import RequestOptions, split_options
 
@@ -76,6 +77,8 @@ def count_tokens_call(
     params, options = split_options(kwargs)
     if "betas" in params:
         betas = [*(betas or ()), *params.pop("betas")]
+    if isinstance(params.get("model"), str):
+        warn_if_deprecated(params["model"])
     spec = config.build_request(
         "POST", COUNT_TOKENS_PATH, body=params, options=options, betas=betas
     )

@@ -24,6 +24,7 @@ has been raised, the engine is failed and raises the same error again when fed.
 from __future__ import annotations
 
 import codecs
+import json
 from typing import Any
 
 from .accumulate import MessageAccumulator
@@ -40,7 +41,9 @@ from .exceptions import (
     StreamProtocolError,
     error_class_for_type,
 )
+from .grammar import StreamGrammar
 from .models import Message
+from .redact import redact
 from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
 
 __all__ = ["StreamEngine"]
@@ -54,6 +57,8 @@ class StreamEngine:
             decodes and validates: the least memory, no snapshot, no derived events.
         max_event_size: The largest SSE event accepted, in bytes.
         request_id: Put on errors raised from this stream.
+        secrets: The client's own key and token (see ``HttpxResponseView.secrets``):
+            redacted from mid-stream errors, whose text comes from the server.
     """
 
     def __init__(
@@ -62,17 +67,18 @@ class StreamEngine:
         accumulate: bool = True,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         request_id: str | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self._decoder = SSEDecoder(max_event_size=max_event_size)
         self._accumulator = MessageAccumulator() if accumulate else None
         self.request_id: str | None = request_id
         """Put on the errors this engine raises."""
-        self._started = False
+        self.secrets: tuple[str, ...] = secrets
+        """Redacted from the errors this engine builds from the stream's text."""
         self._stopped = False
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
         self._utf8_partial = False
-        self._blocks_started = 0
-        self._open_blocks: set[int] = set()
+        self._grammar = StreamGrammar()
         self._error: APIError | None = None
         self.events_received: int = 0
         """Typed events decoded so far (pings included)."""
@@ -118,7 +124,13 @@ class StreamEngine:
         if self._error is not None:
             raise self._error
         try:
-            self._check_utf8(data)
+            bad_utf8 = self._check_utf8(data)
+            if bad_utf8 is not None:
+                # The bytes before the invalid sequence may complete events: they
+                # belong in the partial message whatever the chunking was.
+                valid, error = bad_utf8
+                self._feed_and_salvage(valid)
+                raise error
             try:
                 self._decoder.receive_data(data)
             except StreamProtocolError:
@@ -136,21 +148,32 @@ class StreamEngine:
         except APIError:
             pass  # the decoder's own error, raised by the caller
 
-    def _check_utf8(self, data: bytes) -> None:
+    def _feed_and_salvage(self, data: bytes) -> None:
+        try:
+            self._decoder.receive_data(data)
+        except StreamProtocolError:
+            pass  # the invalid UTF-8 is the error reported
+        self._salvage()
+
+    def _check_utf8(self, data: bytes) -> tuple[bytes, StreamProtocolError] | None:
         # An event stream is UTF-8 text; binary garbage is a protocol error, not
         # text with U+FFFD in it. A sequence cut at the chunk end is completed by
         # the next chunk (and at EOF it is part of the truncation, not an error).
         # Most chunks are pure ASCII: that needs no decoding, unless a multi-byte
         # sequence from the previous chunk is waiting to be completed.
+        # Returns ``None`` for valid text, else the valid prefix and the error.
         if not self._utf8_partial and data.isascii():
-            return
+            return None
+        pending = len(self._utf8.getstate()[0])
         try:
             self._utf8.decode(data)
         except UnicodeDecodeError as exc:
-            raise StreamProtocolError(
-                f"the body is not UTF-8 text (byte offset {self.bytes_received + exc.start})"
-            ) from None
+            position = self.bytes_received - pending + exc.start
+            return data[: max(exc.start - pending, 0)], StreamProtocolError(
+                f"the body is not UTF-8 text (byte offset {position})"
+            )
         self._utf8_partial = bool(self._utf8.getstate()[0])
+        return None
 
     def receive_eof(self) -> list[Any]:
         """Signal the end of the body; return any events it completed.
@@ -203,13 +226,18 @@ class StreamEngine:
         self.events_received += 1
         if isinstance(event, RawErrorEvent):
             cls, status = error_class_for_type(event.error.type)
+            body: object = event.model_dump()
+            message = event.error.message or event.error.type
+            if self.secrets:
+                message = redact(message, self.secrets)
+                body = json.loads(redact(json.dumps(body), self.secrets))
             raise cls(
-                event.error.message or event.error.type,
+                message,
                 status_code=status,
                 type=event.error.type,
                 mid_stream=True,
                 request_id=self.request_id,
-                body=event.model_dump(),
+                body=body,
             )
         return event
 
@@ -228,49 +256,15 @@ class StreamEngine:
             out.append(event)
 
     def _check_raw_grammar(self, event: RawMessageStreamEvent) -> None:
-        # Raw mode keeps no message, but checks the stream's shape: one message_start
-        # first, blocks started in index order, deltas and stops only for open blocks.
+        # Raw mode keeps no message, but checks the stream's shape with the same
+        # transition table as the accumulator (one message_start first, blocks
+        # started in index order, deltas and stops only for open blocks).
         kind = event.type
-        if kind == "message_start":
-            if self._started:
-                raise StreamProtocolError("a second message_start in one stream")
-            self._started = True
+        if kind == "content_block_delta":
+            self._grammar.delta(event.index)  # type: ignore[union-attr]
+        elif kind == "message_start":
             message = getattr(event, "message", None)
-            self._blocks_started = len(getattr(message, "content", None) or ())
-            return
-        if kind == "ping" or kind not in _GRAMMAR_EVENTS:
-            return
-        if not self._started:
-            raise StreamProtocolError(f"{kind} before message_start")
-        if self._stopped:
-            raise StreamProtocolError(f"{kind} after message_stop")
-        if kind == "message_stop":
-            self._stopped = True
-            return
-        if kind == "message_delta":
-            return
-        index = getattr(event, "index", None)
-        if kind == "content_block_start":
-            if index != self._blocks_started:
-                raise StreamProtocolError(
-                    f"content_block_start for index {index}, expected {self._blocks_started}"
-                )
-            self._blocks_started += 1
-            self._open_blocks.add(index)
-            return
-        if index not in self._open_blocks:
-            raise StreamProtocolError(f"{kind} for content block {index}, which is not open")
-        if kind == "content_block_stop":
-            self._open_blocks.discard(index)
-
-
-_GRAMMAR_EVENTS = frozenset(
-    {
-        "message_start",
-        "message_delta",
-        "message_stop",
-        "content_block_start",
-        "content_block_delta",
-        "content_block_stop",
-    }
-)
+            self._grammar.step(kind, initial_blocks=len(getattr(message, "content", None) or ()))
+        else:
+            self._grammar.step(kind, getattr(event, "index", None))
+            self._stopped = self._grammar.done

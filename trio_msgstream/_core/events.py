@@ -10,7 +10,8 @@ disagrees with the payload, a discriminated union over every known type decides.
 unknown ``type`` becomes :class:`UnknownEvent` with every field kept, and is never an
 error: the API adds event types over time.
 
-Derived events (``text``, ``input_json``, ``thinking``, ``signature``, ``citation``) are
+Derived events (``text``, ``input_json``, ``thinking``, ``signature``, ``citation``,
+``compaction``) are
 produced by the accumulator. They are small slotted objects, not pydantic models, and
 compute their ``snapshot`` only when it is read, so a consumer that only wants deltas
 never pays for snapshot building.
@@ -24,11 +25,13 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import Discriminator, Tag, TypeAdapter
 
+from .blocks import APIModel
 from .exceptions import StreamProtocolError
 from .models import (
-    APIModel,
     ContentBlock,
     ContentDelta,
+    ContextManagementResponse,
+    InputTransformation,
     Message,
     MessageDeltaBody,
     MessageDeltaUsage,
@@ -37,6 +40,7 @@ from .structured import ParsedOutputEvent
 
 __all__ = [
     "CitationEvent",
+    "CompactionEvent",
     "ContentBlockStopEvent",
     "ErrorBody",
     "InputJsonEvent",
@@ -91,11 +95,14 @@ class RawContentBlockStopEvent(APIModel):
 
 
 class RawMessageDeltaEvent(APIModel):
-    """Top-level changes: ``stop_reason``, ``stop_sequence`` and cumulative usage."""
+    """Top-level changes: ``stop_reason``, ``stop_details``, ``container``, cumulative
+    usage, and (beta) context management and input transformations."""
 
     type: Literal["message_delta"] = "message_delta"
     delta: MessageDeltaBody
     usage: MessageDeltaUsage = pydantic.Field(default_factory=MessageDeltaUsage)
+    context_management: ContextManagementResponse | None = None
+    input_transformations: list[InputTransformation] | None = None
 
 
 class RawMessageStopEvent(APIModel):
@@ -125,9 +132,30 @@ class RawErrorEvent(APIModel):
 
 
 class UnknownEvent(APIModel):
-    """An event of a type this version does not know; all fields kept."""
+    """An event of a type this version does not know; all fields kept.
 
-    type: str
+    ``type`` is ``"unknown"``, so that ``if event.type == "text": event.text``
+    narrows in type checkers; the wire type is ``event_type``, and dumps carry it
+    back under ``type``.
+    """
+
+    type: Literal["unknown"] = "unknown"
+    event_type: str
+    """The ``type`` the event was sent with."""
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _keep_wire_type(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "type" in data and "event_type" not in data:
+            data = {**data, "type": "unknown", "event_type": data["type"]}
+        return data
+
+    @pydantic.model_serializer(mode="wrap")
+    def _dump_wire_type(self, handler: pydantic.SerializerFunctionWrapHandler) -> Any:
+        dumped = handler(self)
+        if isinstance(dumped, dict) and "event_type" in dumped:
+            dumped["type"] = dumped.pop("event_type")
+        return dumped
 
 
 class MessageStopEvent(RawMessageStopEvent):
@@ -328,21 +356,47 @@ class SignatureEvent:
 class CitationEvent:
     """A citation added to a text block; ``snapshot`` is the block's citations so far."""
 
-    __slots__ = ("citation", "index", "snapshot")
+    __slots__ = ("_n", "_source", "citation", "index")
     type: Literal["citation"] = "citation"
     citation: Any
     index: int
     """The content block's index."""
-    snapshot: list[Any]
-    """The block's citations so far."""
 
-    def __init__(self, citation: Any, index: int, snapshot: list[Any]) -> None:
+    def __init__(self, citation: Any, index: int, source: _SnapshotSource, n: int) -> None:
         self.citation = citation
         self.index = index
-        self.snapshot = snapshot
+        self._source = source
+        self._n = n
+
+    @property
+    def snapshot(self) -> list[Any]:
+        """The block's citations up to and including this one (a new list)."""
+        value: list[Any] = self._source.snapshot_at(self._n)
+        return value
 
     def __repr__(self) -> str:
         return f"CitationEvent(citation={self.citation!r}, index={self.index})"
+
+
+class CompactionEvent:
+    """A compaction block's content, as it stands after a ``compaction_delta``."""
+
+    __slots__ = ("content", "encrypted_content", "index")
+    type: Literal["compaction"] = "compaction"
+    content: str | None
+    """The summary text so far (``None`` when the compaction failed)."""
+    encrypted_content: str | None
+    """The opaque summary to send back in later requests."""
+    index: int
+    """The content block's index."""
+
+    def __init__(self, content: str | None, encrypted_content: str | None, index: int) -> None:
+        self.content = content
+        self.encrypted_content = encrypted_content
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"CompactionEvent(content={self.content!r}, index={self.index})"
 
 
 MessageStreamEvent = (
@@ -360,6 +414,7 @@ MessageStreamEvent = (
     | ThinkingEvent
     | SignatureEvent
     | CitationEvent
+    | CompactionEvent
     | ParsedOutputEvent
 )
 """Every event a :class:`~trio_msgstream.MessageStream` yields: raw and derived."""

@@ -27,10 +27,23 @@ Class names follow the official SDK so that ported ``except`` clauses keep worki
           └── StreamProtocolError      (malformed SSE/JSON, bad block index, oversize
                                         event, wrong content-type)
 
+Every other error name the official SDK exports exists too: ``AnthropicError`` (an
+alias of ``MsgStreamError``), ``PaymentRequiredError`` 402 (a ``PermissionDeniedError``),
+``RequestTimeoutError`` 408, ``PreconditionFailedError`` 412, ``ContentTooLargeError``
+(= ``RequestTooLargeError``), ``RequestHeaderFieldsTooLargeError`` 431,
+``ClientClosedRequestError`` 499, ``HTTPNotImplementedError`` 501, ``GatewayTimeoutError``
+(= ``DeadlineExceededError``), and the classes picked by ``error.details.error_code``
+(``RampLimitExceededError`` under ``RateLimitError``, ...; see ``status_error_class``).
+
 ``trio.Cancelled`` is never wrapped: cancellation always propagates as itself.
 
 Every error raised after ``message_start`` carries ``partial_message``: the message
 accumulated so far, with incomplete tool input kept as raw text.
+
+Every class pickles (so errors cross process boundaries): the round trip keeps the
+message and the plain attributes (``status_code``, ``type``, ``request_id``, ``body``,
+``partial_message``, ``which``, ...) and drops ``request`` and ``response`` (they are
+``None`` after unpickling), so no request header, and so no API key, is pickled.
 """
 
 from __future__ import annotations
@@ -64,13 +77,67 @@ __all__ = [
     "TimeoutKind",
     "status_error_class",
     "error_class_for_type",
+    "AnthropicError",
+    "APIResponseValidationError",
+    "APIWebhookValidationError",
+    "RetryableError",
+    "CredentialsError",
+    "IdentityTokenFileError",
+    "PaymentRequiredError",
+    "RequestTimeoutError",
+    "PreconditionFailedError",
+    "ContentTooLargeError",
+    "RequestHeaderFieldsTooLargeError",
+    "ClientClosedRequestError",
+    "HTTPNotImplementedError",
+    "GatewayTimeoutError",
+    "ClaudeCodeKeyCreatorNotMemberError",
+    "ClaudeCodeVersionTooOldError",
+    "CMEKKeyDisabledError",
+    "CMEKKeyNetworkBlockedError",
+    "OrganizationOnHoldError",
+    "OrganizationTypeNotSupportedError",
+    "ParentOrganizationRequiredError",
+    "RequestBodyEncodingInvalidError",
+    "RequestBodyEncodingUnsupportedError",
+    "WorkspaceHumanReviewDisabledError",
+    "LinkedOrganizationBillingUnavailableError",
+    "LinkedOrganizationSpendLimitReachedError",
+    "SandboxEgressRestrictedError",
+    "RequestBodyTooLargeAfterDecodingError",
+    "ContractSpendLimitReachedError",
+    "EnforcedSpendLimitReachedError",
+    "RampLimitExceededError",
+    "CMEKContextUnavailableError",
+    "CMEKKeyUnreachableError",
+    "error_code_of",
+    "RequestParameterError",
 ]
 
 TimeoutKind = Literal["connect", "read", "write", "pool", "content_idle", "deadline"]
 
 
+_NOT_PICKLED = frozenset({"request", "response"})
+"""Attributes that hold transport objects (with the request headers): not pickled."""
+
+
 class MsgStreamError(Exception):
     """Base class of every error this library raises (never of ``trio.Cancelled``)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default pickles ``args`` and calls ``cls(*args)`` on the way back, which
+        # fails for keyword-only constructors; rebuild without calling ``__init__``.
+        state = {k: (None if k in _NOT_PICKLED else v) for k, v in vars(self).items()}
+        return (_unpickle, (type(self), self.args, state))
+
+
+def _unpickle(
+    cls: type[MsgStreamError], args: tuple[Any, ...], state: dict[str, Any]
+) -> MsgStreamError:
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    vars(exc).update(state)
+    return exc
 
 
 class StreamClosedError(MsgStreamError):
@@ -237,15 +304,156 @@ class StreamProtocolError(APIError):
     """
 
 
+# --- The rest of the official SDK's error names, so ported ``except`` clauses work. ---
+
+AnthropicError = MsgStreamError
+"""The official SDK's name for the base class: :class:`MsgStreamError`."""
+
+
+class APIResponseValidationError(APIError):
+    """A response body did not match the shape its endpoint promises."""
+
+
+class APIWebhookValidationError(APIError):
+    """A webhook payload failed verification (kept for ported ``except`` clauses)."""
+
+
+class RetryableError(MsgStreamError):
+    """Raise it to ask for the attempt to be retried (within ``max_retries``)."""
+
+
+class CredentialsError(MsgStreamError):
+    """Credentials could not be loaded from the arguments or the environment."""
+
+
+class IdentityTokenFileError(CredentialsError):
+    """An identity token file is missing, empty or unreadable."""
+
+
+class PaymentRequiredError(PermissionDeniedError):
+    """402 or a mid-stream ``billing_error`` (a :class:`PermissionDeniedError`, as
+    billing errors were before this class existed)."""
+
+
+class RequestTimeoutError(APIStatusError):
+    """408: the server timed out waiting for the request."""
+
+
+class PreconditionFailedError(APIStatusError):
+    """412."""
+
+
+ContentTooLargeError = RequestTooLargeError
+"""The official SDK's newer name for :class:`RequestTooLargeError` (413)."""
+
+
+class RequestHeaderFieldsTooLargeError(APIStatusError):
+    """431: the request's headers are too large."""
+
+
+class ClientClosedRequestError(APIStatusError):
+    """499: the request was closed before the server answered."""
+
+
+class HTTPNotImplementedError(InternalServerError):
+    """501."""
+
+
+GatewayTimeoutError = DeadlineExceededError
+"""The official SDK's newer name for :class:`DeadlineExceededError` (504)."""
+
+
+class ClaudeCodeKeyCreatorNotMemberError(BadRequestError):
+    """400 ``claude_code_key_creator_not_member``."""
+
+
+class ClaudeCodeVersionTooOldError(BadRequestError):
+    """400 ``claude_code_version_too_old``."""
+
+
+class CMEKKeyDisabledError(BadRequestError):
+    """400 ``cmek_key_disabled``."""
+
+
+class CMEKKeyNetworkBlockedError(BadRequestError):
+    """400 ``cmek_key_network_blocked``."""
+
+
+class OrganizationOnHoldError(BadRequestError):
+    """400 ``organization_on_hold``."""
+
+
+class OrganizationTypeNotSupportedError(BadRequestError):
+    """400 ``organization_type_not_supported``."""
+
+
+class ParentOrganizationRequiredError(BadRequestError):
+    """400 ``parent_organization_required``."""
+
+
+class RequestBodyEncodingInvalidError(BadRequestError):
+    """400 ``request_body_encoding_invalid``."""
+
+
+class RequestBodyEncodingUnsupportedError(BadRequestError):
+    """400 ``request_body_encoding_unsupported``."""
+
+
+class WorkspaceHumanReviewDisabledError(BadRequestError):
+    """400 ``workspace_human_review_disabled``."""
+
+
+class LinkedOrganizationBillingUnavailableError(PaymentRequiredError):
+    """402 ``linked_organization_billing_unavailable``."""
+
+
+class LinkedOrganizationSpendLimitReachedError(PaymentRequiredError):
+    """402 ``linked_organization_spend_limit_reached``."""
+
+
+class SandboxEgressRestrictedError(PermissionDeniedError):
+    """403 ``sandbox_egress_restricted``."""
+
+
+class RequestBodyTooLargeAfterDecodingError(RequestTooLargeError):
+    """413 ``request_body_too_large_after_decoding``."""
+
+
+class ContractSpendLimitReachedError(RateLimitError):
+    """429 ``contract_spend_limit_reached``."""
+
+
+class EnforcedSpendLimitReachedError(RateLimitError):
+    """429 ``enforced_spend_limit_reached``."""
+
+
+class RampLimitExceededError(RateLimitError):
+    """429 ``ramp_limit_exceeded``."""
+
+
+class CMEKContextUnavailableError(ServiceUnavailableError):
+    """503 ``cmek_context_unavailable``."""
+
+
+class CMEKKeyUnreachableError(ServiceUnavailableError):
+    """503 ``cmek_key_unreachable``."""
+
+
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
+    402: PaymentRequiredError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    408: RequestTimeoutError,
     409: ConflictError,
+    412: PreconditionFailedError,
     413: RequestTooLargeError,
     422: UnprocessableEntityError,
     429: RateLimitError,
+    431: RequestHeaderFieldsTooLargeError,
+    499: ClientClosedRequestError,
+    501: HTTPNotImplementedError,
     503: ServiceUnavailableError,
     504: DeadlineExceededError,
     529: OverloadedError,
@@ -255,7 +463,7 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 _TYPE_CLASSES: dict[str, tuple[type[APIStatusError], int]] = {
     "invalid_request_error": (BadRequestError, 400),
     "authentication_error": (AuthenticationError, 401),
-    "billing_error": (PermissionDeniedError, 402),
+    "billing_error": (PaymentRequiredError, 402),
     "permission_error": (PermissionDeniedError, 403),
     "not_found_error": (NotFoundError, 404),
     "request_too_large": (RequestTooLargeError, 413),
@@ -266,8 +474,49 @@ _TYPE_CLASSES: dict[str, tuple[type[APIStatusError], int]] = {
 }
 
 
-def status_error_class(status_code: int) -> type[APIStatusError]:
-    """The error class for an HTTP status code."""
+class RequestParameterError(MsgStreamError, ValueError):
+    """A request the API version in use would reject, caught before it is sent
+    (``temperature`` under ``2026-10-21``, ...)."""
+
+
+# (status, error.details.error_code) -> a more specific class, as the official SDK maps.
+_CODE_CLASSES: dict[tuple[int, str], type[APIStatusError]] = {
+    (400, "claude_code_key_creator_not_member"): ClaudeCodeKeyCreatorNotMemberError,
+    (400, "claude_code_version_too_old"): ClaudeCodeVersionTooOldError,
+    (400, "cmek_key_disabled"): CMEKKeyDisabledError,
+    (400, "cmek_key_network_blocked"): CMEKKeyNetworkBlockedError,
+    (400, "organization_on_hold"): OrganizationOnHoldError,
+    (400, "organization_type_not_supported"): OrganizationTypeNotSupportedError,
+    (400, "parent_organization_required"): ParentOrganizationRequiredError,
+    (400, "request_body_encoding_invalid"): RequestBodyEncodingInvalidError,
+    (400, "request_body_encoding_unsupported"): RequestBodyEncodingUnsupportedError,
+    (400, "workspace_human_review_disabled"): WorkspaceHumanReviewDisabledError,
+    (402, "linked_organization_billing_unavailable"): LinkedOrganizationBillingUnavailableError,
+    (402, "linked_organization_spend_limit_reached"): LinkedOrganizationSpendLimitReachedError,
+    (403, "sandbox_egress_restricted"): SandboxEgressRestrictedError,
+    (413, "request_body_too_large_after_decoding"): RequestBodyTooLargeAfterDecodingError,
+    (429, "contract_spend_limit_reached"): ContractSpendLimitReachedError,
+    (429, "enforced_spend_limit_reached"): EnforcedSpendLimitReachedError,
+    (429, "ramp_limit_exceeded"): RampLimitExceededError,
+    (503, "cmek_context_unavailable"): CMEKContextUnavailableError,
+    (503, "cmek_key_unreachable"): CMEKKeyUnreachableError,
+}
+
+
+def error_code_of(body: object) -> str | None:
+    """``error.details.error_code`` of an error body, when it has one."""
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    code = details.get("error_code") if isinstance(details, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def status_error_class(status_code: int, error_code: str | None = None) -> type[APIStatusError]:
+    """The error class for an HTTP status code (and ``error.details.error_code``)."""
+    if error_code is not None:
+        specific = _CODE_CLASSES.get((status_code, error_code))
+        if specific is not None:
+            return specific
     cls = _STATUS_CLASSES.get(status_code)
     if cls is not None:
         return cls

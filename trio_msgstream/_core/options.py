@@ -11,14 +11,22 @@ takes effect); the signatures pick it up through ``Unpack``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from typing_extensions import TypedDict
 
 from .config import NotGiven, TimeoutTypes
+from .params import MessageCountTokensParams, MessageCreateParams
 
-__all__ = ["OPTION_NAMES", "RequestOptions", "split_options"]
+__all__ = [
+    "OPTION_NAMES",
+    "CountTokensKwargs",
+    "MessageKwargs",
+    "RequestOptions",
+    "StreamKwargs",
+    "split_options",
+]
 
 
 class RequestOptions(TypedDict, total=False):
@@ -49,3 +57,28 @@ def split_options(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], RequestOpt
         else:
             params[key] = value
     return params, RequestOptions(**options)  # type: ignore[typeddict-item]
+
+
+class MessageKwargs(MessageCreateParams, RequestOptions, total=False):
+    """The keyword arguments of ``messages.create``: the API's parameters (typed, so
+    a misspelt one is a type error; new ones go in ``extra_body``), the request
+    options, and ``betas`` (the ``anthropic-beta`` header)."""
+
+    betas: Sequence[str]
+    """Beta features to enable (the ``anthropic-beta`` header)."""
+
+
+class StreamKwargs(MessageKwargs, total=False):
+    """The keyword arguments of ``messages.stream``, ``open_message_stream`` and
+    fan-out ``submit``: those of ``create`` and ``output_format``."""
+
+    output_format: Any
+    """A pydantic model or type: ask for structured output (``partial_output``
+    while streaming, the parsed message at the end)."""
+
+
+class CountTokensKwargs(MessageCountTokensParams, RequestOptions, total=False):
+    """The keyword arguments of ``messages.count_tokens``."""
+
+    betas: Sequence[str]
+    """Beta features to enable (the ``anthropic-beta`` header)."""

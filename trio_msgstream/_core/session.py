@@ -248,10 +248,12 @@ class RequestSession:
             body=body.decode("utf-8", "replace"),
         )
 
-    def response_started(self, request_id: str | None) -> None:
-        """The response head was accepted: errors from now on carry its request id."""
+    def response_started(self, request_id: str | None, secrets: tuple[str, ...] = ()) -> None:
+        """The response head was accepted: errors from now on carry its request id, and
+        have the client's own ``secrets`` redacted from text the server sent."""
         if self.engine is not None:
             self.engine.request_id = request_id
+            self.engine.secrets = secrets
 
     # -- the body (stream and raw modes) ----------------------------------------------------
 

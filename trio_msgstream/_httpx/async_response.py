@@ -1,7 +1,8 @@
 """An ``httpx.Response`` opened with ``stream=True``, seen through the runtime's seam.
 
-The async half of the httpx glue: reading the body under trio, translating httpx's
-errors (``map_httpx_errors``) and finishing httpx's body readers deterministically.
+The async half of the httpx glue: reading the body under trio (undecoded, then decoded
+in bounded steps), translating httpx's errors (``map_httpx_errors``) and finishing
+httpx's body readers deterministically.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from collections.abc import AsyncIterator
 
 import trio
 
-from .transport import HttpxResponseView, map_httpx_errors
+from .._core.exceptions import APIError, StreamProtocolError
+from .transport import HttpxResponseView, decoded_pieces, map_httpx_errors
 
 __all__ = ["HttpxWireResponse"]
 
@@ -20,31 +22,60 @@ _FINISH_TIMEOUT = 5.0
 
 
 class HttpxWireResponse(HttpxResponseView):
-    """An ``httpx.Response`` opened with ``stream=True``, seen through ``WireResponse``."""
+    """An ``httpx.Response`` opened with ``stream=True``, seen through ``WireResponse``.
+
+    Every read and close is inside :func:`map_httpx_errors`; the body is read undecoded
+    and its ``Content-Encoding`` decoded in bounded steps (see the ``transport`` module).
+    """
 
     __slots__ = ()
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
-        chunks = self._response.aiter_bytes()
+        decoder = self._decoder()
+        chunks = self._response.aiter_raw()
         try:
             with map_httpx_errors(request=self._response.request, in_body=True):
-                async for chunk in chunks:
-                    yield chunk
+                if decoder is None:  # the usual case: no per-chunk work at all
+                    async for raw in chunks:
+                        yield raw
+                    return
+                async for raw in chunks:
+                    for piece in decoded_pieces(decoder, raw):
+                        yield piece
+                decoder.finish()
         finally:
             await self._finish(chunks)
 
     async def read_bounded(self, limit: int) -> bytes:
-        data = bytearray()
-        chunks = self._response.aiter_bytes()
+        """Up to ``limit`` decoded bytes of the body, secrets redacted (error previews)."""
+        collector = self._preview_collector(limit)
+        chunks = self.iter_chunks()
         try:
-            with map_httpx_errors(request=self._response.request, in_body=True):
-                async for chunk in chunks:
-                    data += chunk
-                    if len(data) >= limit:
-                        break
+            async for piece in chunks:
+                if collector.add(piece):
+                    break
+        except StreamProtocolError:
+            pass  # a preview keeps what decodes
         finally:
-            await self._finish(chunks)
-        return bytes(data[:limit])
+            await chunks.aclose()  # type: ignore[attr-defined]
+        return collector.result()
+
+    async def read_body(self, limit: int) -> bytes:
+        """The whole decoded body (non-streaming responses), joined once.
+
+        Raises:
+            StreamProtocolError: The body is longer than ``limit`` bytes, or does not
+                decode.
+            APIConnectionError: The connection failed while reading.
+        """
+        collector = self._body_collector(limit)
+        chunks = self.iter_chunks()
+        try:
+            async for piece in chunks:
+                collector.add(piece)
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+        return collector.result()
 
     async def _finish(self, chunks: AsyncIterator[bytes]) -> None:
         # httpx reads the body through a chain of nested async generators (httpx,
@@ -55,7 +86,10 @@ class HttpxWireResponse(HttpxResponseView):
         # deterministically, instead of at garbage collection.
         with trio.CancelScope(shield=True) as scope:
             scope.deadline = trio.current_time() + _FINISH_TIMEOUT
-            await self._response.aclose()
+            try:
+                await self._response.aclose()
+            except Exception:  # the connection is discarded either way
+                pass
             try:
                 while True:
                     await chunks.__anext__()
@@ -67,4 +101,8 @@ class HttpxWireResponse(HttpxResponseView):
                 await chunks.aclose()  # type: ignore[attr-defined]
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        try:
+            with map_httpx_errors(request=self._response.request):
+                await self._response.aclose()
+        except APIError:
+            pass  # closing discards the connection anyway; there is nothing to report

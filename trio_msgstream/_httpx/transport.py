@@ -1,8 +1,24 @@
 """The httpx glue: httpx responses as ``WireResponse``, httpx errors as ours.
 
-Only this module and ``_client`` import httpx. Every httpx exception is translated
-here, at the boundary, into the ``trio_msgstream`` hierarchy (``raise ... from exc``),
-picking the most specific class.
+Only this package imports httpx, and this module is the part of it that both clients
+share (it imports no trio, so the sync client can use it).
+
+Theory of operation:
+
+- **Errors.** Every httpx exception raised while a request is built, sent, read or
+  closed is translated here, at the boundary, into the ``trio_msgstream`` hierarchy
+  (:func:`map_httpx_errors`, ``raise ... from exc``), picking the most specific class.
+  Nothing from httpx reaches the runtime, so nothing untyped reaches a user's nursery.
+- **Bodies.** Bodies are read *undecoded* (``aiter_raw``/``iter_raw``) and their
+  ``Content-Encoding`` is decoded by the core's bounded :class:`ContentDecoder`: one
+  network chunk yields pieces of at most ``DEFAULT_MAX_DECODED_CHUNK`` bytes, each
+  consumed before the next is inflated, so a compressed body cannot get around the
+  memory bounds. Streams ask for ``accept-encoding: identity``; other requests for
+  ``gzip, deflate``. Non-streaming bodies are read with :meth:`read_body` up to a limit
+  (``MAX_RESPONSE_BODY``), collected in a list and joined once.
+- **Secrets.** Once a response has arrived its ``request`` is replaced by a copy whose
+  ``x-api-key``/``authorization`` values are masked, and the error previews read from
+  it have the client's own key and token redacted, so no error can show or pickle them.
 """
 
 from __future__ import annotations
@@ -14,19 +30,25 @@ from typing import Any
 import httpx
 
 from .._core.config import Timeout
+from .._core.decoding import ContentDecoder, content_decoder
 from .._core.exceptions import (
     APIConnectionError,
     APITimeoutError,
     IncompleteStreamError,
+    StreamProtocolError,
     TimeoutKind,
 )
+from .._core.redact import MASK, SECRET_HEADERS, redact_bytes, secret_values
 from .._core.request import RequestSpec
+from .._core.status import status_error
 
 __all__ = [
     "HttpxResponseView",
     "build_httpx_request",
+    "decoded_pieces",
     "httpx_timeout",
     "map_httpx_errors",
+    "scrub_request",
 ]
 
 _TIMEOUT_KINDS: tuple[tuple[type[httpx.TimeoutException], TimeoutKind], ...] = (
@@ -36,13 +58,35 @@ _TIMEOUT_KINDS: tuple[tuple[type[httpx.TimeoutException], TimeoutKind], ...] = (
     (httpx.PoolTimeout, "pool"),
 )
 
+STREAM_ACCEPT_ENCODING = "identity"
+"""Asked for on streams: an event stream gains little from compression."""
+BODY_ACCEPT_ENCODING = "gzip, deflate"
+"""Asked for on other requests: the codings :class:`ContentDecoder` decodes."""
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
 
 @contextmanager
 def map_httpx_errors(*, request: Any = None, in_body: bool = False) -> Iterator[None]:
-    """Translate httpx exceptions raised inside the block.
+    """Translate every httpx exception raised inside the block.
+
+    =============================================  =====================================
+    httpx                                          trio_msgstream
+    =============================================  =====================================
+    ``TimeoutException`` (connect/read/write/pool)  :class:`APITimeoutError` (``which``)
+    ``ReadError``, ``RemoteProtocolError``,         :class:`IncompleteStreamError` in the
+    ``StreamError`` (closed, consumed)              body, else :class:`APIConnectionError`
+    ``DecodingError``                               :class:`StreamProtocolError`
+    ``HTTPStatusError`` (from an event hook)        the status's :class:`APIStatusError`
+    any other ``HTTPError`` (``ConnectError``,      :class:`APIConnectionError`
+    ``TooManyRedirects``, ``ProxyError``,
+    ``UnsupportedProtocol``, ...), ``InvalidURL``
+    =============================================  =====================================
 
     Args:
-        request: Put on the raised error.
+        request: Put on the raised error (masked: see :func:`scrub_request`).
         in_body: The body was being read: a broken connection then means the stream
             was cut off (:class:`IncompleteStreamError`), not that it never started.
     """
@@ -55,20 +99,52 @@ def map_httpx_errors(*, request: Any = None, in_body: bool = False) -> Iterator[
                 which = kind
                 break
         raise APITimeoutError(
-            f"{which} timeout: {exc or type(exc).__name__}", which=which, request=request
+            f"{which} timeout: {_describe(exc)}", which=which, request=scrub_request(request)
         ) from exc
-    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+    except httpx.DecodingError as exc:
+        raise StreamProtocolError(
+            f"the body does not decode: {_describe(exc)}", request=scrub_request(request)
+        ) from exc
+    except httpx.HTTPStatusError as exc:
+        raise status_error(
+            exc.response.status_code,
+            b"",
+            request_id=exc.response.headers.get("request-id"),
+            request=scrub_request(request),
+        ) from exc
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.StreamError) as exc:
         if in_body:
             raise IncompleteStreamError(
-                f"the connection broke mid-stream: {exc or type(exc).__name__}", request=request
+                f"the connection broke mid-stream: {_describe(exc)}",
+                request=scrub_request(request),
             ) from exc
         raise APIConnectionError(
-            f"connection error: {exc or type(exc).__name__}", request=request
+            f"connection error: {_describe(exc)}", request=scrub_request(request)
         ) from exc
-    except httpx.TransportError as exc:
+    except httpx.TooManyRedirects as exc:
         raise APIConnectionError(
-            f"connection error: {exc or type(exc).__name__}", request=request
+            f"too many redirects: {_describe(exc)}", request=scrub_request(request)
         ) from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise APIConnectionError(
+            f"connection error: {type(exc).__name__}: {_describe(exc)}",
+            request=scrub_request(request),
+        ) from exc
+
+
+def scrub_request(request: Any) -> Any:
+    """A copy of an ``httpx.Request`` without secret header values (``None`` stays
+    ``None``); the copy has no body. Errors carry this, never the request sent."""
+    if not isinstance(request, httpx.Request):
+        return request
+    items = request.headers.multi_items()
+    if not any(k.lower() in SECRET_HEADERS and v != MASK for k, v in items):
+        return request
+    clean = httpx.Request(request.method, request.url, extensions=request.extensions)
+    clean.headers = httpx.Headers(
+        [(k, MASK if k.lower() in SECRET_HEADERS else v) for k, v in items]
+    )
+    return clean
 
 
 def httpx_timeout(timeout: Timeout) -> httpx.Timeout:
@@ -78,16 +154,33 @@ def httpx_timeout(timeout: Timeout) -> httpx.Timeout:
     )
 
 
+def decoded_pieces(decoder: ContentDecoder | None, raw: bytes) -> Iterator[bytes]:
+    """The decoded pieces of one raw network chunk, produced lazily (one at a time)."""
+    if decoder is None:
+        if raw:
+            yield raw
+        return
+    decoder.feed(raw)
+    while piece := decoder.read():
+        yield piece
+
+
 class HttpxResponseView:
     """The status and headers of an ``httpx.Response``, as the wire protocols see them.
 
     Shared by the async and the sync glue; each adds its own way of reading the body.
+    Constructing the view masks the secrets on ``response.request`` (it was sent).
     """
 
-    __slots__ = ("_response",)
+    __slots__ = ("_response", "_secrets")
 
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
+        self._secrets = secret_values(response.request.headers.multi_items())
+        response.request = scrub_request(response.request)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} [{self.status_code}]>"
 
     @property
     def status_code(self) -> int:
@@ -110,16 +203,88 @@ class HttpxResponseView:
     def request(self) -> httpx.Request:
         return self._response.request
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The client's own secrets sent with the request (for redacting text built
+        from this response, e.g. ``StreamEngine(secrets=...)``). Not shown anywhere."""
+        return self._secrets
+
+    def _decoder(self) -> ContentDecoder | None:
+        with map_httpx_errors(request=self._response.request, in_body=True):
+            return content_decoder(self._response.headers.get("content-encoding"))
+
+    def _preview_collector(self, limit: int) -> _Collector:
+        # An error body is a best-effort preview (what decodes is kept, the rest is
+        # dropped) with the client's own secrets redacted; read a little past the
+        # limit so that a secret straddling it is still found whole.
+        want = limit + max((len(s) for s in self._secrets), default=0)
+        return _Collector(want, keep=limit, secrets=self._secrets)
+
+    def _body_collector(self, limit: int) -> _Collector:
+        return _Collector(limit, request=self._response.request)
+
+
+class _Collector:
+    """Collects body pieces in a list, up to a limit, and joins them once.
+
+    With ``keep`` (a preview) it stops at the limit and keeps ``keep`` bytes; without
+    (a whole body) a body past the limit is a :class:`StreamProtocolError`.
+    """
+
+    __slots__ = ("_keep", "_limit", "_parts", "_request", "_secrets", "_size")
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        keep: int | None = None,
+        secrets: tuple[str, ...] = (),
+        request: Any = None,
+    ) -> None:
+        self._limit = limit
+        self._keep = keep
+        self._secrets = secrets
+        self._request = request
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def add(self, piece: bytes) -> bool:
+        """Add a piece; ``True`` once a preview has enough."""
+        self._size += len(piece)
+        if self._keep is None and self._size > self._limit:
+            raise StreamProtocolError(
+                f"the response body is larger than the limit of {self._limit} bytes",
+                request=self._request,
+            )
+        self._parts.append(piece)
+        return self._keep is not None and self._size >= self._limit
+
+    def result(self) -> bytes:
+        parts = self._parts
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        if self._keep is None:
+            return data
+        return redact_bytes(data[: self._limit], self._secrets)[: self._keep]
+
 
 def build_httpx_request(
     http: httpx.Client | httpx.AsyncClient, base_url: str, spec: RequestSpec, timeout: httpx.Timeout
 ) -> httpx.Request:
-    """The ``httpx.Request`` for a :class:`RequestSpec`."""
-    return http.build_request(
-        spec.method,
-        base_url + spec.path,
-        headers=dict(spec.headers),
-        content=spec.body,
-        params=dict(spec.query) if spec.query else None,
-        timeout=timeout,
-    )
+    """The ``httpx.Request`` for a :class:`RequestSpec`.
+
+    Raises:
+        APIConnectionError: The URL is not valid.
+    """
+    headers = dict(spec.headers)
+    if "accept-encoding" not in headers:
+        streaming = headers.get("accept", "").startswith("text/event-stream")
+        headers["accept-encoding"] = STREAM_ACCEPT_ENCODING if streaming else BODY_ACCEPT_ENCODING
+    with map_httpx_errors():
+        return http.build_request(
+            spec.method,
+            base_url + spec.path,
+            headers=headers,
+            content=spec.body,
+            params=dict(spec.query) if spec.query else None,
+            timeout=timeout,
+        )

@@ -1,61 +1,33 @@
 """``client.messages.batches`` without async/await: a thin driver of the batch core.
 
-Theory of operation: the same requests (``_core.batch_calls``), the same results
-decoder and the same wait rules (``BatchWaiter``) as the Trio driver, sent with the
-sync client's ``_execute`` and ``_open_body``. The differences are the clock and the
-sleep (``time.monotonic``, ``time.sleep``) and the deadline of ``wait()``: with no
-cancel scope, it is checked between polls, and a poll in flight at the deadline
-finishes (bounded by its own timeout) before the wait gives up.
+Theory of operation: the same requests (``_core.batch_calls``), the same operations
+(``_core.batch_ops``) and the same results rules (``ResultsReader``) as the Trio
+driver, sent with the sync client's ``_execute`` and ``_open_body``. The differences
+are the clock and the sleep (``time.monotonic``, ``time.sleep``) and the deadline of
+``wait()``: with no cancel scope, the core checks it between polls, and a poll in
+flight at the deadline finishes (bounded by its own timeout) before the wait gives up.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._core.batch_build import (
-    MAX_BATCH_BYTES,
-    MAX_BATCH_REQUESTS,
-    BatchRequestsInput,
-    batch_requests,
-    check_batch_limits,
-    split_batches,
-)
-from .._core.batch_calls import (
-    cancel_call,
-    create_call,
-    delete_call,
-    list_call,
-    results_spec,
-    retrieve_call,
-)
-from .._core.batch_results import BatchResultsDecoder, BatchResultsError
-from .._core.batch_wait import (
-    DEFAULT_MAX_POLL_FAILURES,
-    DEFAULT_MAX_POLL_INTERVAL,
-    DEFAULT_POLL_INTERVAL,
-    POLL_BACKOFF,
-    BatchWaiter,
-    WaitPolicy,
-)
-from .._core.batches import (
-    BatchUploadError,
-    DeletedMessageBatch,
-    MessageBatch,
-    MessageBatchIndividualResponse,
-    MessageBatchPage,
-)
+from typing_extensions import Unpack
+
+from .._core import batch_calls as calls
+from .._core import batch_ops as ops
+from .._core.calls import Call
 from .._core.exceptions import APIError
-from .._core.options import split_options
-from .._core.sse import NEED_DATA
 from .request import SyncPaginator
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from .._core.options import RequestOptions
+    from .._core.batch_build import BatchRequestsInput
+    from .._core.batches import DeletedMessageBatch, MessageBatch, MessageBatchPage
     from .client import Client
 
 __all__ = ["BatchResults", "Batches"]
@@ -66,11 +38,22 @@ _clock: Callable[[], float] = time.monotonic
 _sleep: Callable[[float], None] = time.sleep
 
 
-def _options(kwargs: dict[str, Any]) -> RequestOptions:
-    rest, options = split_options(kwargs)
-    if rest:
-        raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(rest))}")
-    return options
+def _perform(client: Client, step: ops.Step) -> Any:
+    if isinstance(step, Call):
+        return client._execute(step)
+    if isinstance(step, ops.Sleep):
+        _sleep(step.seconds)
+    return _clock()
+
+
+def _drive(client: Client, steps: Generator[ops.Step, Any, _T]) -> _T:
+    run = ops.StepRunner(steps)
+    while (step := run.next_step()) is not None:
+        try:
+            run.answer(_perform(client, step))
+        except APIError as exc:
+            run.fail(exc)
+    return run.result
 
 
 class Batches:
@@ -82,182 +65,69 @@ class Batches:
 
     def __init__(self, client: Client, *, beta: bool = False) -> None:
         self._client = client
-        self._beta = beta
+        self._beta = beta  # the beta namespace sends the same requests
 
-    def create(
-        self,
-        *,
-        requests: BatchRequestsInput,
-        betas: Sequence[str] | None = None,
-        **options: Any,
-    ) -> MessageBatch:
+    def create(self, **kwargs: Unpack[calls.BatchCreateParams]) -> MessageBatch:
         """Upload one batch (limits checked first: :class:`BatchLimitError`)."""
-        checked = batch_requests(requests)
-        check_batch_limits(checked)
-        call = create_call(
-            self._client,
-            [r.to_api() for r in checked],
-            options=_options(options),
-            beta=self._beta,
-            betas=betas,
-        )
-        return self._client._execute(call)
+        return self._client._execute(calls.create_call(self._client, kwargs))
 
     def create_many(
-        self,
-        requests: BatchRequestsInput,
-        *,
-        max_requests: int = MAX_BATCH_REQUESTS,
-        max_bytes: int = MAX_BATCH_BYTES,
-        betas: Sequence[str] | None = None,
-        **options: Any,
+        self, requests: BatchRequestsInput, **kwargs: Unpack[calls.BatchCreateManyParams]
     ) -> list[MessageBatch]:
         """Split a job into batches within the limits and upload them in order
         (a failed upload: :class:`BatchUploadError` with ``.created``)."""
-        parts = split_batches(requests, max_requests=max_requests, max_bytes=max_bytes)
-        request_options = _options(options)
-        created: list[MessageBatch] = []
-        for index, part in enumerate(parts):
-            call = create_call(
-                self._client,
-                [r.to_api() for r in part],
-                options=request_options,
-                beta=self._beta,
-                betas=betas,
-            )
-            try:
-                created.append(self._client._execute(call))
-            except APIError as exc:
-                raise BatchUploadError(
-                    f"batch {index + 1} of {len(parts)} failed to upload ({exc}); "
-                    f"{len(created)} were created",
-                    created=created,
-                    remaining=[[r.to_api() for r in rest] for rest in parts[index:]],
-                ) from exc
-        return created
+        return _drive(self._client, ops.create_many_steps(self._client, requests, kwargs))
 
-    def retrieve(
-        self, message_batch_id: str, *, betas: Sequence[str] | None = None, **options: Any
-    ) -> MessageBatch:
+    def retrieve(self, message_batch_id: str, **kwargs: Unpack[calls.BatchOptions]) -> MessageBatch:
         """The batch's current state (an unknown id: ``NotFoundError``)."""
-        call = retrieve_call(
-            self._client, message_batch_id, options=_options(options), beta=self._beta, betas=betas
-        )
-        return self._client._execute(call)
+        return self._client._execute(calls.retrieve_call(self._client, message_batch_id, kwargs))
 
     def list(
-        self,
-        *,
-        limit: int | None = None,
-        after_id: str | None = None,
-        before_id: str | None = None,
-        betas: Sequence[str] | None = None,
-        **options: Any,
+        self, **kwargs: Unpack[calls.BatchListParams]
     ) -> SyncPaginator[MessageBatchPage, MessageBatch]:
         """Every batch, most recent first (``for batch in ...``; ``.pages()``)."""
-        call = list_call(
-            self._client,
-            limit=limit,
-            after_id=after_id,
-            before_id=before_id,
-            options=_options(options),
-            beta=self._beta,
-            betas=betas,
-        )
-        return SyncPaginator(self._client, call)
+        return SyncPaginator(self._client, calls.list_call(self._client, kwargs))
 
-    def cancel(
-        self, message_batch_id: str, *, betas: Sequence[str] | None = None, **options: Any
-    ) -> MessageBatch:
+    def wait(self, message_batch_id: str, **kwargs: Unpack[calls.BatchWaitParams]) -> MessageBatch:
+        """Poll until the batch has ended, and return it (``BatchWaitTimeout`` at the
+        deadline, checked between polls)."""
+        _, steps = ops.start_wait(self._client, message_batch_id, kwargs, now=_clock())
+        return _drive(self._client, steps)
+
+    def cancel(self, message_batch_id: str, **kwargs: Unpack[calls.BatchOptions]) -> MessageBatch:
         """Ask the API to cancel the batch."""
-        call = cancel_call(
-            self._client, message_batch_id, options=_options(options), beta=self._beta, betas=betas
-        )
-        return self._client._execute(call)
+        return self._client._execute(calls.cancel_call(self._client, message_batch_id, kwargs))
 
     def delete(
-        self, message_batch_id: str, *, betas: Sequence[str] | None = None, **options: Any
+        self, message_batch_id: str, **kwargs: Unpack[calls.BatchOptions]
     ) -> DeletedMessageBatch:
         """Delete an ended batch."""
-        call = delete_call(
-            self._client, message_batch_id, options=_options(options), beta=self._beta, betas=betas
-        )
-        return self._client._execute(call)
+        return self._client._execute(calls.delete_call(self._client, message_batch_id, kwargs))
 
-    def results(
-        self, message_batch_id: str, *, betas: Sequence[str] | None = None, **options: Any
-    ) -> BatchResults:
+    def results(self, message_batch_id: str, **kwargs: Unpack[calls.BatchOptions]) -> BatchResults:
         """The batch's results, one typed line at a time, in constant memory
         (``with batches.results(id) as results: for r in results``)."""
-        return BatchResults(self, message_batch_id, betas=betas, options=options)
-
-    def wait(
-        self,
-        message_batch_id: str,
-        *,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
-        max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
-        deadline: float | None = None,
-        max_poll_failures: int = DEFAULT_MAX_POLL_FAILURES,
-        on_poll: Callable[[MessageBatch], object] | None = None,
-        betas: Sequence[str] | None = None,
-        **options: Any,
-    ) -> MessageBatch:
-        """Poll until the batch has ended, and return it (see the async ``wait``).
-
-        Raises:
-            BatchWaitTimeout: The deadline passed, checked between polls.
-        """
-        policy = WaitPolicy(
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            backoff=POLL_BACKOFF,
-            max_poll_failures=max_poll_failures,
-            deadline=deadline,
-        )
-        waiter = BatchWaiter(message_batch_id, policy, now=_clock())
-        while True:
-            try:
-                batch = self.retrieve(message_batch_id, betas=betas, **options)
-            except APIError as exc:
-                plan = waiter.failed(exc, now=_clock())
-            else:
-                if on_poll is not None:
-                    on_poll(batch)
-                plan = waiter.polled(batch, now=_clock())
-            if plan.batch is not None:
-                return plan.batch
-            _sleep(plan.sleep)
+        return BatchResults(self._client, ops.ResultsReader(self._client, message_batch_id, kwargs))
 
 
 class BatchResults:
     """The results of one batch, streamed: an iterator of
-    :class:`MessageBatchIndividualResponse` and a context manager that closes the
-    download on exit (same rules as the async one)."""
+    ``MessageBatchIndividualResponse`` and a context manager that closes the download
+    on exit (same rules as the async one)."""
 
-    def __init__(
-        self,
-        batches: Batches,
-        message_batch_id: str,
-        *,
-        betas: Sequence[str] | None,
-        options: dict[str, Any],
-    ) -> None:
-        self._batches = batches
-        self._id = message_batch_id
-        self._betas = betas
-        self._options = options
-        self._stack: ExitStack | None = None
+    def __init__(self, client: Client, reader: ops.ResultsReader) -> None:
+        self._client = client
+        self._reader = reader
+        self._stack = ExitStack()
         self._chunks: Iterator[bytes] | None = None
-        self._decoder = BatchResultsDecoder()
-        self._managed = False
-        self._eof_seen = False
-        self._done = False
-        self.batch: MessageBatch | None = None
+
+    @property
+    def batch(self) -> MessageBatch | None:
         """The batch, once retrieved."""
+        return self._reader.batch
 
     def __enter__(self) -> Self:
-        self._managed = True
+        self._reader.managed = True
         self._open()
         return self
 
@@ -267,61 +137,32 @@ class BatchResults:
     def __iter__(self) -> Self:
         return self
 
-    def __next__(self) -> MessageBatchIndividualResponse:
-        if self._done:
-            raise StopIteration
+    def __next__(self) -> ops.MessageBatchIndividualResponse:
         try:
-            if self._chunks is None:
-                self._open()
-            assert self._chunks is not None
-            while True:
-                result = self._decoder.next_result()
-                if result is not NEED_DATA:
-                    assert isinstance(result, MessageBatchIndividualResponse)
-                    return result
-                if self._eof_seen:
-                    self.close()
-                    raise StopIteration
-                chunk = next(self._chunks, None)
-                if chunk is None:
-                    self._eof_seen = True
-                    self._decoder.receive_data(b"")
-                elif chunk:  # an empty chunk is not the end of the file
-                    self._decoder.receive_data(chunk)
-        except StopIteration:
-            raise
-        except BatchResultsError:
-            if not self._managed:
+            self._open()
+            while (result := self._reader.next_result()) is ops.NEED_DATA:
+                assert self._chunks is not None
+                self._reader.receive(next(self._chunks, None))
+        except BaseException as exc:
+            if self._reader.closes_on(exc):
                 self.close()
             raise
-        except BaseException:
-            self.close()
-            raise
+        if isinstance(result, ops.MessageBatchIndividualResponse):
+            return result
+        self.close()
+        raise StopIteration
 
     def close(self) -> None:
         """Close the download. Idempotent."""
-        self._done = True
-        stack, self._stack = self._stack, None
+        self._reader.done = True
         chunks, self._chunks = self._chunks, None
-        close_chunks = getattr(chunks, "close", None)
-        if close_chunks is not None:
-            close_chunks()
-        if stack is not None:
-            stack.close()
+        getattr(chunks, "close", lambda: None)()
+        self._stack.close()
 
     def _open(self) -> None:
-        if self._stack is not None or self._done:
-            return
-        client = self._batches._client
-        self.batch = self._batches.retrieve(self._id, betas=self._betas, **self._options)
-        spec = results_spec(
-            client,
-            self.batch,
-            options=_options(dict(self._options)),
-            beta=self._batches._beta,
-            betas=self._betas,
-        )
-        stack = ExitStack()
-        body = stack.enter_context(client._open_body(spec, operation="batches.results"))
-        self._stack = stack
-        self._chunks = iter(body)
+        if self._chunks is None and not self._reader.done:
+            batch = self._client._execute(self._reader.retrieve)
+            body = self._client._open_body(
+                self._reader.body_spec(batch), operation="batches.results"
+            )
+            self._chunks = iter(self._stack.enter_context(body))

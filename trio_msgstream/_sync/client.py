@@ -27,7 +27,7 @@ from .._core.endpoints import (
     models_retrieve_call,
 )
 from .._core.models import Message
-from .._core.options import split_options
+from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs, split_options
 from .._core.request import RequestSpec
 from .._core.structured import ParsedMessage, as_parsed_message, output_parser
 from .._httpx.transport import build_httpx_request, map_httpx_errors
@@ -133,10 +133,14 @@ class Messages:
         """``client.messages.batches``: the Message Batches API."""
 
     @overload
-    def stream(self, *, event_handler: type[_S], **kwargs: Any) -> SyncMessageStreamManager[_S]: ...
+    def stream(
+        self, *, event_handler: type[_S], **kwargs: Unpack[StreamKwargs]
+    ) -> SyncMessageStreamManager[_S]: ...
 
     @overload
-    def stream(self, **kwargs: Any) -> SyncMessageStreamManager[SyncMessageStream]: ...
+    def stream(
+        self, **kwargs: Unpack[StreamKwargs]
+    ) -> SyncMessageStreamManager[SyncMessageStream]: ...
 
     def stream(
         self, *, event_handler: type[SyncMessageStream] = SyncMessageStream, **kwargs: Any
@@ -154,15 +158,32 @@ class Messages:
         return SyncMessageStreamManager(self._client, event_handler, spec, output_parser(kwargs))
 
     @overload
-    def create(self, *, stream: Literal[True], **kwargs: Any) -> SyncRawMessageStream: ...
+    def create(
+        self, *, stream: Literal[True], **kwargs: Unpack[MessageKwargs]
+    ) -> SyncRawMessageStream: ...
 
     @overload
-    def create(self, *, stream: Literal[False] = ..., **kwargs: Any) -> Message: ...
+    def create(
+        self,
+        *,
+        output_format: type[_T],
+        stream: Literal[False] = ...,
+        **kwargs: Unpack[MessageKwargs],
+    ) -> ParsedMessage[_T]: ...
 
-    def create(self, *, stream: bool = False, **kwargs: Any) -> SyncRawMessageStream | Message:
+    @overload
+    def create(
+        self, *, stream: Literal[False] = ..., **kwargs: Unpack[MessageKwargs]
+    ) -> Message: ...
+
+    def create(
+        self, *, stream: bool = False, output_format: Any = None, **kwargs: Any
+    ) -> SyncRawMessageStream | Message:
         """Send a request. With ``stream=True``, return the raw event stream
         (``with client.messages.create(..., stream=True) as events``); otherwise wait
         for and return the whole message."""
+        if output_format is not None:
+            kwargs["output_format"] = output_format
         client = self._client
         spec = client.build_spec(kwargs, stream=stream)
         params, _ = split_options(kwargs)
@@ -174,7 +195,9 @@ class Messages:
         response = run_attempts(session, lambda: open_checked(client, session))
         return SyncRawMessageStream(response, session)
 
-    def parse(self, *, output_format: type[_T], **kwargs: Any) -> ParsedMessage[_T]:
+    def parse(
+        self, *, output_format: type[_T], **kwargs: Unpack[MessageKwargs]
+    ) -> ParsedMessage[_T]:
         """``create()`` for a reply of type ``output_format``: a
         :class:`~trio_msgstream.ParsedMessage` whose ``parsed_output`` is the object.
 
@@ -202,7 +225,7 @@ class Messages:
         ``max_concurrency`` (threads), ``tool_timeout``, and the API's parameters."""
         return ToolRunner(self._client, stream=stream, **kwargs)
 
-    def count_tokens(self, **kwargs: Any) -> MessageTokensCount:
+    def count_tokens(self, **kwargs: Unpack[CountTokensKwargs]) -> MessageTokensCount:
         """Count the input tokens of a request without sending it to the model."""
         return execute(self._client, count_tokens_call(self._client, kwargs))
 

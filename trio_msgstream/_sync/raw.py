@@ -2,9 +2,8 @@
 
 The consumer's thread reads the body; the request session validates the events and
 keeps the time (the consumer's own time between two reads is not idle time). Nothing
-is accumulated and nothing retried once the stream is returned. ``message_stop`` is
-handed out at once; the step after it (or closing the stream) reads the rest of the
-body briefly, for the connection's reuse, then releases it.
+is accumulated and nothing retried once the stream is returned; at ``message_stop``
+the iteration ends.
 """
 
 from __future__ import annotations
@@ -39,8 +38,8 @@ class SyncRawMessageStream:
         self._batch: list[RawMessageStreamEvent] = []
         self._pos = 0
         self._done = False
-        self._complete = False
-        """``message_stop`` was read: the iteration ends after its batch."""
+        """No more reads: the iteration ends after the batch at hand."""
+        self._released = False
 
     @property
     def response(self) -> httpx.Response:
@@ -57,8 +56,6 @@ class SyncRawMessageStream:
     def __next__(self) -> RawMessageStreamEvent:
         try:
             while self._pos >= len(self._batch):
-                if self._complete:
-                    self.close()  # the step after message_stop: drain, release
                 if self._done:
                     raise StopIteration
                 self._batch, self._pos = self._read_batch(), 0
@@ -84,8 +81,7 @@ class SyncRawMessageStream:
                 if session.done and isinstance(exc, APIConnectionError):
                     self.close()
                     return []
-                # A read timeout clamped to content_idle/deadline is reported as such.
-                raise session.fail(exc, time.monotonic()) from exc.__cause__
+                raise session.fail(exc) from exc.__cause__
             now = time.monotonic()
             if now >= session.wait_deadline:
                 raise session.fail(session.timeout_error(now))
@@ -94,24 +90,25 @@ class SyncRawMessageStream:
             self.close()
             raise
         if session.done:
-            # message_stop: hand it out now; close() reads the rest of the body.
+            # message_stop: the iteration ends with this batch; close() reads the end
+            # of the body (bounded) so the consumer never waits for it.
             session.succeed()
-            self._complete = True
+            self._done = True
         else:
             session.consumer_holds(time.monotonic())
         return events
 
     def close(self) -> None:
         """Release the connection. Idempotent."""
-        if self._done:
+        if self._released:
             return
+        self._released = True
+        complete = self._done and self._session.done
         self._done = True
-        if self._complete and not getattr(self._chunks, "gi_running", False):
-            # The message is complete: read the rest of the body, briefly, so the
-            # connection can be reused.
-            self._response.drain(DRAIN_TIMEOUT)
         try:
-            self._chunks.close()  # type: ignore[attr-defined]
+            if complete:
+                self._response.drain(self._chunks, DRAIN_TIMEOUT)
+            self._chunks.close()
         except ValueError:  # being read in another thread: wake that read up
             self._response.abort()
             return

@@ -68,7 +68,7 @@ def open_checked(client: Client, session: RequestSession) -> SyncHttpxWireRespon
     except BaseException:
         response.close()
         raise
-    session.response_started(response.request_id)
+    session.response_started(response.request_id, response.secrets)
     return response
 
 
@@ -79,11 +79,9 @@ def execute(client: Client, call: Call[T], *, params: Mapping[str, Any] | None =
     def attempt() -> T:
         response = open_checked(client, session)
         try:
-            body = response.read_bounded(MAX_RESPONSE_BODY + 1)
+            body = response.read_body(MAX_RESPONSE_BODY)
         finally:
             response.close()
-        if len(body) > MAX_RESPONSE_BODY:
-            raise session.body_too_large(MAX_RESPONSE_BODY)
         return call.parse(body)
 
     result = run_attempts(session, attempt)

@@ -10,10 +10,8 @@ consumer is retried as in the async client.
 Timeouts: ``connect``/``read``/``write``/``pool`` go to httpx, clamped by the session
 to the request's deadline and the idle deadline; the clock is checked whenever a chunk
 arrives. So a stream that keeps sending pings is noticed as idle at the first ping
-after its ``content_idle`` ran out. At ``message_stop`` the iteration ends at once;
-closing the stream then reads the rest of the body for at most ``DRAIN_TIMEOUT``
-seconds (for the connection's reuse), as the async client's ``aclose()`` waits for its
-producer's drain.
+after its ``content_idle`` ran out. At ``message_stop`` the iteration ends; the rest
+of the body is read for at most ``DRAIN_TIMEOUT`` seconds (for the connection's reuse).
 
 Ctrl-C: a :class:`KeyboardInterrupt` raised while reading closes the response (and so
 the connection) on its way out; leaving the ``with`` block closes the stream too.
@@ -22,7 +20,7 @@ the connection) on its way out; leaving the ``with`` block closes the stream too
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .._core.consumer import StreamConsumer, StreamView, joined_text
@@ -82,11 +80,16 @@ class SyncMessageStream(StreamView):
     def on_stream_event(self, event: MessageStreamEvent) -> None:
         """Every event, raw and derived, before the specific handler runs."""
 
-    def on_text(self, text: str, snapshot: str) -> None:
+    def _on_text(self, text: str, snapshot: str) -> None:
         """A text delta and the block's whole text so far.
 
-        An override that takes only ``(self, text)`` is called with the delta alone.
+        An override may take ``(self, text, snapshot)`` or, as in the seed document,
+        just ``(self, text)``: then it is called with the delta alone and the snapshot
+        is never built. Both forms type-check as overrides.
         """
+
+    on_text: Callable[..., None] = _on_text
+    """A text delta (and the block's text so far); see :meth:`_on_text`."""
 
     def on_input_json(self, partial_json: str, snapshot: Any) -> None:
         """A piece of a tool's JSON input and the partial parse of the input so far."""
@@ -140,6 +143,11 @@ class SyncMessageStream(StreamView):
         if consumer.exhausted:
             if consumer.error is not None:
                 raise consumer.error
+            return False
+        if consumer.final_message is not None:
+            # message_stop was handed out: the stream is over now, without waiting
+            # for the end of the body (closing reads it, bounded).
+            self._run_hooks(consumer.end_hooks(None), None)
             return False
         try:
             batch = self._producer.next_batch()
@@ -240,7 +248,7 @@ class SyncMessageStream(StreamView):
         another thread it closes the response under a read in progress, which then
         ends the iteration quietly.
         """
-        self._consumer.mark_closed()
+        self._consumer.closed = True
         if self._producer.close():
             self._run_hooks(self._consumer.close_hooks(), None)
 
@@ -262,6 +270,7 @@ class _SyncProducer:
         self.session = new_session(client, spec, "stream")
         self.response: SyncHttpxWireResponse | None = None
         self._batches: Iterator[Batch] | None = None
+        self._chunks: Iterator[bytes] = iter(())
         self.closed = False
 
     def start(self) -> None:
@@ -277,13 +286,6 @@ class _SyncProducer:
         """The next batch of events, or ``None`` at the end."""
         if self._batches is None:
             return None
-        session = self.session
-        if session.done:
-            # message_stop was handed out: the stream is over now. The rest of the body
-            # is read when the stream is closed (for the connection's reuse), so a body
-            # kept open after message_stop does not hold up the consumer.
-            session.succeed(session.engine.snapshot() if session.engine else None)
-            return None
         return next(self._batches, None)
 
     def _produce(self) -> Iterator[Batch]:
@@ -293,20 +295,24 @@ class _SyncProducer:
             assert response is not None
             try:
                 yield from self._pump(response)
-                session.succeed(session.engine.snapshot() if session.engine else None)
                 return
             except APIError as exc:
                 if self.closed:
                     return  # closed from another thread: the broken read is expected
                 delay = session.after_failure(exc, time.monotonic())
             finally:
+                if session.done:
+                    # The message is complete; its body is read to the end (bounded)
+                    # only now, when the stream is closed, so the consumer never
+                    # waited for it.
+                    response.drain(self._chunks, DRAIN_TIMEOUT)
                 response.close()
             time.sleep(delay)
             self._open()
 
     def _pump(self, response: SyncHttpxWireResponse) -> Iterator[Batch]:
         session = self.session
-        chunks = response.iter_chunks()
+        chunks = self._chunks = response.iter_chunks()
         for chunk in chunks:
             now = time.monotonic()
             if now >= session.wait_deadline:
@@ -314,11 +320,13 @@ class _SyncProducer:
             events = session.receive_data(chunk, now)
             if not events:
                 continue
+            if session.done:
+                session.succeed(session.engine.snapshot() if session.engine else None)
+                yield events
+                return
             session.consumer_holds(now)
             yield events
             session.resume_idle(time.monotonic())
-            if session.done:
-                return
         tail = session.receive_eof()
         if tail:
             yield tail
@@ -329,11 +337,6 @@ class _SyncProducer:
         self.closed = True
         batches = self._batches
         if batches is not None:
-            running = getattr(batches, "gi_running", False)
-            if self.session.done and not running and self.response is not None:
-                # The message is complete: read the rest of the body, briefly, so the
-                # connection can be reused (the async producer does the same).
-                self.response.drain(DRAIN_TIMEOUT)
             try:
                 batches.close()  # type: ignore[attr-defined]
             except ValueError:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any, Generic, TypeVar
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Generic, TypeVar, cast, overload
 
 import trio
+from typing_extensions import Unpack
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE
 from .._core.exceptions import APIError
+from .._core.options import StreamKwargs
 from .._core.structured import OutputTracker, output_parser
 from .stream import MessageStream
 from .wire import WireClient
@@ -23,14 +25,35 @@ __all__ = ["MessageStreamManager", "open_message_stream", "start_message_stream"
 _S = TypeVar("_S", bound=MessageStream)
 
 
+@overload
 async def start_message_stream(
     nursery: trio.Nursery,
     client: WireClient,
     *,
-    event_handler: type[_S] = MessageStream,  # type: ignore[assignment]
+    event_handler: type[_S],
+    max_buffer_size: int = ...,
+    **kwargs: Unpack[StreamKwargs],
+) -> _S: ...
+
+
+@overload
+async def start_message_stream(
+    nursery: trio.Nursery,
+    client: WireClient,
+    *,
+    max_buffer_size: int = ...,
+    **kwargs: Unpack[StreamKwargs],
+) -> MessageStream: ...
+
+
+async def start_message_stream(
+    nursery: trio.Nursery,
+    client: WireClient,
+    *,
+    event_handler: type[MessageStream] = MessageStream,
     max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
     **kwargs: Any,
-) -> _S:
+) -> MessageStream:
     """Start a stream's producer in ``nursery`` and return the stream.
 
     Returns once the response's status and content type have been checked, so an
@@ -60,8 +83,35 @@ async def start_message_stream(
     return stream
 
 
+async def _start(nursery: trio.Nursery, client: WireClient, kwargs: dict[str, Any]) -> Any:
+    # Arguments that were checked by the public signature that collected them.
+    start: Any = start_message_stream
+    return await start(nursery, client, **kwargs)
+
+
 async def _run_producer(stream: MessageStream, *, task_status: trio.TaskStatus[None]) -> None:
     await stream._producer.run(task_status=task_status)
+
+
+@overload
+def open_message_stream(
+    nursery: trio.Nursery,
+    client: WireClient,
+    *,
+    event_handler: type[_S],
+    max_buffer_size: int = ...,
+    **kwargs: Unpack[StreamKwargs],
+) -> AbstractAsyncContextManager[_S]: ...
+
+
+@overload
+def open_message_stream(
+    nursery: trio.Nursery,
+    client: WireClient,
+    *,
+    max_buffer_size: int = ...,
+    **kwargs: Unpack[StreamKwargs],
+) -> AbstractAsyncContextManager[MessageStream]: ...
 
 
 @asynccontextmanager
@@ -69,10 +119,10 @@ async def open_message_stream(
     nursery: trio.Nursery,
     client: WireClient,
     *,
-    event_handler: type[_S] = MessageStream,  # type: ignore[assignment]
+    event_handler: type[MessageStream] = MessageStream,
     max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
     **kwargs: Any,
-) -> AsyncIterator[_S]:
+) -> AsyncIterator[Any]:
     """Stream a Messages API response; the producer task runs in ``nursery``.
 
     Example::
@@ -137,7 +187,7 @@ class MessageStreamManager(Generic[_S]):
         nursery = await manager.__aenter__()
         self._nursery_manager = manager
         try:
-            stream: _S = await start_message_stream(nursery, self._client, **self._kwargs)
+            stream = cast(_S, await _start(nursery, self._client, self._kwargs))
             self._stream = stream
         except BaseException:
             # The producer raised before starting, so the nursery is empty; leave it

@@ -30,14 +30,16 @@ import math
 import sys
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Literal
 
 import outcome
 import trio
+from typing_extensions import Unpack
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE
 from .._core.events import TextEvent
 from .._core.models import Message, Usage
+from .._core.options import StreamKwargs
 from .api import _sole_cancelled, start_message_stream
 from .fanout_gate import GroupGate, ItemClient
 from .fanout_handle import DONE, QUEUED, RUNNING, FanOutHandle
@@ -92,7 +94,7 @@ class FanOut:
         *,
         event_handler: type[MessageStream] = MessageStream,
         max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
-        **kwargs: Any,
+        **kwargs: Unpack[StreamKwargs],
     ) -> FanOutHandle:
         """Queue one stream; wait while the queue holds ``max_pending`` items.
 

@@ -26,7 +26,7 @@ from .._core.endpoints import (
     models_retrieve_call,
 )
 from .._core.models import Message
-from .._core.options import split_options
+from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs, split_options
 from .._core.request import RequestSpec
 from .._core.structured import ParsedMessage, as_parsed_message, output_parser
 from .api import MessageStreamManager
@@ -58,12 +58,12 @@ class AsyncMessages:
 
     @overload
     def stream(
-        self, *, event_handler: type[_S], max_buffer_size: int = ..., **kwargs: Any
+        self, *, event_handler: type[_S], max_buffer_size: int = ..., **kwargs: Unpack[StreamKwargs]
     ) -> MessageStreamManager[_S]: ...
 
     @overload
     def stream(
-        self, *, max_buffer_size: int = ..., **kwargs: Any
+        self, *, max_buffer_size: int = ..., **kwargs: Unpack[StreamKwargs]
     ) -> MessageStreamManager[MessageStream]: ...
 
     def stream(
@@ -83,15 +83,32 @@ class AsyncMessages:
         )
 
     @overload
-    async def create(self, *, stream: Literal[True], **kwargs: Any) -> RawMessageStream: ...
+    async def create(
+        self, *, stream: Literal[True], **kwargs: Unpack[MessageKwargs]
+    ) -> RawMessageStream: ...
 
     @overload
-    async def create(self, *, stream: Literal[False] = ..., **kwargs: Any) -> Message: ...
+    async def create(
+        self,
+        *,
+        output_format: type[_T],
+        stream: Literal[False] = ...,
+        **kwargs: Unpack[MessageKwargs],
+    ) -> ParsedMessage[_T]: ...
 
-    async def create(self, *, stream: bool = False, **kwargs: Any) -> RawMessageStream | Message:
+    @overload
+    async def create(
+        self, *, stream: Literal[False] = ..., **kwargs: Unpack[MessageKwargs]
+    ) -> Message: ...
+
+    async def create(
+        self, *, stream: bool = False, output_format: Any = None, **kwargs: Any
+    ) -> RawMessageStream | Message:
         """Send a request. With ``stream=True``, return the raw event stream
         (``async with await client.messages.create(..., stream=True) as events``);
         otherwise wait for and return the whole message."""
+        if output_format is not None:
+            kwargs["output_format"] = output_format
         client: ClientConfig = self._client
         spec = client.build_spec(kwargs, stream=stream)
         params, _ = split_options(kwargs)
@@ -102,7 +119,9 @@ class AsyncMessages:
         parser = output_parser(kwargs)  # output_format=: a ParsedMessage
         return message if parser is None else parser.parse_message(message)
 
-    async def parse(self, *, output_format: type[_T], **kwargs: Any) -> ParsedMessage[_T]:
+    async def parse(
+        self, *, output_format: type[_T], **kwargs: Unpack[MessageKwargs]
+    ) -> ParsedMessage[_T]:
         """``create()`` for a reply of type ``output_format``: a
         :class:`~trio_msgstream.ParsedMessage` whose ``parsed_output`` is the object.
 
@@ -132,7 +151,7 @@ class AsyncMessages:
         the API's parameters."""
         return AsyncToolRunner(self._client, stream=stream, **kwargs)
 
-    async def count_tokens(self, **kwargs: Any) -> MessageTokensCount:
+    async def count_tokens(self, **kwargs: Unpack[CountTokensKwargs]) -> MessageTokensCount:
         """Count the input tokens of a request (``model``, ``messages``, ``system``,
         ``tools``, ...) without sending it to the model."""
         return await execute(self._client, count_tokens_call(self._client, kwargs))

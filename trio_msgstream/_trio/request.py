@@ -82,7 +82,7 @@ async def open_checked(client: WireClient, session: RequestSession) -> WireRespo
     except BaseException:
         await close_response(response)
         raise
-    session.response_started(response.request_id)
+    session.response_started(response.request_id, response.secrets)
     return response
 
 
@@ -102,11 +102,9 @@ async def execute(
     async def attempt() -> T:
         response = await open_checked(client, session)
         try:
-            body = await response.read_bounded(MAX_RESPONSE_BODY + 1)
+            body = await response.read_body(MAX_RESPONSE_BODY)
         finally:
             await close_response(response)
-        if len(body) > MAX_RESPONSE_BODY:
-            raise session.body_too_large(MAX_RESPONSE_BODY)
         return call.parse(body)
 
     with trio.move_on_at(session.deadline_at):

@@ -13,7 +13,7 @@ in the consuming task, in event order.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -98,12 +98,16 @@ class MessageStream(StreamView):
     async def on_stream_event(self, event: MessageStreamEvent) -> None:
         """Every event, raw and derived, before the specific handler runs."""
 
-    async def on_text(self, text: str, snapshot: str) -> None:
+    async def _on_text(self, text: str, snapshot: str) -> None:
         """A text delta and the block's whole text so far.
 
-        An override that takes only ``(self, text)`` is called with the delta alone,
-        and the snapshot is never built.
+        An override may take ``(self, text, snapshot)`` or, as in the seed document,
+        just ``(self, text)``: then it is called with the delta alone and the snapshot
+        is never built. Both forms type-check as overrides.
         """
+
+    on_text: Callable[..., Awaitable[None]] = _on_text
+    """A text delta (and the block's text so far); see :meth:`_on_text`."""
 
     async def on_input_json(self, partial_json: str, snapshot: Any) -> None:
         """A piece of a tool's JSON input and the partial parse of the input so far."""

@@ -46,8 +46,19 @@ class WireResponse(Protocol):
         """The body as it arrives, in network-sized chunks."""
         ...
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The client's own key and token sent with the request, to redact from text
+        built from this response (``StreamEngine(secrets=...)``)."""
+        ...
+
     async def read_bounded(self, limit: int) -> bytes:
-        """Up to ``limit`` bytes of the body (for error responses)."""
+        """Up to ``limit`` bytes of the body, secrets redacted (for error responses)."""
+        ...
+
+    async def read_body(self, limit: int) -> bytes:
+        """The whole body (non-streaming responses); a :class:`StreamProtocolError`
+        past ``limit`` bytes (``MAX_RESPONSE_BODY``)."""
         ...
 
     async def aclose(self) -> None:

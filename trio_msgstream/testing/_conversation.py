@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._core.engine import StreamEngine
-from ._scripts import DEFAULT_MODEL, ScriptedResponse
+from ._responses import ScriptedResponse
 from ._server import RecordedRequest, Responder
+from ._transcripts import DEFAULT_MODEL
 
 __all__ = [
     "Conversation",

@@ -26,8 +26,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-from ._scripts import DEFAULT_MODEL, ScriptedResponse
-from ._server import FakeAnthropicServer, RecordedRequest
+from ._responses import ScriptedResponse
+from ._server import FakeAnthropicServer, RecordedRequest, RouteHandler
+from ._transcripts import DEFAULT_MODEL
 
 __all__ = ["FakeBatch", "FakeBatches", "BatchOutcome"]
 
@@ -146,12 +147,12 @@ class FakeBatches:
         self._lock = threading.Lock()
         self._failures: list[_Failure] = []
         base = "/v1/messages/batches"
-        server.add_route("POST", base, self._create)
-        server.add_route("GET", base, self._list)
-        server.add_route("GET", base + "/{batch_id}", self._retrieve)
-        server.add_route("POST", base + "/{batch_id}/cancel", self._cancel)
-        server.add_route("DELETE", base + "/{batch_id}", self._delete)
-        server.add_route("GET", base + "/{batch_id}/results", self._results)
+        server.add_route("POST", base, self._route("create", self._create))
+        server.add_route("GET", base, self._route("list", self._list))
+        server.add_route("GET", base + "/{batch_id}", self._route("retrieve", self._retrieve))
+        server.add_route("POST", base + "/{batch_id}/cancel", self._route("cancel", self._cancel))
+        server.add_route("DELETE", base + "/{batch_id}", self._route("delete", self._delete))
+        server.add_route("GET", base + "/{batch_id}/results", self._route("results", self._results))
 
     # ---- scripting
 
@@ -259,6 +260,35 @@ class FakeBatches:
 
     # ---- routes
 
+    def _route(self, endpoint: Endpoint, answer: _Answer) -> RouteHandler:
+        """A route: a scripted failure first, then (for a ``{batch_id}`` route) the
+        batch or a 404, then ``answer`` under the lock; a mapping it returns is the
+        200 JSON body."""
+
+        def handle(
+            server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
+        ) -> ScriptedResponse:
+            failure = self._failure(endpoint)
+            if failure is not None:
+                return failure
+            batch = None
+            if "batch_id" in params:
+                batch = self.batches.get(params["batch_id"])
+                if batch is None:
+                    message = f"No Message Batch found with id {params['batch_id']!r}"
+                    return ScriptedResponse.error(404, "not_found_error", message)
+            with self._lock:
+                answered = answer(request, batch)
+            if isinstance(answered, ScriptedResponse):
+                return answered
+            return ScriptedResponse(
+                status=200,
+                headers=[("content-type", "application/json")],
+                body=json.dumps(answered).encode("utf-8"),
+            )
+
+        return handle
+
     def _failure(self, endpoint: Endpoint) -> ScriptedResponse | None:
         with self._lock:
             for rule in self._failures:
@@ -271,159 +301,95 @@ class FakeBatches:
                 return rule.response
         return None
 
-    def _find(self, params: Mapping[str, str]) -> FakeBatch | ScriptedResponse:
-        batch_id = params.get("batch_id", "")
-        batch = self.batches.get(batch_id)
-        if batch is None:
-            return ScriptedResponse.error(
-                404, "not_found_error", f"No Message Batch found with id {batch_id!r}"
-            )
-        return batch
-
-    def _json(self, payload: Mapping[str, Any]) -> ScriptedResponse:
-        return ScriptedResponse(
-            status=200,
-            headers=[("content-type", "application/json")],
-            body=json.dumps(payload).encode("utf-8"),
-        )
-
     def _end(self, batch: FakeBatch) -> None:
         if batch.status != "ended":
             batch.status = "ended"
             batch.ended_at = datetime.now(timezone.utc)
 
-    def _create(
-        self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
-    ) -> ScriptedResponse:
-        failure = self._failure("create")
-        if failure is not None:
-            return failure
+    def _create(self, request: RecordedRequest, _: FakeBatch | None) -> _Answered:
         body = request.json
         requests = body.get("requests") if isinstance(body, dict) else None
         if not isinstance(requests, list) or not requests:
-            return ScriptedResponse.error(
-                400, "invalid_request_error", "requests: a non-empty list is required"
-            )
+            return _invalid("requests: a non-empty list is required")
         for item in requests:
             if not isinstance(item, dict) or not isinstance(item.get("custom_id"), str):
-                return ScriptedResponse.error(
-                    400, "invalid_request_error", "requests: each needs a custom_id and params"
-                )
+                return _invalid("requests: each needs a custom_id and params")
         batch = FakeBatch(
             id=f"msgbatch_fake{next(_batch_numbers):016d}",
             requests=requests,
             polls_until_ended=self.polls_until_ended,
         )
-        with self._lock:
-            if batch.polls_until_ended == 0:
-                self._end(batch)
-            self.batches[batch.id] = batch
-            return self._json(self.batch_object(batch))
+        if batch.polls_until_ended == 0:
+            self._end(batch)
+        self.batches[batch.id] = batch
+        return self.batch_object(batch)
 
-    def _retrieve(
-        self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
-    ) -> ScriptedResponse:
-        failure = self._failure("retrieve")
-        if failure is not None:
-            return failure
-        found = self._find(params)
-        if isinstance(found, ScriptedResponse):
-            return found
-        with self._lock:
-            found.polls += 1
-            if found.status == "canceling" or found.polls >= found.polls_until_ended:
-                self._end(found)
-            return self._json(self.batch_object(found))
+    def _retrieve(self, _: RecordedRequest, batch: FakeBatch | None) -> _Answered:
+        assert batch is not None
+        batch.polls += 1
+        if batch.status == "canceling" or batch.polls >= batch.polls_until_ended:
+            self._end(batch)
+        return self.batch_object(batch)
 
-    def _list(
-        self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
-    ) -> ScriptedResponse:
-        failure = self._failure("list")
-        if failure is not None:
-            return failure
+    def _list(self, request: RecordedRequest, _: FakeBatch | None) -> _Answered:
         query = dict(parse_qsl(request.query))
         limit = int(query.get("limit", "20"))
-        with self._lock:
-            ordered = list(reversed(self.batches.values()))  # most recent first
-            ids = [batch.id for batch in ordered]
-            start, stop = 0, len(ordered)
-            if "after_id" in query and query["after_id"] in ids:
-                start = ids.index(query["after_id"]) + 1
-            if "before_id" in query and query["before_id"] in ids:
-                stop = ids.index(query["before_id"])
-                start = max(stop - limit, 0)
-            page = ordered[start : min(start + limit, stop)]
-            has_more = (start + len(page) < stop) if "before_id" not in query else start > 0
-            data = [self.batch_object(batch) for batch in page]
-        return self._json(
-            {
-                "data": data,
-                "has_more": has_more,
-                "first_id": data[0]["id"] if data else None,
-                "last_id": data[-1]["id"] if data else None,
-            }
-        )
+        ordered = list(reversed(self.batches.values()))  # most recent first
+        ids = [batch.id for batch in ordered]
+        start, stop = 0, len(ordered)
+        if "after_id" in query and query["after_id"] in ids:
+            start = ids.index(query["after_id"]) + 1
+        if "before_id" in query and query["before_id"] in ids:
+            stop = ids.index(query["before_id"])
+            start = max(stop - limit, 0)
+        page = ordered[start : min(start + limit, stop)]
+        has_more = (start + len(page) < stop) if "before_id" not in query else start > 0
+        data = [self.batch_object(batch) for batch in page]
+        first_id, last_id = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        return {"data": data, "has_more": has_more, "first_id": first_id, "last_id": last_id}
 
-    def _cancel(
-        self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
-    ) -> ScriptedResponse:
-        failure = self._failure("cancel")
-        if failure is not None:
-            return failure
-        found = self._find(params)
-        if isinstance(found, ScriptedResponse):
-            return found
-        with self._lock:
-            if found.status == "in_progress":
-                found.status = "canceling"
-                found.cancel_initiated_at = datetime.now(timezone.utc)
-                # The requests "processed" so far keep their outcome; the rest are canceled.
-                done = found.polls / max(found.polls_until_ended, 1)
-                found.processed_before_cancel = int(len(found.requests) * min(done, 1.0))
-            return self._json(self.batch_object(found))
+    def _cancel(self, _: RecordedRequest, batch: FakeBatch | None) -> _Answered:
+        assert batch is not None
+        if batch.status == "in_progress":
+            batch.status = "canceling"
+            batch.cancel_initiated_at = datetime.now(timezone.utc)
+            # The requests "processed" so far keep their outcome; the rest are canceled.
+            done = batch.polls / max(batch.polls_until_ended, 1)
+            batch.processed_before_cancel = int(len(batch.requests) * min(done, 1.0))
+        return self.batch_object(batch)
 
-    def _delete(
-        self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
-    ) -> ScriptedResponse:
-        failure = self._failure("delete")
-        if failure is not None:
-            return failure
-        found = self._find(params)
-        if isinstance(found, ScriptedResponse):
-            return found
-        with self._lock:
-            if found.status != "ended":
-                return ScriptedResponse.error(
-                    400,
-                    "invalid_request_error",
-                    f"Message Batch {found.id} has not ended: cancel it and wait for it to "
-                    "end before deleting it",
-                )
-            del self.batches[found.id]
-        return self._json({"id": found.id, "type": "message_batch_deleted"})
+    def _delete(self, _: RecordedRequest, batch: FakeBatch | None) -> _Answered:
+        assert batch is not None
+        refused = _unless_ended(batch, "cancel it and wait for it to end before deleting it")
+        if refused is not None:
+            return refused
+        del self.batches[batch.id]
+        return {"id": batch.id, "type": "message_batch_deleted"}
 
-    def _results(
-        self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
-    ) -> ScriptedResponse:
-        failure = self._failure("results")
-        if failure is not None:
-            return failure
-        found = self._find(params)
-        if isinstance(found, ScriptedResponse):
-            return found
-        if found.status != "ended":
-            return ScriptedResponse.error(
-                400,
-                "invalid_request_error",
-                f"Message Batch {found.id} is still {found.status}: results are available "
-                "once processing has ended",
-            )
-        return _ResultsFile(
+    def _results(self, _: RecordedRequest, batch: FakeBatch | None) -> _Answered:
+        assert batch is not None
+        refused = _unless_ended(batch, "results are available once processing has ended")
+        return refused or _ResultsFile(
             headers=[("content-type", "application/binary")],
             chunked_encoding=True,
             chunk_delay=self.results_chunk_delay,
-            pieces=_LazyChunks(self, found),
+            pieces=_LazyChunks(self, batch),
         )
+
+
+_Answered = Mapping[str, Any] | ScriptedResponse
+_Answer = Callable[[RecordedRequest, "FakeBatch | None"], _Answered]
+
+
+def _invalid(message: str) -> ScriptedResponse:
+    return ScriptedResponse.error(400, "invalid_request_error", message)
+
+
+def _unless_ended(batch: FakeBatch, advice: str) -> ScriptedResponse | None:
+    """The API's 400 for a request that needs an ended batch, or ``None``."""
+    if batch.status == "ended":
+        return None
+    return _invalid(f"Message Batch {batch.id} has not ended ({batch.status}): {advice}")
 
 
 class _LazyChunks(Sequence[bytes]):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ._scripts import ScriptedResponse
+from ._responses import ScriptedResponse
 from ._server import FakeAnthropicServer, RecordedRequest
 
 __all__ = ["DEFAULT_FAKE_MODELS", "FakeModels", "FakeTokenCounter", "estimate_input_tokens"]

@@ -8,7 +8,7 @@ the fixtures available in every test suite::
     async def test_my_app(fake_anthropic, fake_anthropic_client):
         fake_anthropic.enqueue(text_response("Hello!"))
         async with fake_anthropic_client.messages.stream(
-            model="claude-sonnet-4-5", max_tokens=64,
+            model="claude-sonnet-5-5", max_tokens=64,
             messages=[{"role": "user", "content": "Hi"}],
         ) as stream:
             assert await stream.get_final_text() == "Hello!"

@@ -1,26 +1,35 @@
-"""A fake Anthropic Messages API server: real sockets, HTTP/1.1 via h11, scripted replies."""
+"""A fake Anthropic Messages API server: real sockets, HTTP/1.1 via h11, scripted replies.
+
+Each connection is served in its own task (HTTP/1.1 keep-alive). A request is answered
+through the route table (``_routes``): routes added to the server with
+:meth:`FakeAnthropicServer.add_route`, then those registered process-wide with
+:func:`~trio_msgstream.testing.register_route`, then the built-in ``POST /v1/messages``
+(``fail_first`` scripts, queued scripts, then the responder). Anything else is a
+``404 not_found_error``. To fake another endpoint, write a handler that returns a
+:class:`ScriptedResponse` and register it; see ``_routes`` for the pattern syntax.
+The chosen response is then played byte for byte, with its faults (drops, resets,
+stalls, pings while stalled) at the offsets it names.
+"""
 
 from __future__ import annotations
 
 import itertools
 import json
 import logging
-import math
-import re
-import socket
-import struct
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import h11
 import trio
 
-from ._scripts import ScriptedResponse, default_responder, sse_bytes
+from ._background import open_service
+from ._model import default_responder
+from ._playback import ClientGone, play_response
+from ._responses import ScriptedResponse
+from ._routes import RecordedRequest, Route, RouteHandler, make_route, registered_routes
 
 __all__ = [
     "FakeAnthropicServer",
@@ -34,76 +43,23 @@ __all__ = [
 logger = logging.getLogger("trio_msgstream.testing")
 
 _MAX_RECV = 65536
-_PING = sse_bytes([{"type": "ping"}])
-# Unique across every server in the process, deterministic in arrival order.
-_request_ids = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One HTTP request as received by the fake server.
-
-    Attributes:
-        method: HTTP method, e.g. ``"POST"``.
-        path: Request path without the query string, e.g. ``"/v1/messages"``.
-        query: Query string without the ``?`` (``""`` when absent), e.g. ``"beta=true"``.
-        headers: Header pairs in arrival order, names lower-cased.
-        body: Raw request body.
-        json: The body parsed as JSON, or ``None`` if it is empty or not valid JSON.
-        connection_id: Number (from 1, in accept order, never reused by this server) of the
-            TCP connection that carried the request.
-    """
-
-    method: str
-    path: str
-    query: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    json: Any
-    connection_id: int
-
-    def header(self, name: str) -> str | None:
-        """Return the first value of a header, case-insensitively.
-
-        Args:
-            name: Header name.
-
-        Returns:
-            The value, or ``None`` if the header was not sent.
-        """
-        wanted = name.lower()
-        for key, value in self.headers:
-            if key == wanted:
-                return value
-        return None
 
 
 Responder = Callable[[RecordedRequest], ScriptedResponse]
 """A function that builds the response to a request when no script is queued."""
 
-RouteHandler = Callable[
-    ["FakeAnthropicServer", RecordedRequest, Mapping[str, str]], ScriptedResponse
-]
-"""``handler(server, request, params)``: ``params`` holds the ``{name}`` values."""
-
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _route_regex(pattern: str) -> re.Pattern[str]:
-    parts: list[str] = []
-    last = 0
-    for found in _PLACEHOLDER.finditer(pattern):
-        parts += [re.escape(pattern[last : found.start()]), f"(?P<{found.group(1)}>[^/]+)"]
-        last = found.end()
-    return re.compile("".join([*parts, re.escape(pattern[last:])]))
-
-
-class _ClientGone(Exception):
-    """The client closed its side while we were stalling."""
-
 
 def _not_found() -> ScriptedResponse:
     return ScriptedResponse.error(404, "not_found_error", "Not Found")
+
+
+def _messages(
+    server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
+) -> ScriptedResponse:
+    return server._next_script(request)
+
+
+_MESSAGES_ROUTE = make_route("POST", "/v1/messages", _messages)
 
 
 def _no_script() -> ScriptedResponse:
@@ -151,7 +107,7 @@ class FakeAnthropicServer:
         self._fail_first_response: ScriptedResponse | None = None
         self._arrived = trio.Event()
         self._connection_ids = itertools.count(1)
-        self._routes: list[tuple[str, re.Pattern[str], RouteHandler]] = []
+        self._routes: list[Route] = []
 
     @property
     def base_url(self) -> str:
@@ -193,14 +149,17 @@ class FakeAnthropicServer:
             self.max_concurrent_requests = self.active_requests
 
     def add_route(self, method: str, pattern: str, handler: RouteHandler) -> None:
-        """Answer ``method`` requests to ``pattern`` with ``handler(server, request,
-        params)``, before the built-in ``/v1/messages`` (whose scripts do not apply).
+        """Answer ``method pattern`` with ``handler`` on this server (before every other
+        route; see :func:`~trio_msgstream.testing.register_route` for the syntax).
 
-        ``pattern`` is a path with ``{name}`` placeholders, each matching one segment;
-        their values are the handler's ``params``. The last route added wins.
+        Args:
+            method: HTTP method, e.g. ``"POST"``.
+            pattern: Path with ``{name}`` placeholders, e.g. ``"/v1/messages/batches/{id}"``.
+            handler: ``handler(server, request, params) -> ScriptedResponse``.
         """
+        route = make_route(method, pattern, handler)
         with self._lock:
-            self._routes.insert(0, (method.upper(), _route_regex(pattern), handler))
+            self._routes.insert(0, route)
 
     async def wait_for_requests(self, n: int) -> None:
         """Wait until at least ``n`` requests have been recorded.
@@ -231,18 +190,19 @@ class FakeAnthropicServer:
             logger.exception("fake server responder failed")
             return ScriptedResponse.error(500, "api_error", f"responder raised {exc!r}")
 
-    def _route(self, request: RecordedRequest) -> ScriptedResponse | None:
+    def _route(self, request: RecordedRequest) -> ScriptedResponse:
         with self._lock:
-            routes = list(self._routes)
-        for method, regex, handler in routes:
-            found = regex.fullmatch(request.path)
-            if method == request.method and found is not None:
-                try:
-                    return handler(self, request, found.groupdict())
-                except Exception as exc:
-                    logger.exception("fake server route handler failed")
-                    return ScriptedResponse.error(500, "api_error", f"route raised {exc!r}")
-        return None
+            routes = [*self._routes, *registered_routes(), _MESSAGES_ROUTE]
+        for route in routes:
+            params = route.match(request.method, request.path)
+            if params is None:
+                continue
+            try:
+                return route.handler(self, request, params)
+            except Exception as exc:
+                logger.exception("fake server route %s %s failed", route.method, route.pattern)
+                return ScriptedResponse.error(500, "api_error", f"route handler raised {exc!r}")
+        return _not_found()
 
     def _record(self, request: RecordedRequest) -> None:
         self.requests.append(request)
@@ -289,7 +249,7 @@ class FakeAnthropicServer:
             OSError,
         ) as exc:
             logger.debug("fake server connection %d ended: %r", connection_id, exc)
-        except _ClientGone:
+        except ClientGone:
             logger.debug("fake server connection %d: client went away", connection_id)
 
     async def _receive_request(
@@ -358,146 +318,8 @@ class FakeAnthropicServer:
         ``finish`` is called just before the write that completes (or aborts) the response,
         so that ``active_requests`` is already updated when the client sees the end.
         """
-        routed = self._route(request)
-        if routed is not None:
-            script = routed
-        elif request.method == "POST" and request.path == "/v1/messages":
-            script = self._next_script(request)
-        else:
-            script = _not_found()
-
-        headers = script.effective_headers()
-        if not any(k.lower() == "request-id" for k, _ in headers):
-            headers.append(("request-id", f"req_fake{next(_request_ids):020d}"))
-        headers = [
-            (k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")
-        ]
-        if script.uses_chunked_encoding:
-            headers.append(("transfer-encoding", "chunked"))
-        else:
-            headers.append(("content-length", str(len(script.body))))
-
-        async def send(*events: h11.Event) -> None:
-            data = b"".join(conn.send(event) or b"" for event in events)
-            if conn.our_state in (h11.DONE, h11.MUST_CLOSE):
-                finish()
-            if data:
-                await stream.send_all(data)
-
-        head = h11.Response(
-            status_code=script.status,
-            headers=headers,
-            reason=script.reason_phrase.encode("latin-1"),
-        )
-        body_len = len(script.body)
-        drop_at = (
-            None if script.drop_after_bytes is None else min(script.drop_after_bytes, body_len)
-        )
-        stall_at = (
-            None if script.stall_after_bytes is None else min(script.stall_after_bytes, body_len)
-        )
-        cuts = [p for p in (drop_at, stall_at) if p is not None]
-        pieces = _cut_pieces(script.network_chunks(), cuts)
-
-        sent = 0
-        stalled = False
-
-        async def at_boundary() -> bool:
-            nonlocal stalled
-            if stall_at == sent and not stalled:
-                stalled = True
-                await self._stall(conn, stream, script, send)
-            if drop_at == sent:
-                finish()
-                await _abort(stream, reset=script.drop_with_reset)
-                return False
-            return True
-
-        # The final body bytes and the end of the message go out in one write, unless a
-        # fault is scheduled at the very end of the body.
-        end_fault = body_len in (drop_at, stall_at)
-        if not pieces and not end_fault:
-            await send(head, h11.EndOfMessage())
-            return True
-        await send(head)
-        for index, piece in enumerate(pieces):
-            if not await at_boundary():
-                return False
-            if index and script.chunk_delay:
-                await trio.sleep(script.chunk_delay)
-            if index == len(pieces) - 1 and not end_fault:
-                await send(h11.Data(data=piece), h11.EndOfMessage())
-                return True
-            await send(h11.Data(data=piece))
-            sent += len(piece)
-        if not await at_boundary():
-            return False
-        await send(h11.EndOfMessage())
-        return True
-
-    async def _stall(
-        self,
-        conn: h11.Connection,
-        stream: trio.SocketStream,
-        script: ScriptedResponse,
-        send: Callable[[h11.Event], Awaitable[None]],
-    ) -> None:
-        client_gone = False
-
-        async def watch_for_eof(cancel_scope: trio.CancelScope) -> None:
-            nonlocal client_gone
-            while True:
-                try:
-                    data = await stream.receive_some(_MAX_RECV)
-                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                    data = b""
-                if not data:
-                    client_gone = True
-                    cancel_scope.cancel()
-                    return
-                conn.receive_data(data)  # a pipelined request; h11 buffers it
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(watch_for_eof, nursery.cancel_scope)
-            with trio.move_on_after(script.stall_seconds):
-                if script.stall_pings_every is not None and script.uses_chunked_encoding:
-                    while True:
-                        await trio.sleep(script.stall_pings_every)
-                        try:
-                            await send(h11.Data(data=_PING))
-                        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                            client_gone = True
-                            break
-                elif math.isinf(script.stall_seconds):
-                    await trio.sleep_forever()
-                else:
-                    await trio.sleep(script.stall_seconds)
-            nursery.cancel_scope.cancel()
-        if client_gone:
-            raise _ClientGone
-
-
-def _cut_pieces(pieces: list[bytes], cuts: list[int]) -> list[bytes]:
-    """Split pieces further so that every offset in ``cuts`` is a piece boundary."""
-    if not cuts:
-        return pieces
-    result: list[bytes] = []
-    offset = 0
-    for piece in pieces:
-        inner = [c - offset for c in cuts if offset < c < offset + len(piece)]
-        bounds = [0, *sorted(set(inner)), len(piece)]
-        result.extend(piece[a:b] for a, b in itertools.pairwise(bounds))
-        offset += len(piece)
-    return result
-
-
-async def _abort(stream: trio.SocketStream, *, reset: bool) -> None:
-    if reset:
-        try:
-            stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:  # pragma: no cover - platform specific
-            pass
-    await stream.aclose()
+        script = self._route(request)
+        return await play_response(conn, stream, script, finish)
 
 
 async def serve_fake_anthropic(
@@ -547,7 +369,8 @@ async def open_fake_anthropic(
 ) -> AsyncIterator[FakeAnthropicServer]:
     """Run a fake Anthropic server for the duration of an ``async with`` block.
 
-    All server tasks are cancelled and all sockets closed when the block exits.
+    All server tasks are cancelled and all sockets closed when the block exits. An
+    exception raised in the block comes out as itself (never an ExceptionGroup of one).
 
     Args:
         responder: Builds responses when no script is queued; defaults to
@@ -564,11 +387,6 @@ async def open_fake_anthropic(
         ...     async with httpx.AsyncClient(base_url=server.base_url) as client:
         ...         ...
     """
-    async with trio.open_nursery() as nursery:
-        server: FakeAnthropicServer = await nursery.start(
-            partial(serve_fake_anthropic, host=host, port=port, responder=responder)
-        )
-        try:
-            yield server
-        finally:
-            nursery.cancel_scope.cancel()
+    start = partial(serve_fake_anthropic, host=host, port=port, responder=responder)
+    async with open_service(start) as server:
+        yield server

@@ -14,7 +14,7 @@ from ._server import FakeAnthropicServer, Responder, serve_fake_anthropic
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["fake_anthropic_in_thread"]
+__all__ = ["ServerThread", "fake_anthropic_in_thread", "start_server_thread"]
 
 
 @contextmanager
@@ -49,6 +49,55 @@ def fake_anthropic_in_thread(
         >>> with fake_anthropic_in_thread() as server:  # doctest: +SKIP
         ...     httpx.post(f"{server.base_url}/v1/messages", json={...})
     """
+    running = start_server_thread(responder=responder, host=host, port=port, daemon=False)
+    try:
+        yield running.server
+    except BaseException:
+        running.stop(reraise=False)
+        raise
+    running.stop()
+
+
+class ServerThread:
+    """A fake server running in a thread of its own (see :func:`start_server_thread`)."""
+
+    def __init__(self, thread: threading.Thread, state: dict[str, object]) -> None:
+        self._thread = thread
+        self._state = state
+
+    @property
+    def server(self) -> FakeAnthropicServer:
+        server = self._state["server"]
+        assert isinstance(server, FakeAnthropicServer)
+        return server
+
+    def stop(self, *, reraise: bool = True) -> None:
+        """Stop the server and join its thread; re-raise what crashed it, if anything
+        (unless ``reraise`` is false)."""
+        token = self._state.get("token")
+        cancel_scope = self._state.get("cancel_scope")
+        if isinstance(token, trio.lowlevel.TrioToken) and isinstance(
+            cancel_scope, trio.CancelScope
+        ):
+            try:
+                trio.from_thread.run_sync(cancel_scope.cancel, trio_token=token)
+            except trio.RunFinishedError:
+                pass
+        self._thread.join()
+        if reraise and "error" in self._state:
+            raise self._state["error"]  # type: ignore[misc]
+
+
+def start_server_thread(
+    *, responder: Responder | None = None, host: str = "127.0.0.1", port: int = 0, daemon: bool
+) -> ServerThread:
+    """Start a fake server in a new thread (its own ``trio.run``); return once it listens.
+
+    A daemon thread never needs stopping (it ends with the process).
+
+    Raises:
+        BaseException: Whatever made the server fail to start.
+    """
     ready = threading.Event()
     state: dict[str, object] = {}
 
@@ -69,25 +118,10 @@ def fake_anthropic_in_thread(
         finally:
             ready.set()
 
-    thread = threading.Thread(target=run, name="trio_msgstream-fake-anthropic", daemon=False)
+    thread = threading.Thread(target=run, name="trio_msgstream-fake-anthropic", daemon=daemon)
     thread.start()
     ready.wait()
-    try:
-        if "error" in state:
-            raise state["error"]  # type: ignore[misc]
-        server = state["server"]
-        assert isinstance(server, FakeAnthropicServer)
-        yield server
-    finally:
-        token = state.get("token")
-        cancel_scope = state.get("cancel_scope")
-        if isinstance(token, trio.lowlevel.TrioToken) and isinstance(
-            cancel_scope, trio.CancelScope
-        ):
-            try:
-                trio.from_thread.run_sync(cancel_scope.cancel, trio_token=token)
-            except trio.RunFinishedError:
-                pass
-        thread.join()
     if "error" in state:
+        thread.join()
         raise state["error"]  # type: ignore[misc]
+    return ServerThread(thread, state)
