@@ -1,31 +1,41 @@
-"""The trio_msgstream benchmark: the same bytes, served by the project's fake server, to
-raw httpx, a raw SSE parser, the official ``anthropic`` SDK and trio_msgstream.
+"""The trio_msgstream benchmark: the same bytes to raw httpx, a raw SSE parser, the
+official ``anthropic`` SDK and trio_msgstream, in three arrival patterns.
 
 Usage::
 
-    python benchmarks/run.py                 # the full run (~10-20 minutes)
+    python benchmarks/run.py                 # the default run (< 10 minutes)
     python benchmarks/run.py --quick         # a smoke run with tiny streams (seconds)
     python benchmarks/run.py --only long_text,fanout --contenders raw_httpx,ours_stream
+    python benchmarks/run.py --only bulk,paced,slow,first_byte,bulk_scaling   # issue 11
+    python benchmarks/run.py --all           # also the old memory and 0.25x-8x scaling
+
+Sections (``--only``):
+
+- One write per event (``server.py``: the project's fake server on 127.0.0.1, one
+  network chunk per SSE event, each its own write): ``short_chat``, ``long_text``,
+  ``big_tool``, ``mixed``, ``fanout``; with ``--all`` or by name also ``memory`` (1,000
+  streams of 40 deltas 50 ms apart) and ``scaling`` (0.25x-8x, ``--scales``).
+- The sans-IO core alone: ``core`` (``core_micro.py``).
+- The arrival patterns of issue 11 (``arrival_run.py``, ``arrival_server.py``): ``bulk``
+  (whole body in one write), ``bulk_scaling``, ``paced`` (60 deltas/s per stream, knee
+  search), ``slow`` (1,000 streams of 50 deltas 200 ms apart) and ``first_byte``.
 
 How it measures:
 
-- One server process (``server.py``: ``serve_fake_anthropic`` on 127.0.0.1) serves every
-  scenario, one network chunk per SSE event, as the real API does. Its CPU is its own
-  core, so it does not compete with the client being measured.
-- Every measurement is a fresh ``contenders.py`` process: one warm-up request (imports
-  done, connection open), then the timed streams. ``--repeats`` processes per cell; the
-  table shows medians. Wall time is what a caller waits; CPU time (user + system of the
-  client process) is the event loop time the client spent, which does not depend on
-  how fast the fake server can write.
-- Peak memory is the client process's peak RSS (``ru_maxrss``). For the 1,000 slow
-  streams it is the growth of RSS above the warmed-up baseline, per stream (and, in
-  a separate run, the tracemalloc peak per stream).
+- The server has its own process; the arrival server and every arrival-pattern client
+  are pinned to different cores (CPU 0 and 1), so the client's core is measured alone.
+- Every measurement is a fresh client process (``contenders.py`` or
+  ``arrival_probe.py``): one warm-up request (imports done, connection open), then the
+  timed streams. Several processes per cell, interleaved across contenders; the tables
+  show medians. Wall time is what a caller waits; CPU time (user + system of the client
+  process) is the event-loop time the client spent.
 - Runs of the SDK are bounded by ``--sdk-budget`` seconds: one that takes longer is
   killed and reported as "> N s (skipped)", and larger sizes of that scenario are
   skipped too.
 
-Writes ``results.json`` and ``time_vs_length.png`` to ``--out`` (default
-``benchmarks/results``) and prints the table.
+Writes ``results.json``, ``time_vs_length.png`` (with ``scaling``) and
+``arrival_patterns.png`` to ``--out`` (default ``benchmarks/results``) and prints the
+tables.
 """
 
 from __future__ import annotations
@@ -46,6 +56,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import arrival_run  # noqa: E402
+from arrival_report import evaluate as evaluate_arrivals  # noqa: E402
+from arrival_report import render as render_arrivals  # noqa: E402
+from charts import chart_arrivals, chart_time_vs_length  # noqa: E402
+from report import evaluate_targets, render  # noqa: E402
 from scenarios import FANOUT_STREAMS, SLOW_STREAMS, build  # noqa: E402
 
 ALL = (
@@ -58,16 +73,12 @@ ALL = (
     "ours_raw",
     "ours_text",
 )
-LABELS = {
-    "raw_httpx": "(a) raw httpx, trio",
-    "raw_sse": "(b) raw SSE + json.loads, trio",
-    "raw_httpx_asyncio": "(a') raw httpx, asyncio",
-    "raw_sse_asyncio": "(b') raw SSE + json.loads, asyncio",
-    "sdk": "(c) anthropic SDK stream(), asyncio",
-    "ours_stream": "(d) ours open_message_stream",
-    "ours_raw": "(e) ours create(stream=True)",
-    "ours_text": "(f) ours text_stream",
-}
+DEFAULT_CONTENDERS = ("raw_httpx", "raw_sse", "sdk", "ours_stream", "ours_raw", "ours_text")
+PER_EVENT = ("short_chat", "long_text", "big_tool", "mixed", "fanout")
+# The default run (< 10 minutes on 2 cores): the arrival patterns of issue 11, long text
+# one write per event (for comparison) and the sans-IO core. ``--all`` adds the rest.
+DEFAULT_SECTIONS = ("long_text", "core", *arrival_run.SECTIONS)
+EVERY_SECTION = (*PER_EVENT, "core", *arrival_run.SECTIONS, "memory", "scaling")
 SCALING_CONTENDERS = ("raw_httpx", "raw_sse", "sdk", "ours_stream")
 MEMORY_CONTENDERS = ("raw_httpx", "sdk", "ours_stream", "ours_raw")
 SHORT_SEQUENTIAL = 20  # short chats are timed 20 in a row, to rise above timer noise
@@ -279,13 +290,19 @@ def plan(args: argparse.Namespace) -> list[tuple[str, str, dict[str, Any]]]:
         ("mixed", "mixed" + suffix, {}),
         ("fanout", "fanout" + suffix, {"streams": fan_streams}),
     ]
-    return [p for p in out if args.only is None or p[0] in args.only]
+    return [p for p in out if p[0] in args.only]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 1 repeat (smoke test)")
-    parser.add_argument("--repeats", type=int, default=None, help="processes per cell (5)")
+    parser.add_argument("--all", action="store_true", help="every section, the long ones too")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="processes per cell of the one-write-per-event tables (3)",
+    )
     parser.add_argument(
         "--sdk-budget",
         type=float,
@@ -299,39 +316,47 @@ def main() -> int:
         "--long-run", type=float, default=8.0, help="a run longer than this is not repeated (8 s)"
     )
     parser.add_argument(
-        "--contenders", default=None, help="comma-separated subset of: " + ",".join(ALL)
+        "--contenders",
+        default=None,
+        help="comma-separated subset of: "
+        + ",".join(ALL + arrival_run.ALL)
+        + " (default: all but the asyncio raw baselines)",
     )
     parser.add_argument(
-        "--only",
-        default=None,
-        help="comma-separated subset of: short_chat,long_text,big_tool,mixed,"
-        "fanout,memory,scaling,core",
+        "--only", default=None, help="comma-separated subset of: " + ",".join(EVERY_SECTION)
     )
     parser.add_argument("--scales", default=None, help="scaling factors (0.25,0.5,1,2,4,8)")
     parser.add_argument(
         "--slow-streams",
         type=int,
         default=None,
-        help=f"concurrent slow streams for the memory scenario ({SLOW_STREAMS})",
+        help=f"concurrent slow streams for the memory section ({SLOW_STREAMS})",
     )
     parser.add_argument("--out", default=str(HERE / "results"), help="output directory")
     parser.add_argument("--no-chart", action="store_true")
     args = parser.parse_args()
-    args.only = set(args.only.split(",")) if args.only else None
+    only = set(args.only.split(",")) if args.only else None
+    if only and only - set(EVERY_SECTION):
+        parser.error(f"unknown sections: {sorted(only - set(EVERY_SECTION))}")
+    sections = only or set(EVERY_SECTION if args.all else DEFAULT_SECTIONS)
+    args.only = sections
     if args.repeats is None:
-        args.repeats = 1 if args.quick else 5
+        args.repeats = 1 if args.quick else 3
     default_scales = "1,2" if args.quick else "0.25,0.5,1,2,4,8"
     scales = [float(s) for s in (args.scales or default_scales).split(",")]
-    contenders = list(args.contenders.split(",") if args.contenders else ALL)
-    unknown = set(contenders) - set(ALL)
-    if unknown:
-        parser.error(f"unknown contenders: {sorted(unknown)}")
-    have_sdk = importlib.util.find_spec("anthropic") is not None
-    if not have_sdk and "sdk" in contenders:
+    every = set(ALL) | set(arrival_run.ALL)
+    if args.contenders:
+        chosen = args.contenders.split(",")
+        if set(chosen) - every:
+            parser.error(f"unknown contenders: {sorted(set(chosen) - every)}")
+    else:
+        chosen = list(dict.fromkeys([*DEFAULT_CONTENDERS, *arrival_run.ALL]))
+    if "sdk" in chosen and importlib.util.find_spec("anthropic") is None:
         print(
             "note: the anthropic SDK is not installed; its contender is left out", file=sys.stderr
         )
-        contenders.remove("sdk")
+        chosen.remove("sdk")
+    contenders = [c for c in chosen if c in ALL]
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -341,6 +366,41 @@ def main() -> int:
         "args": {k: (sorted(v) if isinstance(v, set) else v) for k, v in vars(args).items()},
         "cells": [],
     }
+    t0 = time.perf_counter()
+    if sections & {*PER_EVENT, "memory", "scaling"}:
+        run_per_event(args, contenders, scales, results)
+    if "core" in sections:
+        cmd = [sys.executable, str(HERE / "core_micro.py")] + (["--quick"] if args.quick else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE, check=True)
+        results["core"] = json.loads(proc.stdout)
+    arrival_sections = sections & set(arrival_run.SECTIONS)
+    if arrival_sections:
+        arrival_contenders = [c for c in chosen if c in arrival_run.ALL]
+        results["arrivals"] = arrival_run.run_arrivals(args, arrival_contenders, arrival_sections)
+        results["issue11_targets"] = evaluate_arrivals(results["arrivals"])
+    results["targets"] = evaluate_targets(results, scales)
+    results["elapsed_s"] = time.perf_counter() - t0
+    (out_dir / "results.json").write_text(json.dumps(results, indent=1))
+    if results["cells"] or results.get("core"):
+        print(render(results))
+    if "arrivals" in results:
+        print(render_arrivals(results))
+    if not args.no_chart:
+        for chart in (
+            chart_time_vs_length(results, out_dir / "time_vs_length.png"),
+            chart_arrivals(results, results["cells"], out_dir / "arrival_patterns.png"),
+        ):
+            if chart:
+                print(f"chart: {chart}")
+    print(f"results: {out_dir / 'results.json'} ({results['elapsed_s']:.0f} s)")
+    return 0
+
+
+def run_per_event(
+    args: argparse.Namespace, contenders: list[str], scales: list[float], results: dict[str, Any]
+) -> None:
+    """The sections served one write per event by ``server.py``."""
+    info = results["machine"]
     server = Server()
     try:
         runner = Runner(args, server.url)
@@ -350,10 +410,10 @@ def main() -> int:
         )
         for label, key, kwargs in plan(args):
             runner.measure(label, contenders, key, **kwargs)
-        if args.only is None or "memory" in args.only:
+        if "memory" in args.only:
             n = args.slow_streams or (20 if args.quick else SLOW_STREAMS)
             results["memory"] = memory_runs(runner, contenders, n, args)
-        if args.only is None or "scaling" in args.only:
+        if "scaling" in args.only:
             suffix = ":100" if args.quick else ""
             for kind in ("long_text", "big_tool"):
                 for scale in scales:
@@ -367,19 +427,6 @@ def main() -> int:
         results["cells"] = runner.cells
     finally:
         server.close()
-    if args.only is None or "core" in args.only:
-        cmd = [sys.executable, str(HERE / "core_micro.py")] + (["--quick"] if args.quick else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE, check=True)
-        results["core"] = json.loads(proc.stdout)
-    results["targets"] = evaluate_targets(results, scales)
-    (out_dir / "results.json").write_text(json.dumps(results, indent=1))
-    print(render(results))
-    if not args.no_chart:
-        chart = chart_time_vs_length(results, out_dir / "time_vs_length.png")
-        if chart:
-            print(f"chart: {chart}")
-    print(f"results: {out_dir / 'results.json'}")
-    return 0
 
 
 def memory_runs(
@@ -405,253 +452,6 @@ def memory_runs(
             if "tracemalloc_peak_bytes" in traced:
                 cell["tracemalloc_kib_per_stream"] = traced["tracemalloc_peak_bytes"] / n / 1024
     return cells
-
-
-# ------------------------------------------------------------------------------ targets
-
-TARGETS = {  # scenario -> the largest allowed ratio to raw httpx
-    "short_chat": 2.0,
-    "long_text": 1.5,
-    "big_tool": 2.0,
-    "fanout": 1.5,
-}
-
-
-def _find(results: dict[str, Any], scenario: str, contender: str) -> dict[str, Any] | None:
-    for cell in results.get("cells", []):
-        if cell["scenario"] == scenario and cell["contender"] == contender and cell.get("runs"):
-            return cell
-    return None
-
-
-def evaluate_targets(results: dict[str, Any], scales: list[float]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for scenario, limit in TARGETS.items():
-        base = _find(results, scenario, "raw_httpx")
-        ours = _find(results, scenario, "ours_stream")
-        if not (base and ours):
-            continue
-        for metric in ("wall", "cpu"):
-            ratio = ours[metric] / base[metric]
-            out.append(
-                {
-                    "target": f"{scenario}: ours_stream / raw httpx ({metric})",
-                    "limit": limit,
-                    "value": ratio,
-                    "met": ratio <= limit,
-                }
-            )
-    if 4.0 in scales and 1.0 in scales:
-        for kind in ("long_text", "big_tool"):
-            a = _find(results, f"{kind} x1", "ours_stream")
-            b = _find(results, f"{kind} x4", "ours_stream")
-            if a and b:
-                ratio = b["wall"] / a["wall"]
-                out.append(
-                    {
-                        "target": f"scaling {kind}: time at 4x / time at 1x (wall)",
-                        "limit": 4.4,
-                        "value": ratio,
-                        "met": ratio <= 4.4,
-                    }
-                )
-    core = results.get("core") or []
-    for row in core:
-        for part in ("accumulate", "engine"):
-            value = row[f"{part}_us_per_event"]
-            out.append(
-                {
-                    "target": f"core {part} µs/event, {row['scenario']}"
-                    + ("" if part == "accumulate" else " (decode+parse+accumulate; info)"),
-                    "limit": 3.0 if part == "accumulate" else None,
-                    "value": value,
-                    "met": value <= 3.0 if part == "accumulate" else None,
-                }
-            )
-    for cell in results.get("memory") or []:
-        if cell["contender"] == "ours_stream" and "rss_growth_kib_per_stream" in cell:
-            v = cell["rss_growth_kib_per_stream"]
-            out.append(
-                {
-                    "target": "memory: RSS growth KiB per concurrent stream",
-                    "limit": 64,
-                    "value": v,
-                    "met": v <= 64,
-                }
-            )
-    ours = _find(results, "short_chat", "ours_stream")
-    sdk = _find(results, "short_chat", "sdk")
-    if ours and sdk:
-        ratio = ours["peak_rss_kib"] / sdk["peak_rss_kib"]
-        out.append(
-            {
-                "target": "short chat peak RSS, ours / SDK",
-                "limit": 0.5,
-                "value": ratio,
-                "met": ratio <= 0.5,
-            }
-        )
-    return out
-
-
-# ------------------------------------------------------------------------------- output
-
-
-def _fmt_time(cell: dict[str, Any]) -> str:
-    if cell.get("skipped"):
-        return f"> {cell['budget']:.0f} s (skipped)"
-    if cell.get("error"):
-        return "error"
-    return f"{cell['wall']:.3f}"
-
-
-def render(results: dict[str, Any]) -> str:
-    m = results["machine"]
-    lines = [
-        f"trio_msgstream benchmark, {m['date']}: {m['nproc']} CPUs, {m['cpu']}, "
-        f"Python {m['python']}",
-        "ratios: time of the contender / time of raw httpx (a), or of the SDK (c), on the "
-        "same bytes; wall and client CPU",
-        "",
-    ]
-    header = (
-        f"| {'scenario':<16} | {'contender':<36} | {'events':>8} | {'wall s':>18} | "
-        f"{'cpu s':>7} | {'events/s':>9} | {'µs/ev cpu':>9} | {'x raw (wall/cpu)':>16} | "
-        f"{'x SDK (wall/cpu)':>16} | {'peak MiB':>8} |"
-    )
-    lines.append(header)
-    lines.append("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
-    by_scenario: dict[str, list[dict[str, Any]]] = {}
-    for cell in results.get("cells", []):
-        by_scenario.setdefault(cell["scenario"], []).append(cell)
-    for scenario, cells in by_scenario.items():
-        base = next((c for c in cells if c["contender"] == "raw_httpx" and c.get("runs")), None)
-        sdk = next((c for c in cells if c["contender"] == "sdk" and c.get("runs")), None)
-        for cell in cells:
-            label = LABELS.get(cell["contender"], cell["contender"])
-            if not cell.get("runs"):
-                lines.append(
-                    f"| {scenario:<16} | {label:<36} | {cell['events']:>8} | "
-                    f"{_fmt_time(cell):>18} | {'':>7} | {'':>9} | {'':>9} | {'':>16} | "
-                    f"{'':>16} | {'':>8} |"
-                )
-                continue
-
-            def ratio(ref: dict[str, Any] | None, cell: dict[str, Any] = cell) -> str:
-                if ref is None:
-                    return "-"
-                return f"{cell['wall'] / ref['wall']:.2f} / {cell['cpu'] / ref['cpu']:.2f}"
-
-            lines.append(
-                f"| {scenario:<16} | {label:<36} | {cell['events']:>8} | {cell['wall']:>18.3f} | "
-                f"{cell['cpu']:>7.3f} | {cell['events_per_s']:>9.0f} | "
-                f"{cell['us_per_event_cpu']:>9.2f} | {ratio(base):>16} | {ratio(sdk):>16} | "
-                f"{cell['peak_rss_kib'] / 1024:>8.1f} |"
-            )
-    mem = results.get("memory")
-    if mem:
-        lines += [
-            "",
-            "| memory: concurrent slow streams | max concurrent | RSS growth KiB/stream |"
-            " tracemalloc peak KiB/stream |",
-            "|---|---|---|---|",
-        ]
-        for cell in mem:
-            label = LABELS.get(cell["contender"], cell["contender"])
-            if not cell.get("runs"):
-                lines.append(f"| {label} | {_fmt_time(cell)} | | |")
-                continue
-            tm = cell.get("tracemalloc_kib_per_stream")
-            lines.append(
-                f"| {label} | {cell['max_concurrent']} | "
-                f"{cell['rss_growth_kib_per_stream']:.1f} | "
-                f"{'-' if tm is None else f'{tm:.1f}'} |"
-            )
-    core = results.get("core")
-    if core:
-        lines += [
-            "",
-            "| core (sans-IO, µs/event, best of N) | events | decode | parse | "
-            "accumulate | engine (all) | engine raw |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for row in core:
-            lines.append(
-                f"| {row['scenario']} | {row['events']} | {row['decode_us_per_event']:.2f} | "
-                f"{row['parse_us_per_event']:.2f} | {row['accumulate_us_per_event']:.2f} | "
-                f"{row['engine_us_per_event']:.2f} | {row['engine_raw_us_per_event']:.2f} |"
-            )
-    targets = results.get("targets")
-    if targets:
-        lines += ["", "| target | limit | measured | met |", "|---|---|---|---|"]
-        for t in targets:
-            lines.append(
-                f"| {t['target']} | {'-' if t['limit'] is None else format(t['limit'], 'g')} | "
-                f"{t['value']:.2f} | {'-' if t['met'] is None else 'yes' if t['met'] else 'NO'} |"
-            )
-    return "\n".join(lines)
-
-
-def chart_time_vs_length(results: dict[str, Any], path: Path) -> Path | None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("note: matplotlib is not installed; no chart", file=sys.stderr)
-        return None
-    cells = [c for c in results.get("cells", []) if c["group"] == "scaling"]
-    if not cells:
-        return None
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-    styles = {
-        "ours_stream": ("tab:blue", "o"),
-        "sdk": ("tab:red", "s"),
-        "raw_httpx": ("tab:gray", "^"),
-        "raw_sse": ("tab:green", "v"),
-    }
-    for ax, kind, title in zip(
-        axes,
-        ("long_text", "big_tool"),
-        ("long text (text deltas)", "big tool input (input_json deltas)"),
-        strict=True,
-    ):
-        for contender, (color, marker) in styles.items():
-            pts = sorted(
-                (c["deltas"], c["wall"])
-                for c in cells
-                if c["key"].startswith(kind) and c["contender"] == contender and c.get("runs")
-            )
-            skipped = sorted(
-                (c["deltas"], c["budget"])
-                for c in cells
-                if c["key"].startswith(kind) and c["contender"] == contender and c.get("skipped")
-            )
-            if pts:
-                ax.plot(
-                    *zip(*pts, strict=True), marker=marker, color=color, label=LABELS[contender]
-                )
-            if skipped:
-                ax.scatter(
-                    *zip(*skipped, strict=True),
-                    marker="x",
-                    color=color,
-                    label=f"{contender}: over budget (skipped)",
-                )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("deltas in the stream")
-        ax.set_ylabel("wall time, s (median)")
-        ax.set_title(title)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-    m = results["machine"]
-    fig.suptitle(f"Time vs stream length — {m['nproc']} CPUs, {m['cpu']}, Python {m['python']}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 if __name__ == "__main__":

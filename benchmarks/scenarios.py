@@ -216,6 +216,9 @@ def build(key: str) -> Scenario:
             ),
         ]
         stop = "tool_use"
+    elif kind == "text":  # exactly ``scale`` text deltas (the arrival-pattern scenarios)
+        blocks = [_text_block(text_pieces(max(2, int(scale) // div), 11))]
+        stop = "end_turn"
     elif kind == "fanout":
         blocks = [_text_block(text_pieces(max(2, int(FANOUT_DELTAS * scale) // div), 8))]
         stop = "end_turn"

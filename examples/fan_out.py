@@ -4,7 +4,8 @@ Runs against an embedded fake Anthropic server (``trio_msgstream.testing``) unle
 ``ANTHROPIC_API_KEY`` is set, in which case it talks to the real API::
 
     python examples/fan_out.py -n 8                 # fake server, redraws on a terminal
-    python examples/fan_out.py -n 8 --plain         # one "[key] +N chars" line per delta
+    python examples/fan_out.py -n 8 --plain         # one line per state change
+    python examples/fan_out.py -n 8 | cat           # piped: plain lines, no escape codes
     ANTHROPIC_API_KEY=... python examples/fan_out.py -n 4 --model claude-haiku-4-5
 
 Exit status: 0 when every stream succeeded, 1 otherwise.
@@ -39,14 +40,15 @@ class Board:
 
     def text(self, key: str, delta: str) -> None:
         self.chars[key] += len(delta)
-        self.state[key] = "streaming"
-        if self.plain:
-            print(f"[{key}] +{len(delta)} chars ({self.chars[key]} total)", flush=True)
+        if self.state[key] != "streaming":
+            self.state[key] = "streaming"
+            if self.plain:
+                print(f"[{key}] streaming", flush=True)
 
     def end(self, key: str, status: str) -> None:
         self.state[key] = status
         if self.plain:
-            print(f"[{key}] {status}", flush=True)
+            print(f"[{key}] {status} ({self.chars[key]} chars)", flush=True)
 
     def redraw(self) -> None:
         if self.plain:
@@ -159,7 +161,7 @@ def cli() -> None:
     parser.add_argument("-n", type=int, default=8, help="number of prompts (default 8)")
     parser.add_argument("-c", "--concurrency", type=int, default=8, help="max concurrent streams")
     parser.add_argument("--model", default="claude-sonnet-5-5")
-    parser.add_argument("--plain", action="store_true", help="no redraw: one line per delta")
+    parser.add_argument("--plain", action="store_true", help="no redraw: one line per state change")
     args = parser.parse_args()
     sys.exit(trio.run(main, args.n, args.concurrency, args.model, args.plain))
 

@@ -6,6 +6,8 @@ Compared with the seed, exactly these lines changed:
 - the import lines: ``from anthropic import AsyncAnthropic, AsyncMessageStream`` and
   ``from anthropic.types import MessageStreamEvent`` now import from ``trio_msgstream``
   (and ``import asyncio`` became ``import trio``);
+- ``override`` comes from ``typing`` (Python 3.12+) instead of ``typing_extensions``,
+  a package this project does not depend on; before 3.12 it is a do-nothing stand-in;
 - the runner: ``asyncio.run(main())`` became ``trio.run(main)``;
 - a bug of the seed is fixed (see the comment in ``on_text``): the seed prints ``text``,
   a name that does not exist there, so it would die with a ``NameError`` on the first
@@ -21,11 +23,20 @@ model name (long retired by the API) is replaced by a current model.
 Run: ``python examples/messages_stream_handler.py``
 """
 
+import sys
+
 import trio
-from typing_extensions import override
 
 from trio_msgstream import AsyncAnthropic, AsyncMessageStream, MessageStreamEvent
 from trio_msgstream.testing import use_embedded_server_unless_key
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+
+    def override(method):  # the decorator only informs type checkers
+        return method
+
 
 # Added for the demo (not in the seed): without ANTHROPIC_API_KEY, serve the embedded
 # local server and set ANTHROPIC_BASE_URL to it, so the unchanged line below works.

@@ -58,15 +58,31 @@ def test_prompt_from_stdin() -> None:
 def test_json_lines() -> None:
     result = run_cli("--json", "Say hello there!")
     assert result.returncode == 0, result.stderr
-    events = [json.loads(line) for line in result.stdout.splitlines()]
+    lines = result.stdout.splitlines()
+    events = [json.loads(line) for line in lines]
+    # Compact: one object per line, no spaces between tokens.
+    assert all(
+        line == json.dumps(e, separators=(",", ":"), ensure_ascii=False)
+        for line, e in zip(lines, events, strict=True)
+    )
     kinds = [event["type"] for event in events]
     assert kinds[0] == "message_start"
-    assert "text" in kinds
-    assert "content_block_delta" in kinds
     assert kinds[-1] == "message_stop"
-    text = "".join(event["text"] for event in events if event["type"] == "text")
+    # The API's events only: no derived ``text`` event repeats a delta.
+    assert set(kinds) <= {
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+    }
+    deltas = [e["delta"]["text"] for e in events if e["type"] == "content_block_delta"]
+    text = "".join(deltas)
     assert text.startswith("Hello there!")
     assert events[-1]["message"]["stop_reason"] == "end_turn"
+    assert events[-1]["message"]["content"][0]["text"] == text
 
 
 def test_stats_on_stderr() -> None:

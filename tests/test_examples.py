@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ EXPECTED: dict[str, list[str]] = {
     "messages_stream.py": ['Hello there! You wrote 3 words: "Say hello there!"'],
     "messages_stream_handler.py": [
         "on_event fired with:",
-        "TextEvent(text=",
+        "on_event fired with: type='content_block_delta'",
         "accumulated message:",
         '"stop_reason": "end_turn"',
     ],
@@ -79,3 +80,67 @@ def test_example_runs(name: str) -> None:
     assert "Traceback" not in result.stderr
     for expected in EXPECTED.get(name, []):
         assert expected in result.stdout, f"{expected!r} missing from:\n{result.stdout}"
+
+
+DECLARED = {"trio", "httpx", "pydantic", "outcome", "h11", "trio_msgstream"}
+"""What an example may import besides the standard library: the runtime dependencies."""
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.py")))
+def test_example_imports_only_declared_packages(name: str) -> None:
+    tree = ast.parse((EXAMPLES / name).read_text())
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imported.add(node.module.split(".")[0])
+    undeclared = imported - DECLARED - set(sys.stdlib_module_names) - {"__future__"}
+    assert not undeclared, f"{name} imports undeclared packages: {sorted(undeclared)}"
+
+
+def test_fan_out_example_is_readable_when_piped() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "fan_out.py"), "-n", "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=EXAMPLES.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    lines = result.stdout.splitlines()
+    # One line per state change (streaming, done) per prompt, not one per delta.
+    for key in ("prompt-0", "prompt-1", "prompt-2"):
+        assert sum(line.startswith(f"[{key}] ") for line in lines) == 2
+        assert any(line.startswith(f"[{key}] done (") for line in lines)
+    assert lines[-5].split() == ["key", "status", "chars", "ttft", "duration", "tokens"]
+
+
+def test_handler_example_prints_once_per_api_event() -> None:
+    # The seed: on_stream_event "is fired when an event is received from the API", so
+    # once per event the API sent; the derived text events go to on_text alone.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "messages_stream_handler.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=EXAMPLES.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    fired = result.stdout.split("on_event fired with: ")[1:]
+    kinds = [
+        chunk.split("'", 2)[1] if chunk.startswith("type='") else chunk[:20] for chunk in fired
+    ]
+    assert not [k for k in kinds if not k.isidentifier()], kinds  # no derived event objects
+    assert kinds[0] == "message_start"
+    assert kinds[-1] == "message_stop"
+    assert kinds.count("message_start") == kinds.count("message_stop") == 1
+    assert kinds.count("content_block_start") == kinds.count("content_block_stop") == 1
+    assert kinds.count("message_delta") == 1
+    # One line per text delta: as many as on_text printed pieces.
+    assert kinds.count("content_block_delta") == 23

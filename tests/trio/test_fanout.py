@@ -599,7 +599,7 @@ async def test_example_runs_against_the_embedded_server() -> None:
     out = done.stdout.decode()
     assert done.returncode == 0, done.stderr.decode()
     for i in range(4):
-        assert re.search(rf"^\[prompt-{i}\] \+\d+ chars", out, re.MULTILINE), out
+        assert re.search(rf"^\[prompt-{i}\] done \(\d+ chars\)", out, re.MULTILINE), out
         assert re.search(rf"^prompt-{i}\s+ok\s+\d+", out, re.MULTILINE), out
     assert "key" in out
     assert "ttft" in out

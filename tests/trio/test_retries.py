@@ -325,15 +325,17 @@ async def test_drop_after_content_not_retried() -> None:
 async def test_each_retry_is_logged(
     autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="trio_msgstream")
+    caplog.set_level(logging.DEBUG, logger="trio_msgstream")
     with trio.fail_after(60):
         async with fake_client(max_retries=3) as (server, client):
             server.fail_first(2, overloaded(headers=[("retry-after", "1")]))
             await stream_text(client)
     records = [r for r in caplog.records if r.name == "trio_msgstream" and "retry" in r.message]
     assert len(records) == 2
-    assert "retry 1 of 3" in records[0].getMessage()
-    assert "retry 2 of 3" in records[1].getMessage()
+    assert all(r.levelno == logging.DEBUG for r in records)
+    assert "attempt 1 of 4 failed" in records[0].getMessage()
+    assert "attempt 2 of 4 failed" in records[1].getMessage()
+    assert all("retrying in 1.00 s" in r.getMessage() for r in records)
     assert all("OverloadedError" in r.getMessage() for r in records)
     assert all("sk-test" not in r.getMessage() for r in records)
 

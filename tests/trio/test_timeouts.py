@@ -222,6 +222,37 @@ async def test_content_idle_raw_stream(autojump_clock: trio.testing.MockClock) -
             assert server.active_requests == 0
 
 
+async def test_content_idle_raw_stream_silent_after_content(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # No pings: the wait right after content is bounded by the transport's read
+    # timeout (clamped to content_idle, no cancel scope of our own); it is still
+    # reported as content_idle, at the idle limit.
+    timeout = tms.Timeout(read=600.0, content_idle=30.0)
+    with trio.fail_after(5000):
+        async with fake_client(timeout=timeout) as (server, client):
+            server.enqueue(stalled(5))
+            start = trio.current_time()
+            with pytest.raises(tms.APITimeoutError) as info:
+                await drain_raw(client)
+            assert info.value.which == "content_idle"
+            assert 30.0 <= trio.current_time() - start < 31.0
+
+
+async def test_read_timeout_raw_stream_shorter_than_content_idle(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    timeout = tms.Timeout(read=5.0, content_idle=30.0)
+    with trio.fail_after(5000):
+        async with fake_client(timeout=timeout) as (server, client):
+            server.enqueue(stalled(5))
+            start = trio.current_time()
+            with pytest.raises(tms.APITimeoutError) as info:
+                await drain_raw(client)
+            assert info.value.which == "read"
+            assert 5.0 <= trio.current_time() - start < 6.0
+
+
 @pytest.mark.parametrize("where", ["client", "request"])
 async def test_float_timeout_applies_to_every_phase(
     autojump_clock: trio.testing.MockClock, where: str

@@ -34,16 +34,17 @@ from .._core.batches import MessageBatch
 from .._core.exceptions import MsgStreamError
 from .._httpx.async_client import AsyncClient
 from .._trio.batches import AsyncBatches
-from .main import (
+from .options import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
-    describe_error,
-    exit_code_for,
+    UsageError,
+    check_base_url,
     prompt_params,
 )
+from .output import describe_error, exit_code_for
 
 __all__ = ["main", "read_requests"]
 
@@ -176,6 +177,11 @@ async def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             "batch commands need ANTHROPIC_API_KEY (or --base-url): a batch outlives "
             "this process, so there is no embedded server for them"
         )
+    if base_url is not None:
+        try:
+            check_base_url(base_url, "--base-url" if args.base_url else "ANTHROPIC_BASE_URL")
+        except UsageError as exc:
+            raise BatchUsageError(str(exc)) from None
     async with AsyncClient(base_url=base_url) as client:
         batches = AsyncBatches(client)
         if args.command == "submit":

@@ -127,9 +127,9 @@ class ClientConfig:
 
     @property
     def server_address(self) -> str:
-        """The API's host name (for telemetry)."""
+        """The API's host, with the port when the base URL names one (for telemetry)."""
         rest = self.base_url.split("://", 1)[-1]
-        return rest.split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+        return rest.split("/", 1)[0].rsplit("@", 1)[-1]
 
     def _settings(self, changes: ClientOptions) -> ClientOptions:
         """This client's settings with ``changes`` applied (for ``with_options``)."""

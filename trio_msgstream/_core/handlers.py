@@ -22,8 +22,10 @@ from .events import (
 )
 
 __all__ = [
+    "DERIVED_EVENTS",
     "HANDLER_NAMES",
     "handler_call",
+    "is_api_event",
     "is_content",
     "on_text_takes_snapshot",
     "overridden_handlers",
@@ -41,6 +43,20 @@ HANDLER_NAMES = (
 )
 """The per-event handlers; ``on_exception``, ``on_timeout`` and ``on_end`` are called
 by the stream's end rather than by an event."""
+
+
+DERIVED_EVENTS = (TextEvent, InputJsonEvent, ThinkingEvent, SignatureEvent, CitationEvent)
+"""The events the library derives from the API's deltas (the API never sends them)."""
+
+
+def is_api_event(event: Any) -> bool:
+    """Whether the API sent ``event`` (every event but the derived ones).
+
+    ``on_stream_event`` is called for these alone, once per event the API sent, as the
+    SDK's helper documentation describes it ("fired when an event is received from the
+    API"); a derived ``text``/``input_json``/... event goes to its own handler only.
+    """
+    return not isinstance(event, DERIVED_EVENTS)
 
 
 def overridden_handlers(cls: type, base: type) -> frozenset[str]:

@@ -39,15 +39,16 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from typing_extensions import TypedDict
 
 from .engine import StreamEngine
 from .events import MessageStreamEvent
-from .exceptions import APIError, APITimeoutError, StreamProtocolError
+from .exceptions import APIError, APITimeoutError, StreamClosedError, StreamProtocolError
 from .handlers import is_content
-from .observe import RequestObservation, observe_request
+from .observe import BodyParams, RequestObservation, observe_request
 from .request import RequestSpec
 from .retry import error_headers, is_retryable, retry_delay
 from .status import MAX_ERROR_BODY, status_error
@@ -97,9 +98,20 @@ class RequestSession:
         params: Mapping[str, Any] | None = None,
         server_address: str | None = None,
     ) -> None:
-        self.spec = spec
         self.mode: SessionMode = mode
         timeout = spec.timeout
+        read_limit = timeout.read
+        if mode == "raw" and timeout.content_idle is not None:
+            # The raw stream is read by its consumer, one read at a time: with the
+            # transport's read timeout at most content_idle, a read right after
+            # content needs no cancel scope of its own (see transport_read_limit).
+            if read_limit is None or timeout.content_idle < read_limit:
+                read_limit = timeout.content_idle
+                spec = replace(spec, timeout=timeout.with_(read=read_limit))
+        self.spec = spec
+        self.transport_read_limit: float = read_limit if read_limit is not None else math.inf
+        """The transport's own read timeout: a wait for the network that may last at
+        least this long is bounded by the transport, and needs no cancel scope."""
         deadline = timeout.deadline
         self.deadline_at: float = now + deadline if deadline is not None else math.inf
         """When the whole request must be over (``inf``: never)."""
@@ -121,7 +133,7 @@ class RequestSession:
         self._ended = False
         self.observation: RequestObservation = observe_request(
             operation=operation,
-            params=params or {},
+            params=params if params is not None else BodyParams(spec.body),
             stream=mode != "body",
             server_address=server_address,
             attempt_limit=spec.max_retries + 1,
@@ -166,14 +178,6 @@ class RequestSession:
         # A wait past the deadline is cut at the deadline, where begin_attempt
         # raises the deadline error (caused by this one).
         delay = min(delay, max(self.deadline_at - now, 0.0))
-        logger.info(
-            "retrying request (retry %d of %d) in %.2f s after %s: %s",
-            self.attempts,
-            self.spec.max_retries,
-            delay,
-            type(error).__name__,
-            error.message,
-        )
         self.observation.retry(attempt=self.attempts, delay=delay, error=error)
         return delay
 
@@ -197,6 +201,13 @@ class RequestSession:
             self._ended = True
             self.observation.end(error=error)
         return error
+
+    def abandon(self) -> None:
+        """The request was closed or cancelled before it ended: record that (once;
+        nothing happens after :meth:`succeed` or a recorded failure)."""
+        if not self._ended:
+            self._ended = True
+            self.observation.end(error=StreamClosedError("closed before the request ended"))
 
     def succeed(self, result: Any = None) -> None:
         """Record the request's success (its final message or parsed body)."""

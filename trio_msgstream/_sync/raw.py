@@ -106,6 +106,7 @@ class SyncRawMessageStream:
         self._released = True
         complete = self._done and self._session.done
         self._done = True
+        self._session.abandon()  # no-op after the end was recorded
         try:
             if complete:
                 self._response.drain(self._chunks, DRAIN_TIMEOUT)

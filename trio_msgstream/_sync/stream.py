@@ -26,7 +26,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from .._core.consumer import StreamConsumer, StreamView, joined_text
 from .._core.events import MessageStreamEvent, TextEvent
 from .._core.exceptions import APIError
-from .._core.handlers import handler_call, on_text_takes_snapshot, overridden_handlers
+from .._core.handlers import (
+    handler_call,
+    is_api_event,
+    on_text_takes_snapshot,
+    overridden_handlers,
+)
 from .._core.models import ContentBlock, Message
 from .._core.request import RequestSpec
 from .._core.structured import OutputParser, OutputTracker
@@ -78,7 +83,8 @@ class SyncMessageStream(StreamView):
     # -- handlers (override these) ----------------------------------------------------
 
     def on_stream_event(self, event: MessageStreamEvent) -> None:
-        """Every event, raw and derived, before the specific handler runs."""
+        """Every event the API sent (pings included), once, before the specific handler
+        runs; the derived events (``text``, ``input_json``...) only go to their own."""
 
     def _on_text(self, text: str, snapshot: str) -> None:
         """A text delta and the block's whole text so far.
@@ -177,7 +183,7 @@ class SyncMessageStream(StreamView):
                 self.on_end()
 
     def _dispatch(self, event: MessageStreamEvent) -> None:
-        if "on_stream_event" in self._overridden:
+        if "on_stream_event" in self._overridden and is_api_event(event):
             self.on_stream_event(event)
         call = handler_call(event, self._overridden, self._on_text_takes_snapshot)
         if call is not None:
@@ -335,6 +341,7 @@ class _SyncProducer:
         """Close the body; ``True`` when done here, ``False`` when another thread is
         reading it (its read is cut and that thread ends the iteration)."""
         self.closed = True
+        self.session.abandon()  # no-op after the end was recorded
         batches = self._batches
         if batches is not None:
             try:

@@ -107,6 +107,7 @@ class StreamProducer:
                         raise error
                     self.result = outcome.Error(error)
         finally:
+            session.abandon()  # closed or cancelled: telemetry still ends the request
             self.done.set()
 
     def _final_message(self) -> Any:

@@ -79,10 +79,18 @@ class RawMessageStream:
 
     async def _read_batch(self) -> list[RawMessageStreamEvent]:
         session = self._session
-        session.resume_idle(trio.current_time())
+        now = trio.current_time()
+        session.resume_idle(now)
+        deadline = session.wait_deadline
         try:
-            with trio.move_on_at(session.wait_deadline) as scope:
+            if deadline - now >= session.transport_read_limit:
+                # The transport's read timeout fires first (or together): no cancel
+                # scope per read, the common case right after content.
                 chunk = await self._chunks.__anext__()
+                scope = None
+            else:
+                with trio.move_on_at(deadline) as scope:
+                    chunk = await self._chunks.__anext__()
         except StopAsyncIteration:
             self._eof = True
             await self.aclose()
@@ -96,8 +104,9 @@ class RawMessageStream:
                 # while the end of the body is read is just discarded.
                 self._eof = True
                 return []
-            raise session.fail(exc) from exc.__cause__
-        if scope.cancelled_caught:
+            error = session.explain_transport_timeout(exc, trio.current_time())
+            raise session.fail(error) from exc.__cause__
+        if scope is not None and scope.cancelled_caught:
             await self.aclose()
             raise session.fail(session.timeout_error(trio.current_time()))
         try:
@@ -132,6 +141,7 @@ class RawMessageStream:
         if self._closed:
             return
         self._closed = True
+        self._session.abandon()  # no-op after the end was recorded
         try:
             if self._complete:
                 await self._drain()

@@ -24,7 +24,12 @@ from .._core.config import DEFAULT_MAX_BUFFER_SIZE
 from .._core.consumer import StreamConsumer, StreamView, joined_text
 from .._core.events import MessageStreamEvent, TextEvent
 from .._core.exceptions import APIError, StreamClosedError
-from .._core.handlers import handler_call, on_text_takes_snapshot, overridden_handlers
+from .._core.handlers import (
+    handler_call,
+    is_api_event,
+    on_text_takes_snapshot,
+    overridden_handlers,
+)
 from .._core.models import ContentBlock, Message
 from .._core.request import RequestSpec
 from .producer import StreamProducer, incomplete_if_cancelled
@@ -96,7 +101,8 @@ class MessageStream(StreamView):
     # -- handlers (override these) --------------------------------------------------
 
     async def on_stream_event(self, event: MessageStreamEvent) -> None:
-        """Every event, raw and derived, before the specific handler runs."""
+        """Every event the API sent (pings included), once, before the specific handler
+        runs; the derived events (``text``, ``input_json``...) only go to their own."""
 
     async def _on_text(self, text: str, snapshot: str) -> None:
         """A text delta and the block's whole text so far.
@@ -253,7 +259,7 @@ class MessageStream(StreamView):
                 await self.on_end()
 
     async def _dispatch(self, event: MessageStreamEvent) -> None:
-        if "on_stream_event" in self._overridden:
+        if "on_stream_event" in self._overridden and is_api_event(event):
             await self.on_stream_event(event)
         call = handler_call(event, self._overridden, self._on_text_takes_snapshot)
         if call is not None:
