@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 RUN = ROOT / "benchmarks" / "run.py"
 HAVE_SDK = importlib.util.find_spec("anthropic") is not None
@@ -33,6 +35,7 @@ def _finish(proc: subprocess.Popen[str]) -> str:
     return out
 
 
+@pytest.mark.slow
 def test_bench_quick(tmp_path: Path) -> None:
     per_event = ["raw_httpx", "raw_sse", "ours_stream", "ours_raw", "ours_text"]
     arrivals = [*per_event, "ours_handlers", "ours_sync", "raw_httpx_sync"]

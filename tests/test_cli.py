@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from trio_msgstream.testing import (
     FakeAnthropicServer,
     ScriptedResponse,
     error_response,
-    fake_anthropic_in_thread,
     split_events,
     text_response,
 )
@@ -40,12 +38,6 @@ def run_cli(
         timeout=timeout,
         env=_env(**env),
     )
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeAnthropicServer]:
-    with fake_anthropic_in_thread() as server:
-        yield server
 
 
 def test_demo_streams_with_embedded_server() -> None:
@@ -127,10 +119,11 @@ def test_fan_out_json(tmp_path: Path) -> None:
     assert all("deterministic" in r["text"] for r in records)
 
 
-def test_api_error_exit_code(server: FakeAnthropicServer) -> None:
-    server.reset()
-    server.enqueue(error_response(400, "invalid_request_error", "max_tokens: too large"))
-    result = run_cli("--base-url", server.base_url, "hi", ANTHROPIC_API_KEY="sk-test-not-shown")
+def test_api_error_exit_code(sync_server: FakeAnthropicServer) -> None:
+    sync_server.enqueue(error_response(400, "invalid_request_error", "max_tokens: too large"))
+    result = run_cli(
+        "--base-url", sync_server.base_url, "hi", ANTHROPIC_API_KEY="sk-test-not-shown"
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -140,20 +133,20 @@ def test_api_error_exit_code(server: FakeAnthropicServer) -> None:
     assert "sk-test-not-shown" not in result.stderr
     assert "Traceback" not in result.stderr
     assert "embedded" not in result.stderr
-    assert server.requests[0].header("authorization") == "Bearer sk-test-not-shown"
+    assert sync_server.requests[0].header("authorization") == "Bearer sk-test-not-shown"
 
 
-def test_mid_stream_error_exit_code(server: FakeAnthropicServer) -> None:
-    server.reset()
-    server.enqueue(ScriptedResponse.error_event_after(6, text_response("one two three four five")))
-    result = run_cli("--base-url", server.base_url, "hi")
+def test_mid_stream_error_exit_code(sync_server: FakeAnthropicServer) -> None:
+    sync_server.enqueue(
+        ScriptedResponse.error_event_after(6, text_response("one two three four five"))
+    )
+    result = run_cli("--base-url", sync_server.base_url, "hi")
     assert result.returncode == 1
     assert "overloaded" in result.stderr.lower()
     assert result.stdout.strip()  # the text before the error was printed
 
 
-def test_timeout_exit_code(server: FakeAnthropicServer) -> None:
-    server.reset()
+def test_timeout_exit_code(sync_server: FakeAnthropicServer) -> None:
     response = text_response("one two three four five")
     head = sum(len(e) for e in split_events(response.body)[:5])
     stalled = ScriptedResponse(
@@ -163,8 +156,8 @@ def test_timeout_exit_code(server: FakeAnthropicServer) -> None:
         stall_seconds=float("inf"),
         stall_pings_every=0.05,
     )
-    server.enqueue(stalled)
-    result = run_cli("--base-url", server.base_url, "--timeout", "0.5", "hi")
+    sync_server.enqueue(stalled)
+    result = run_cli("--base-url", sync_server.base_url, "--timeout", "0.5", "hi")
     assert result.returncode == 3, result.stderr
     assert "content_idle" in result.stderr
 
@@ -186,11 +179,10 @@ def test_fan_out_missing_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_exit_code(server: FakeAnthropicServer) -> None:
-    server.reset()
-    server.enqueue(text_response(" ".join(["word"] * 200), chunk_delay=0.05))
+def test_ctrl_c_exit_code(sync_server: FakeAnthropicServer) -> None:
+    sync_server.enqueue(text_response(" ".join(["word"] * 200), chunk_delay=0.05))
     process = subprocess.Popen(
-        [sys.executable, "-m", "trio_msgstream", "--base-url", server.base_url, "hi"],
+        [sys.executable, "-m", "trio_msgstream", "--base-url", sync_server.base_url, "hi"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,13 @@ def _is_test_module(code: str) -> bool:
     return re.search(r"^(async )?def test_", code, re.MULTILINE) is not None
 
 
-@pytest.mark.parametrize(("where", "code"), BLOCKS, ids=[where for where, _ in BLOCKS])
+def _param(where: str, code: str) -> Any:
+    # A block that is a test module starts a whole pytest run (~2.5 s of CPU): slow.
+    marks = [pytest.mark.slow] if _is_test_module(code) else []
+    return pytest.param(where, code, id=where, marks=marks)
+
+
+@pytest.mark.parametrize(("where", "code"), [_param(where, code) for where, code in BLOCKS])
 def test_code_block_runs(where: str, code: str, tmp_path: Path) -> None:
     env = {
         k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")

@@ -12,6 +12,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import trio_msgstream as tms
 from trio_msgstream.testing import FakeAnthropicServer, text_response
 
@@ -95,6 +97,7 @@ def test_plugin_is_registered_as_entry_point() -> None:
     assert names.get("trio_msgstream") == "trio_msgstream.testing._pytest_plugin"
 
 
+@pytest.mark.slow  # a whole pytest run in a subprocess (~2.5 s of CPU)
 def test_async_fixtures_with_pytest_trio(tmp_path: Path) -> None:
     result = run_pytest(
         tmp_path, TRIO_SUITE, "[pytest]\ntrio_mode = true\nfilterwarnings = error\n"
@@ -103,6 +106,7 @@ def test_async_fixtures_with_pytest_trio(tmp_path: Path) -> None:
     assert "4 passed" in result.stdout
 
 
+@pytest.mark.slow  # a whole pytest run in a subprocess (~2.5 s of CPU)
 def test_async_fixtures_with_trio_marker(tmp_path: Path) -> None:
     suite = "import pytest\npytestmark = pytest.mark.trio\n" + TRIO_SUITE
     result = run_pytest(tmp_path, suite, "[pytest]\nfilterwarnings = error\n")
@@ -110,6 +114,7 @@ def test_async_fixtures_with_trio_marker(tmp_path: Path) -> None:
     assert "4 passed" in result.stdout
 
 
+@pytest.mark.slow  # a whole pytest run in a subprocess (~2.5 s of CPU)
 def test_sync_fixtures_without_pytest_trio(tmp_path: Path) -> None:
     # A suite that does not use Trio at all (pytest-trio disabled): the plugin loads,
     # leaves plain tests alone, and its thread-based fixtures work.
@@ -118,6 +123,7 @@ def test_sync_fixtures_without_pytest_trio(tmp_path: Path) -> None:
     assert "2 passed" in result.stdout
 
 
+@pytest.mark.slow  # a whole pytest run in a subprocess (~2.5 s of CPU)
 def test_fixtures_listed(tmp_path: Path) -> None:
     result = run_pytest(tmp_path, SYNC_SUITE, "[pytest]\n", "--fixtures")
     assert result.returncode == 0, result.stdout + result.stderr

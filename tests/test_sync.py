@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _shared import API_KEY, PARAMS
 
 import trio_msgstream as tms
 from trio_msgstream.testing import (
@@ -21,35 +21,19 @@ from trio_msgstream.testing import (
     tool_use_response,
 )
 
-PARAMS: dict[str, Any] = {
-    "model": "claude-sonnet-5-5",
-    "max_tokens": 256,
-    "messages": [{"role": "user", "content": "Say hello there!"}],
-}
 TEXT = "The quick brown fox jumps over the lazy dog"
 FAST_RETRY = [("retry-after-ms", "0")]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeAnthropicServer]:
-    with fake_anthropic_in_thread() as server:
-        yield server
-
-
-@pytest.fixture
-def client(server: FakeAnthropicServer) -> Iterator[tms.Client]:
-    server.reset()
-    with tms.Client(base_url=server.base_url, api_key="sk-test") as client:
-        yield client
 
 
 def test_aliases() -> None:
     assert tms.Anthropic is tms.Client
 
 
-def test_text_stream_and_final_message(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.enqueue(text_response(TEXT))
-    with client.messages.stream(**PARAMS) as stream:
+def test_text_stream_and_final_message(
+    sync_client: tms.Client, sync_server: FakeAnthropicServer
+) -> None:
+    sync_server.enqueue(text_response(TEXT))
+    with sync_client.messages.stream(**PARAMS) as stream:
         pieces = list(stream.text_stream)
         assert stream.request_id is not None
         assert stream.response is not None
@@ -60,14 +44,14 @@ def test_text_stream_and_final_message(client: tms.Client, server: FakeAnthropic
     assert message.content[0].type == "text"
     assert stream.get_final_text() == TEXT
     assert stream.current_message_snapshot == message
-    request = server.requests[0]
+    request = sync_server.requests[0]
     assert request.json["stream"] is True
-    assert request.header("authorization") == "Bearer sk-test"
+    assert request.header("authorization") == f"Bearer {API_KEY}"
 
 
-def test_iterating_events(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.enqueue(text_response(TEXT))
-    with client.messages.stream(**PARAMS) as stream:
+def test_iterating_events(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
+    sync_server.enqueue(text_response(TEXT))
+    with sync_client.messages.stream(**PARAMS) as stream:
         kinds = [event.type for event in stream]
     assert kinds[0] == "message_start"
     assert kinds[-1] == "message_stop"
@@ -111,9 +95,9 @@ class Recorder(tms.SyncMessageStream):
         self.calls.append(("end", None))
 
 
-def test_handlers(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.enqueue(text_response("Hello there friend"))
-    with client.messages.stream(**PARAMS, event_handler=Recorder) as stream:
+def test_handlers(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
+    sync_server.enqueue(text_response("Hello there friend"))
+    with sync_client.messages.stream(**PARAMS, event_handler=Recorder) as stream:
         message = stream.get_final_message()
     texts = [args for name, args in stream.calls if name == "text"]
     assert texts[0] == ("Hello", "Hello")
@@ -126,44 +110,46 @@ def test_handlers(client: tms.Client, server: FakeAnthropicServer) -> None:
     assert message.stop_reason == "end_turn"
 
 
-def test_handlers_tool_use_and_thinking(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.enqueue(tool_use_response("get_weather", {"city": "Paris", "days": 3}))
-    with client.messages.stream(**PARAMS, event_handler=Recorder) as stream:
+def test_handlers_tool_use_and_thinking(
+    sync_client: tms.Client, sync_server: FakeAnthropicServer
+) -> None:
+    sync_server.enqueue(tool_use_response("get_weather", {"city": "Paris", "days": 3}))
+    with sync_client.messages.stream(**PARAMS, event_handler=Recorder) as stream:
         message = stream.get_final_message()
     snapshots = [args for name, args in stream.calls if name == "input_json"]
     assert snapshots[-1] == {"city": "Paris", "days": 3}
     tool = [block for block in message.content if block.type == "tool_use"]
     assert tool[0].input == {"city": "Paris", "days": 3}  # type: ignore[union-attr]
 
-    server.enqueue(thinking_response("Let me think about it.", "Done."))
-    with client.messages.stream(**PARAMS, event_handler=Recorder) as stream:
+    sync_server.enqueue(thinking_response("Let me think about it.", "Done."))
+    with sync_client.messages.stream(**PARAMS, event_handler=Recorder) as stream:
         stream.until_done()
     thinking = [args for name, args in stream.calls if name == "thinking"]
     assert thinking[-1] == "Let me think about it."
     assert any(name == "signature" for name, _ in stream.calls)
 
 
-def test_one_argument_on_text(client: tms.Client, server: FakeAnthropicServer) -> None:
+def test_one_argument_on_text(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
     seen: list[str] = []
 
     class OneArg(tms.SyncMessageStream):
         def on_text(self, delta: str) -> None:
             seen.append(delta)
 
-    server.enqueue(text_response(TEXT))
-    with client.messages.stream(**PARAMS, event_handler=OneArg) as stream:
+    sync_server.enqueue(text_response(TEXT))
+    with sync_client.messages.stream(**PARAMS, event_handler=OneArg) as stream:
         stream.until_done()
     assert "".join(seen) == TEXT
 
 
-def test_event_handler_must_be_a_sync_stream(client: tms.Client) -> None:
+def test_event_handler_must_be_a_sync_stream(sync_client: tms.Client) -> None:
     with pytest.raises(TypeError):
-        client.messages.stream(**PARAMS, event_handler=tms.MessageStream)  # type: ignore[type-var]
+        sync_client.messages.stream(**PARAMS, event_handler=tms.MessageStream)  # type: ignore[type-var]
 
 
-def test_raw_create_stream(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.enqueue(text_response(TEXT))
-    with client.messages.create(**PARAMS, stream=True) as events:
+def test_raw_create_stream(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
+    sync_server.enqueue(text_response(TEXT))
+    with sync_client.messages.create(**PARAMS, stream=True) as events:
         collected = list(events)
         assert events.request_id is not None
     kinds = [event.type for event in collected]
@@ -178,11 +164,11 @@ def test_raw_create_stream(client: tms.Client, server: FakeAnthropicServer) -> N
     assert text == TEXT
 
 
-def test_create_non_streaming(client: tms.Client, server: FakeAnthropicServer) -> None:
-    message = client.messages.create(**PARAMS)
+def test_create_non_streaming(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
+    message = sync_client.messages.create(**PARAMS)
     assert isinstance(message, tms.Message)
     assert message.content[0].text.startswith("Hello there!")  # type: ignore[union-attr]
-    assert server.requests[-1].json["stream"] is False
+    assert sync_server.requests[-1].json["stream"] is False
 
 
 @pytest.mark.parametrize(
@@ -194,32 +180,32 @@ def test_create_non_streaming(client: tms.Client, server: FakeAnthropicServer) -
     ],
 )
 def test_status_errors(
-    client: tms.Client,
-    server: FakeAnthropicServer,
+    sync_client: tms.Client,
+    sync_server: FakeAnthropicServer,
     status: int,
     error_type: str,
     cls: type[tms.APIStatusError],
 ) -> None:
-    server.enqueue(error_response(status, error_type, "nope"))
+    sync_server.enqueue(error_response(status, error_type, "nope"))
     with pytest.raises(cls) as info:
-        with client.messages.stream(**PARAMS, event_handler=Recorder):
+        with sync_client.messages.stream(**PARAMS, event_handler=Recorder):
             pytest.fail("entered a failed stream")
     assert info.value.status_code == status
     assert "nope" in info.value.message
     assert info.value.request_id is not None
-    server.enqueue(error_response(status, error_type, "nope"))
+    sync_server.enqueue(error_response(status, error_type, "nope"))
     with pytest.raises(cls):
-        client.messages.create(**PARAMS)
-    server.enqueue(error_response(status, error_type, "nope"))
+        sync_client.messages.create(**PARAMS)
+    sync_server.enqueue(error_response(status, error_type, "nope"))
     with pytest.raises(cls):
-        client.messages.create(**PARAMS, stream=True)
-    assert len(server.requests) == 3  # not retried
+        sync_client.messages.create(**PARAMS, stream=True)
+    assert len(sync_server.requests) == 3  # not retried
 
 
-def test_mid_stream_error_event(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.enqueue(ScriptedResponse.error_event_after(5, text_response(TEXT)))
+def test_mid_stream_error_event(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
+    sync_server.enqueue(ScriptedResponse.error_event_after(5, text_response(TEXT)))
     texts: list[str] = []
-    with client.messages.stream(**PARAMS, event_handler=Recorder) as stream:
+    with sync_client.messages.stream(**PARAMS, event_handler=Recorder) as stream:
         with pytest.raises(tms.OverloadedError) as info:
             texts.extend(stream.text_stream)
     assert info.value.mid_stream
@@ -227,82 +213,82 @@ def test_mid_stream_error_event(client: tms.Client, server: FakeAnthropicServer)
     assert texts
     assert ("exception", tms.OverloadedError) in stream.calls
     assert [name for name, _ in stream.calls].count("end") == 1
-    assert len(server.requests) == 1  # content was delivered: not retried
+    assert len(sync_server.requests) == 1  # content was delivered: not retried
 
 
-def test_truncated_stream(client: tms.Client, server: FakeAnthropicServer) -> None:
+def test_truncated_stream(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
     response = text_response(TEXT)
     cut = sum(len(e) for e in split_events(response.body)[:6]) + 3
-    server.enqueue(
+    sync_server.enqueue(
         ScriptedResponse(body=response.body, headers=response.headers, drop_after_bytes=cut)
     )
-    with client.messages.stream(**PARAMS, max_retries=0) as stream:
+    with sync_client.messages.stream(**PARAMS, max_retries=0) as stream:
         with pytest.raises(tms.IncompleteStreamError) as info:
             stream.until_done()
     assert info.value.partial_message is not None
 
 
-def test_truncated_raw_stream(client: tms.Client, server: FakeAnthropicServer) -> None:
+def test_truncated_raw_stream(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
     response = text_response(TEXT)
-    server.enqueue(
+    sync_server.enqueue(
         ScriptedResponse(body=response.body, headers=response.headers, drop_after_bytes=200)
     )
-    with client.messages.create(**PARAMS, stream=True) as events:
+    with sync_client.messages.create(**PARAMS, stream=True) as events:
         with pytest.raises(tms.IncompleteStreamError):
             list(events)
 
 
-def test_retries_error_statuses(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.fail_first(2, error_response(529, "overloaded_error", headers=FAST_RETRY))
-    server.enqueue(text_response(TEXT))
-    with client.messages.stream(**PARAMS) as stream:
+def test_retries_error_statuses(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
+    sync_server.fail_first(2, error_response(529, "overloaded_error", headers=FAST_RETRY))
+    sync_server.enqueue(text_response(TEXT))
+    with sync_client.messages.stream(**PARAMS) as stream:
         assert stream.get_final_text() == TEXT
     assert stream.attempts == 3
-    assert len(server.requests) == 3
+    assert len(sync_server.requests) == 3
 
 
-def test_retry_budget_spent(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.fail_first(5, error_response(529, "overloaded_error", headers=FAST_RETRY))
+def test_retry_budget_spent(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
+    sync_server.fail_first(5, error_response(529, "overloaded_error", headers=FAST_RETRY))
     with pytest.raises(tms.OverloadedError):
-        with client.messages.stream(**PARAMS, max_retries=1):
+        with sync_client.messages.stream(**PARAMS, max_retries=1):
             pass
-    assert len(server.requests) == 2
-    server.reset()
-    server.fail_first(5, error_response(500, "api_error", headers=FAST_RETRY))
+    assert len(sync_server.requests) == 2
+    sync_server.reset()
+    sync_server.fail_first(5, error_response(500, "api_error", headers=FAST_RETRY))
     with pytest.raises(tms.InternalServerError):
-        client.messages.create(**PARAMS, max_retries=2)
-    assert len(server.requests) == 3
+        sync_client.messages.create(**PARAMS, max_retries=2)
+    assert len(sync_server.requests) == 3
 
 
-def test_retries_create(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.fail_first(1, error_response(429, "rate_limit_error", headers=FAST_RETRY))
-    message = client.messages.create(**PARAMS)
+def test_retries_create(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
+    sync_server.fail_first(1, error_response(429, "rate_limit_error", headers=FAST_RETRY))
+    message = sync_client.messages.create(**PARAMS)
     assert message.stop_reason == "end_turn"
-    server.fail_first(1, error_response(429, "rate_limit_error", headers=FAST_RETRY))
-    with client.messages.create(**PARAMS, stream=True) as events:
+    sync_server.fail_first(1, error_response(429, "rate_limit_error", headers=FAST_RETRY))
+    with sync_client.messages.create(**PARAMS, stream=True) as events:
         assert list(events)[-1].type == "message_stop"
-    assert len(server.requests) == 4
+    assert len(sync_server.requests) == 4
 
 
 def test_retries_error_event_before_content(
-    client: tms.Client, server: FakeAnthropicServer
+    sync_client: tms.Client, sync_server: FakeAnthropicServer
 ) -> None:
     # message_start and a ping reach the client, then an error: nothing but those was
     # delivered (message_start is held back), so the stream is retried transparently.
-    server.enqueue(
+    sync_server.enqueue(
         ScriptedResponse.error_event_after(1, text_response(TEXT), headers=FAST_RETRY),
         text_response(TEXT),
     )
-    with client.messages.stream(**PARAMS, event_handler=Recorder) as stream:
+    with sync_client.messages.stream(**PARAMS, event_handler=Recorder) as stream:
         kinds = [event.type for event in stream]
     assert kinds.count("message_start") == 1
     assert stream.get_final_text() == TEXT
-    assert len(server.requests) == 2
+    assert len(sync_server.requests) == 2
 
 
-def test_close_early(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.enqueue(text_response(TEXT, chunk_delay=0.05))
-    with client.messages.stream(**PARAMS, event_handler=Recorder) as stream:
+def test_close_early(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
+    sync_server.enqueue(text_response(TEXT, chunk_delay=0.05))
+    with sync_client.messages.stream(**PARAMS, event_handler=Recorder) as stream:
         first = next(iter(stream.text_stream))
         stream.close()
         stream.close()  # idempotent
@@ -312,13 +298,15 @@ def test_close_early(client: tms.Client, server: FakeAnthropicServer) -> None:
     assert first == "The"
     assert [name for name, _ in stream.calls].count("end") == 1
     # The connection is released: the next request works.
-    assert client.messages.create(**PARAMS).stop_reason == "end_turn"
+    assert sync_client.messages.create(**PARAMS).stop_reason == "end_turn"
 
 
-def test_close_from_another_thread(client: tms.Client, server: FakeAnthropicServer) -> None:
+def test_close_from_another_thread(
+    sync_client: tms.Client, sync_server: FakeAnthropicServer
+) -> None:
     response = text_response(TEXT)
     head = sum(len(e) for e in split_events(response.body)[:4])
-    server.enqueue(
+    sync_server.enqueue(
         ScriptedResponse(
             body=response.body,
             headers=response.headers,
@@ -326,7 +314,7 @@ def test_close_from_another_thread(client: tms.Client, server: FakeAnthropicServ
             stall_seconds=float("inf"),
         )
     )
-    with client.messages.stream(**PARAMS) as stream:
+    with sync_client.messages.stream(**PARAMS) as stream:
         timer = threading.Timer(0.2, stream.close)
         timer.start()
         started = time.monotonic()
@@ -348,13 +336,13 @@ def _stalled_pinging(after_events: int) -> ScriptedResponse:
 
 
 def test_content_idle_timeout_with_pinging_server(
-    client: tms.Client, server: FakeAnthropicServer
+    sync_client: tms.Client, sync_server: FakeAnthropicServer
 ) -> None:
-    server.enqueue(_stalled_pinging(5))
+    sync_server.enqueue(_stalled_pinging(5))
     timeout = tms.Timeout(content_idle=0.3)
     started = time.monotonic()
     texts: list[str] = []
-    with client.messages.stream(**PARAMS, timeout=timeout, event_handler=Recorder) as stream:
+    with sync_client.messages.stream(**PARAMS, timeout=timeout, event_handler=Recorder) as stream:
         with pytest.raises(tms.APITimeoutError) as info:
             texts.extend(stream.text_stream)
     elapsed = time.monotonic() - started
@@ -364,24 +352,26 @@ def test_content_idle_timeout_with_pinging_server(
     assert 0.3 <= elapsed < 3
     names = [name for name, _ in stream.calls]
     assert names.index("timeout") < names.index("exception") < names.index("end")
-    assert len(server.requests) == 1  # content was delivered: not retried
+    assert len(sync_server.requests) == 1  # content was delivered: not retried
 
 
 def test_content_idle_before_content_is_retried(
-    client: tms.Client, server: FakeAnthropicServer
+    sync_client: tms.Client, sync_server: FakeAnthropicServer
 ) -> None:
-    server.enqueue(_stalled_pinging(1), text_response(TEXT))
+    sync_server.enqueue(_stalled_pinging(1), text_response(TEXT))
     timeout = tms.Timeout(content_idle=0.3)
-    with client.messages.stream(**PARAMS, timeout=timeout) as stream:
+    with sync_client.messages.stream(**PARAMS, timeout=timeout) as stream:
         assert stream.get_final_text() == TEXT
-    assert len(server.requests) == 2
+    assert len(sync_server.requests) == 2
 
 
-def test_content_idle_silent_server(client: tms.Client, server: FakeAnthropicServer) -> None:
+def test_content_idle_silent_server(
+    sync_client: tms.Client, sync_server: FakeAnthropicServer
+) -> None:
     # No bytes at all: the clamped read timeout fires and is reported as content_idle.
     response = text_response(TEXT)
     head = sum(len(e) for e in split_events(response.body)[:5])
-    server.enqueue(
+    sync_server.enqueue(
         ScriptedResponse(
             body=response.body,
             headers=response.headers,
@@ -389,25 +379,25 @@ def test_content_idle_silent_server(client: tms.Client, server: FakeAnthropicSer
             stall_seconds=float("inf"),
         )
     )
-    with client.messages.stream(**PARAMS, timeout=tms.Timeout(content_idle=0.3)) as stream:
+    with sync_client.messages.stream(**PARAMS, timeout=tms.Timeout(content_idle=0.3)) as stream:
         with pytest.raises(tms.APITimeoutError) as info:
             stream.until_done()
     assert info.value.which == "content_idle"
 
 
-def test_deadline(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.enqueue(_stalled_pinging(5))
+def test_deadline(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
+    sync_server.enqueue(_stalled_pinging(5))
     started = time.monotonic()
-    with client.messages.stream(**PARAMS, timeout=tms.Timeout(deadline=0.4)) as stream:
+    with sync_client.messages.stream(**PARAMS, timeout=tms.Timeout(deadline=0.4)) as stream:
         with pytest.raises(tms.APITimeoutError) as info:
             stream.until_done()
     assert info.value.which == "deadline"
     assert time.monotonic() - started < 3
 
 
-def test_raw_content_idle(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.enqueue(_stalled_pinging(5))
-    with client.messages.create(
+def test_raw_content_idle(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
+    sync_server.enqueue(_stalled_pinging(5))
+    with sync_client.messages.create(
         **PARAMS, stream=True, timeout=tms.Timeout(content_idle=0.3)
     ) as events:
         with pytest.raises(tms.APITimeoutError) as info:
@@ -416,39 +406,41 @@ def test_raw_content_idle(client: tms.Client, server: FakeAnthropicServer) -> No
 
 
 def test_connection_refused_is_retried_then_raised() -> None:
-    with fake_anthropic_in_thread() as server:
-        base_url = server.base_url
-    with tms.Client(base_url=base_url, api_key="k", max_retries=1) as client:
+    with fake_anthropic_in_thread() as sync_server:
+        base_url = sync_server.base_url
+    with tms.Client(base_url=base_url, api_key="k", max_retries=1) as sync_client:
         started = time.monotonic()
         with pytest.raises(tms.APIConnectionError):
-            client.messages.create(**PARAMS)
+            sync_client.messages.create(**PARAMS)
         assert time.monotonic() - started >= 0.3  # one backoff
 
 
-def test_api_key_not_in_repr(client: tms.Client) -> None:
-    assert "sk-test" not in repr(client)
+def test_api_key_not_in_repr(sync_client: tms.Client) -> None:
+    assert API_KEY not in repr(sync_client)
 
 
-def test_ctrl_c_closes_the_connection(client: tms.Client, server: FakeAnthropicServer) -> None:
+def test_ctrl_c_closes_the_connection(
+    sync_client: tms.Client, sync_server: FakeAnthropicServer
+) -> None:
     class Interrupted(tms.SyncMessageStream):
         def on_text(self, text: str, snapshot: str) -> None:
             raise KeyboardInterrupt
 
-    server.enqueue(text_response(TEXT, chunk_delay=0.05))
-    manager = client.messages.stream(**PARAMS, event_handler=Interrupted)
+    sync_server.enqueue(text_response(TEXT, chunk_delay=0.05))
+    manager = sync_client.messages.stream(**PARAMS, event_handler=Interrupted)
     stream = manager.__enter__()  # no ``with``: the interrupt alone must close it
     with pytest.raises(KeyboardInterrupt):
         stream.until_done()
     assert stream.response is not None
     assert stream.response.is_closed
     deadline = time.monotonic() + 5
-    while server.active_requests and time.monotonic() < deadline:
+    while sync_server.active_requests and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert server.active_requests == 0  # the server saw the connection go
+    assert sync_server.active_requests == 0  # the server saw the connection go
 
 
-def test_create_deadline(client: tms.Client, server: FakeAnthropicServer) -> None:
-    server.enqueue(
+def test_create_deadline(sync_client: tms.Client, sync_server: FakeAnthropicServer) -> None:
+    sync_server.enqueue(
         ScriptedResponse(
             headers=[("content-type", "application/json")],
             body=b'{"id": "msg"}',
@@ -458,6 +450,6 @@ def test_create_deadline(client: tms.Client, server: FakeAnthropicServer) -> Non
     )
     started = time.monotonic()
     with pytest.raises(tms.APITimeoutError) as info:
-        client.messages.create(**PARAMS, timeout=tms.Timeout(deadline=0.3))
+        sync_client.messages.create(**PARAMS, timeout=tms.Timeout(deadline=0.3))
     assert info.value.which == "deadline"
     assert time.monotonic() - started < 3

@@ -7,21 +7,14 @@ import gc
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import trio
+from _shared import API_KEY
+from _shared import PARAMS as PARAMS  # re-exported: older test modules import it here
 
 import trio_msgstream as tms
 from trio_msgstream.testing import FakeAnthropicServer, open_fake_anthropic
-
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "anthropic"
-API_KEY = "sk-test"
-PARAMS: dict[str, Any] = {
-    "model": "claude-sonnet-5-5",
-    "max_tokens": 256,
-    "messages": [{"role": "user", "content": "Say hello there!"}],
-}
 
 
 @asynccontextmanager

@@ -21,12 +21,12 @@ import trio
 import trio.lowlevel
 import trio.testing
 from _failure_support import (
-    PARAMS,
     busy_connections,
     collect_resource_warnings,
     fake_client,
     wait_server_idle,
 )
+from _shared import PARAMS
 
 import trio_msgstream as tms
 from trio_msgstream.testing import FakeAnthropicServer, text_response
@@ -258,6 +258,7 @@ async def test_raw_stream_cancelled_and_closed() -> None:
     assert collect_resource_warnings() == []
 
 
+@pytest.mark.slow
 async def test_a_thousand_random_cancellations() -> None:
     rng = random.Random(20261124)
     counts: dict[str, int] = {}

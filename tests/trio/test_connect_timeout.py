@@ -7,52 +7,26 @@ Under the autojump clock the connect timeout then fires at once, exactly.
 
 from __future__ import annotations
 
-import socket
 import sys
-from collections.abc import Iterator
 
 import pytest
 import trio
 import trio.testing
+from _shared import API_KEY, PARAMS
 
 import trio_msgstream as tms
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="relies on Linux dropping SYNs on a full backlog"
 )
-
-PARAMS = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture
-def blackhole() -> Iterator[str]:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    # Fill the accept queue; the kernel then drops new SYNs (the handshake stalls).
-    for _ in range(4):
-        filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        filler.setblocking(False)
-        try:
-            filler.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
-        fillers.append(filler)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        for filler in fillers:
-            filler.close()
-        listener.close()
+# ``blackhole`` (the listener) is a fixture of tests/conftest.py.
 
 
 async def test_connect_timeout_fires_with_which_connect(
     blackhole: str, autojump_clock: trio.testing.MockClock
 ) -> None:
     client = tms.AsyncClient(
-        base_url=blackhole, api_key="sk-test", max_retries=1, timeout=tms.Timeout(connect=3.0)
+        base_url=blackhole, api_key=API_KEY, max_retries=1, timeout=tms.Timeout(connect=3.0)
     )
     async with client:
         start = trio.current_time()

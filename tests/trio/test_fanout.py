@@ -122,6 +122,7 @@ async def wait_until(predicate: Callable[[], bool], step: float = 0.005) -> None
 # -- the required tests ------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_500_items_with_max_concurrency_10(autojump_clock: trio.testing.MockClock) -> None:
     with trio.fail_after(600):  # virtual seconds
         async with fake_and_client(slowed(0.01)) as (server, client):
@@ -328,6 +329,7 @@ async def test_cancelling_the_group_mid_flight_leaks_nothing() -> None:
         gc.collect()  # a leaked response or socket would warn (warnings are errors)
 
 
+@pytest.mark.slow
 async def test_1000_concurrent_streams_on_one_loop(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

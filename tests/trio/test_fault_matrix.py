@@ -14,8 +14,11 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import trio
-from _failure_support import FIXTURES, PARAMS, fake_client
+from _failure_support import fake_client
+from _shared import PARAMS
+from _shared import TRANSCRIPTS as FIXTURES
 
 import trio_msgstream as tms
 from trio_msgstream.testing import ScriptedResponse
@@ -102,6 +105,7 @@ async def outcome(client: tms.AsyncClient) -> tms.Message | tms.APIError:
         return exc
 
 
+@pytest.mark.slow
 async def test_every_transcript_cut_at_sampled_offsets() -> None:
     rng = random.Random(SEED)
     files = sorted(FIXTURES.glob("*.sse"))
@@ -155,6 +159,7 @@ async def raw_outcome(client: tms.AsyncClient) -> list[str] | tms.APIError:
         return exc
 
 
+@pytest.mark.slow
 async def test_raw_stream_cut_at_sampled_offsets() -> None:
     rng = random.Random(SEED + 1)
     total = 0

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 import trio
-from _failure_support import PARAMS, Recorder, fake_client
+from _failure_support import Recorder, fake_client
+from _shared import PARAMS
 
 import trio_msgstream as tms
 from trio_msgstream.testing import (

@@ -4,50 +4,30 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
+from _shared import API_KEY, PARAMS
 
 import trio_msgstream as tms
 from trio_msgstream.testing import (
     FakeAnthropicServer,
-    open_fake_anthropic,
     text_response,
     thinking_response,
     tool_use_response,
 )
-
-PARAMS: dict[str, Any] = {
-    "model": "claude-sonnet-5-5",
-    "max_tokens": 1024,
-    "messages": [{"role": "user", "content": "Say hello there!"}],
-}
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAnthropicServer]:
-    async with open_fake_anthropic() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(server: FakeAnthropicServer) -> AsyncIterator[tms.AsyncClient]:
-    async with tms.AsyncClient(base_url=server.base_url, api_key="sk-secret-key-123") as client:
-        yield client
 
 
 async def test_text_stream_and_final_message(
     server: FakeAnthropicServer, client: tms.AsyncClient
 ) -> None:
     server.enqueue(text_response("Hello there, friend!"))
-    with trio.fail_after(10):
-        async with trio.open_nursery() as nursery:
-            async with tms.open_message_stream(nursery, client, **PARAMS) as stream:
-                pieces = [text async for text in stream.text_stream]
-            message = await stream.get_final_message()
+    async with trio.open_nursery() as nursery:
+        async with tms.open_message_stream(nursery, client, **PARAMS) as stream:
+            pieces = [text async for text in stream.text_stream]
+        message = await stream.get_final_message()
     assert "".join(pieces) == "Hello there, friend!"
     assert len(pieces) > 1  # it really streamed in pieces
     assert message.content == [tms.TextBlock(text="Hello there, friend!")]
@@ -62,9 +42,8 @@ async def test_event_order_raw_and_derived(
     server: FakeAnthropicServer, client: tms.AsyncClient
 ) -> None:
     server.enqueue(text_response("a b"))
-    with trio.fail_after(10):
-        async with client.messages.stream(**PARAMS) as stream:
-            kinds = [event.type async for event in stream]
+    async with client.messages.stream(**PARAMS) as stream:
+        kinds = [event.type async for event in stream]
     assert kinds[0] == "message_start"
     assert "ping" in kinds  # pings are visible
     # Each text delta is followed by its derived text event.
@@ -98,11 +77,10 @@ async def test_handlers_run_in_consumer_task_in_order(
         async def on_end(self) -> None:
             calls.append(("end",))
 
-    with trio.fail_after(10):
-        async with client.messages.stream(event_handler=Recorder, **PARAMS) as stream:
-            consumer = trio.lowlevel.current_task()
-            assert isinstance(stream, Recorder)
-            message = await stream.get_final_message()
+    async with client.messages.stream(event_handler=Recorder, **PARAMS) as stream:
+        consumer = trio.lowlevel.current_task()
+        assert isinstance(stream, Recorder)
+        message = await stream.get_final_message()
     texts = [c for c in calls if c[0] == "text"]
     assert [t[1] for t in texts] == ["one", " two", " three"]
     assert [t[2] for t in texts] == ["one", "one two", "one two three"]
@@ -122,9 +100,8 @@ async def test_one_argument_on_text_override_gets_the_delta(
         async def on_text(self, delta: str) -> None:
             seen.append(delta)
 
-    with trio.fail_after(10):
-        async with client.messages.stream(event_handler=Legacy, **PARAMS) as stream:
-            await stream.until_done()
+    async with client.messages.stream(event_handler=Legacy, **PARAMS) as stream:
+        await stream.until_done()
     assert seen == ["x", " y"]
 
 
@@ -139,9 +116,8 @@ async def test_tool_use_input_json_events_and_handler(
         async def on_input_json(self, partial_json: str, snapshot: Any) -> None:
             snapshots.append(snapshot)
 
-    with trio.fail_after(10):
-        async with client.messages.stream(event_handler=Tools, **PARAMS) as stream:
-            events = [e async for e in stream]
+    async with client.messages.stream(event_handler=Tools, **PARAMS) as stream:
+        events = [e async for e in stream]
     message = await stream.get_final_message()
     assert [b.type for b in message.content] == ["text", "tool_use"]
     tool = message.content[1]
@@ -168,9 +144,8 @@ async def test_thinking_and_signature_events(
         async def on_signature(self, signature: str) -> None:
             got["signature"].append(signature)
 
-    with trio.fail_after(10):
-        async with client.messages.stream(event_handler=Thinker, **PARAMS) as stream:
-            message = await stream.get_final_message()
+    async with client.messages.stream(event_handler=Thinker, **PARAMS) as stream:
+        message = await stream.get_final_message()
     thinking = message.content[0]
     assert isinstance(thinking, tms.ThinkingBlock)
     assert thinking.thinking == "Let me think about it."
@@ -185,12 +160,11 @@ async def test_pinned_api_version_sends_the_key_as_x_api_key(
 ) -> None:
     server.enqueue(text_response("ok"))
     pinned = client.with_options(api_version="2023-06-01")
-    with trio.fail_after(10):
-        async with pinned.messages.stream(**PARAMS) as stream:
-            await stream.until_done()
+    async with pinned.messages.stream(**PARAMS) as stream:
+        await stream.until_done()
     request = server.requests[-1]
     assert request.header("anthropic-version") == "2023-06-01"
-    assert request.header("x-api-key") == "sk-secret-key-123"
+    assert request.header("x-api-key") == API_KEY
     assert request.header("authorization") is None
 
 
@@ -228,24 +202,23 @@ async def test_deprecated_model_warns_at_the_callers_line(
 async def test_request_shape(server: FakeAnthropicServer, client: tms.AsyncClient) -> None:
     server.enqueue(text_response("ok"))
     tools = [{"name": "t", "description": "d", "input_schema": {"type": "object"}}]
-    with trio.fail_after(10):
-        async with client.messages.stream(
-            system="Be brief.",
-            tools=tools,
-            stop_sequences=["END"],
-            metadata={"user_id": "u1"},
-            extra_headers={"anthropic-beta": "feature-x"},
-            extra_query={"beta": "true"},
-            extra_body={"custom_field": 7},
-            **PARAMS,
-        ) as stream:
-            await stream.until_done()
+    async with client.messages.stream(
+        system="Be brief.",
+        tools=tools,
+        stop_sequences=["END"],
+        metadata={"user_id": "u1"},
+        extra_headers={"anthropic-beta": "feature-x"},
+        extra_query={"beta": "true"},
+        extra_body={"custom_field": 7},
+        **PARAMS,
+    ) as stream:
+        await stream.until_done()
     request = server.requests[-1]
     assert request.method == "POST"
     assert request.path == "/v1/messages"
     assert request.query == "beta=true"
     # The current API version takes the key as a bearer token.
-    assert request.header("authorization") == "Bearer sk-secret-key-123"
+    assert request.header("authorization") == f"Bearer {API_KEY}"
     assert request.header("x-api-key") is None
     assert request.header("anthropic-version") == "2026-10-21"
     assert request.header("content-type") == "application/json"
@@ -253,7 +226,7 @@ async def test_request_shape(server: FakeAnthropicServer, client: tms.AsyncClien
     body = request.json
     assert body["stream"] is True
     assert body["model"] == PARAMS["model"]
-    assert body["max_tokens"] == 1024
+    assert body["max_tokens"] == PARAMS["max_tokens"]
     assert body["messages"] == PARAMS["messages"]
     assert body["system"] == "Be brief."
     assert body["tools"] == tools
@@ -269,10 +242,10 @@ async def test_api_key_never_in_repr_logs_or_errors(
     from trio_msgstream.testing import error_response
 
     server.enqueue(error_response(401, "authentication_error", "invalid x-api-key"))
-    with trio.fail_after(10), pytest.raises(tms.AuthenticationError) as info:
+    with pytest.raises(tms.AuthenticationError) as info:
         async with client.messages.stream(**PARAMS):
             pass
-    secret = "sk-secret-key-123"
+    secret = API_KEY
     assert secret not in repr(client)
     assert secret not in str(info.value)
     assert secret not in repr(info.value)
@@ -288,19 +261,18 @@ async def test_two_consumers_at_once_is_busy(
 
     server.enqueue(ScriptedResponse.text("slow reply here", chunk_delay=0.05))
     errors: list[BaseException] = []
-    with trio.fail_after(10):
-        async with client.messages.stream(**PARAMS) as stream:
+    async with client.messages.stream(**PARAMS) as stream:
 
-            async def second() -> None:
-                await trio.testing.wait_all_tasks_blocked()
-                try:
-                    await stream.get_final_message()
-                except trio.BusyResourceError as exc:
-                    errors.append(exc)
+        async def second() -> None:
+            await trio.testing.wait_all_tasks_blocked()
+            try:
+                await stream.get_final_message()
+            except trio.BusyResourceError as exc:
+                errors.append(exc)
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(second)
-                text = await stream.get_final_text()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(second)
+            text = await stream.get_final_text()
     assert text == "slow reply here"
     assert len(errors) == 1
 
@@ -309,9 +281,8 @@ async def test_raw_create_stream_events(
     server: FakeAnthropicServer, client: tms.AsyncClient
 ) -> None:
     server.enqueue(text_response("raw words"))
-    with trio.fail_after(10):
-        async with await client.messages.create(stream=True, **PARAMS) as events:
-            collected = [event async for event in events]
+    async with await client.messages.create(stream=True, **PARAMS) as events:
+        collected = [event async for event in events]
     types = [e.type for e in collected]
     assert types[0] == "message_start"
     assert types[-1] == "message_stop"
@@ -327,8 +298,7 @@ async def test_raw_create_stream_events(
 async def test_non_streaming_create_returns_message(
     server: FakeAnthropicServer, client: tms.AsyncClient
 ) -> None:
-    with trio.fail_after(10):
-        message = await client.messages.create(**PARAMS)
+    message = await client.messages.create(**PARAMS)
     assert isinstance(message, tms.Message)
     assert message.content[0].type == "text"
     assert server.requests[-1].json["stream"] is False
@@ -338,18 +308,17 @@ async def test_statistics_and_current_snapshot(
     server: FakeAnthropicServer, client: tms.AsyncClient
 ) -> None:
     server.enqueue(text_response("alpha beta gamma"))
-    with trio.fail_after(10):
-        async with client.messages.stream(max_buffer_size=2, **PARAMS) as stream:
-            first = await stream.text_stream.__anext__()
-            snapshot = stream.current_message_snapshot
-            assert snapshot is not None
-            assert snapshot.content[0].text.startswith(first)  # type: ignore[union-attr]
-            stats = stream.statistics()
-            assert stats.attempts == 1
-            assert stats.max_buffer_size == 2
-            assert stats.batches_buffered <= 2
-            await stream.until_done()
-        assert stream.statistics().finished
+    async with client.messages.stream(max_buffer_size=2, **PARAMS) as stream:
+        first = await stream.text_stream.__anext__()
+        snapshot = stream.current_message_snapshot
+        assert snapshot is not None
+        assert snapshot.content[0].text.startswith(first)  # type: ignore[union-attr]
+        stats = stream.statistics()
+        assert stats.attempts == 1
+        assert stats.max_buffer_size == 2
+        assert stats.batches_buffered <= 2
+        await stream.until_done()
+    assert stream.statistics().finished
     assert stream.current_message_snapshot == await stream.get_final_message()
 
 
@@ -357,10 +326,9 @@ async def test_stream_is_readable_after_the_block(
     server: FakeAnthropicServer, client: tms.AsyncClient
 ) -> None:
     server.enqueue(text_response("kept"))
-    with trio.fail_after(10):
-        async with client.messages.stream(**PARAMS) as stream:
-            await stream.until_done()
-        assert await stream.get_final_text() == "kept"
+    async with client.messages.stream(**PARAMS) as stream:
+        await stream.until_done()
+    assert await stream.get_final_text() == "kept"
 
 
 async def test_close_before_end_makes_final_message_raise(
@@ -369,14 +337,13 @@ async def test_close_before_end_makes_final_message_raise(
     from trio_msgstream.testing import ScriptedResponse
 
     server.enqueue(ScriptedResponse.text("never finished " * 20, chunk_delay=0.01))
-    with trio.fail_after(10):
-        async with client.messages.stream(**PARAMS) as stream:
-            await stream.text_stream.__anext__()
-            await stream.close()
-            await stream.close()  # idempotent
-            assert [e async for e in stream] == []
-            with pytest.raises(trio.ClosedResourceError):
-                await stream.get_final_message()
+    async with client.messages.stream(**PARAMS) as stream:
+        await stream.text_stream.__anext__()
+        await stream.close()
+        await stream.close()  # idempotent
+        assert [e async for e in stream] == []
+        with pytest.raises(trio.ClosedResourceError):
+            await stream.get_final_message()
 
 
 async def test_with_options_shares_connections_and_changes_defaults(
@@ -390,32 +357,30 @@ async def test_with_options_shares_connections_and_changes_defaults(
     assert strict.timeout == tms.Timeout.of(30.0)
     assert client.max_retries == 2  # the original is unchanged
     server.enqueue(error_response(529, "overloaded_error", "busy"))
-    with trio.fail_after(10), pytest.raises(tms.OverloadedError):
+    with pytest.raises(tms.OverloadedError):
         async with strict.messages.stream(**PARAMS):
             pass
     assert len(server.requests) == 1  # no retry with max_retries=0
     await strict.aclose()  # does not close the shared httpx client
     server.enqueue(text_response("still open"))
-    with trio.fail_after(10):
-        async with client.messages.stream(**PARAMS) as stream:
-            assert await stream.get_final_text() == "still open"
+    async with client.messages.stream(**PARAMS) as stream:
+        assert await stream.get_final_text() == "still open"
 
 
 async def test_public_async_methods_are_checkpoints(
     server: FakeAnthropicServer, client: tms.AsyncClient
 ) -> None:
     server.enqueue(text_response("done already"))
-    with trio.fail_after(10):
-        async with client.messages.stream(**PARAMS) as stream:
-            await stream.until_done()
-            # Even with nothing left to wait for, each call is a checkpoint.
-            with trio.testing.assert_checkpoints():
-                await stream.until_done()
-            with trio.testing.assert_checkpoints():
-                await stream.get_final_message()
-            with trio.testing.assert_checkpoints():
-                await stream.get_final_text()
-            with trio.testing.assert_checkpoints(), pytest.raises(StopAsyncIteration):
-                await stream.__anext__()
+    async with client.messages.stream(**PARAMS) as stream:
+        await stream.until_done()
+        # Even with nothing left to wait for, each call is a checkpoint.
         with trio.testing.assert_checkpoints():
-            await stream.aclose()  # already closed: still a checkpoint
+            await stream.until_done()
+        with trio.testing.assert_checkpoints():
+            await stream.get_final_message()
+        with trio.testing.assert_checkpoints():
+            await stream.get_final_text()
+        with trio.testing.assert_checkpoints(), pytest.raises(StopAsyncIteration):
+            await stream.__anext__()
+    with trio.testing.assert_checkpoints():
+        await stream.aclose()  # already closed: still a checkpoint

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import trio
-from _failure_support import PARAMS, Recorder, fake_client, message_text
+from _failure_support import Recorder, fake_client, message_text
+from _shared import PARAMS
 
 import trio_msgstream as tms
 from trio_msgstream.testing import ScriptedResponse, error_response, text_response

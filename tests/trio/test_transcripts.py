@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+from _shared import API_KEY, PARAMS, TRANSCRIPTS
 
 import trio_msgstream as tms
 from trio_msgstream.testing import (
     FakeAnthropicServer,
     ScriptedResponse,
-    open_fake_anthropic,
     split_events,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic"
+FIXTURES = TRANSCRIPTS
 ALL_FILES = sorted(p.name for p in FIXTURES.glob("*.sse"))
 # The SDK's unit-test fixtures end without the final blank line (see the README there).
 UNTERMINATED = sorted(
@@ -33,11 +31,6 @@ UNTERMINATED = sorted(
 # A docs example whose elisions ("...]") leave one data payload that is not JSON.
 INVALID_JSON = {"docs_web_search_server_tool.sse"}
 STANDALONE_ERROR = {"docs_error_event.sse"}
-PARAMS: dict[str, Any] = {
-    "model": "claude-sonnet-5-5",
-    "max_tokens": 1024,
-    "messages": [{"role": "user", "content": "hi"}],
-}
 
 
 def reference_read(body: bytes) -> dict[str, Any]:
@@ -95,12 +88,6 @@ def reference_read(body: bytes) -> dict[str, Any]:
     return result
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAnthropicServer]:
-    async with open_fake_anthropic() as server:
-        yield server
-
-
 async def stream_file(server: FakeAnthropicServer, body: bytes) -> tms.MessageStream:
     """Serve ``body`` one SSE event per network chunk and consume it to the end.
 
@@ -109,9 +96,7 @@ async def stream_file(server: FakeAnthropicServer, body: bytes) -> tms.MessageSt
     """
     server.enqueue(ScriptedResponse(body=body, chunks=split_events(body)))
     failure: BaseException | None = None
-    async with tms.AsyncClient(
-        base_url=server.base_url, api_key="sk-test", max_retries=0
-    ) as client:
+    async with tms.AsyncClient(base_url=server.base_url, api_key=API_KEY, max_retries=0) as client:
         async with trio.open_nursery() as nursery:
             try:
                 async with tms.open_message_stream(nursery, client, **PARAMS) as stream:
@@ -155,8 +140,7 @@ async def test_complete_transcript_yields_the_reference_message(
     server: FakeAnthropicServer, name: str
 ) -> None:
     body = (FIXTURES / name).read_bytes()
-    with trio.fail_after(10):
-        stream = await stream_file(server, body)
+    stream = await stream_file(server, body)
     message = await stream.get_final_message()
     expected = reference_read(body)
     assert expected["stopped"]
@@ -170,7 +154,7 @@ async def test_unterminated_sdk_fixture_as_served_is_incomplete(
     # WHATWG: a final event with no blank line after it is discarded at EOF, so the
     # stream as served ends before message_stop: a typed error, never a silent success.
     body = (FIXTURES / name).read_bytes()
-    with trio.fail_after(10), pytest.raises(tms.IncompleteStreamError) as info:
+    with pytest.raises(tms.IncompleteStreamError) as info:
         await stream_file(server, body)
     assert "unterminated event was discarded" in str(info.value)
     partial = info.value.partial_message
@@ -184,8 +168,7 @@ async def test_unterminated_sdk_fixture_completed_yields_the_message(
     server: FakeAnthropicServer, name: str
 ) -> None:
     body = (FIXTURES / name).read_bytes().rstrip(b"\n") + b"\n\n"
-    with trio.fail_after(10):
-        stream = await stream_file(server, body)
+    stream = await stream_file(server, body)
     check_against_reference(await stream.get_final_message(), reference_read(body))
 
 
@@ -193,7 +176,7 @@ async def test_docs_web_search_elided_payload_is_a_protocol_error_with_partial(
     server: FakeAnthropicServer,
 ) -> None:
     body = (FIXTURES / "docs_web_search_server_tool.sse").read_bytes()
-    with trio.fail_after(10), pytest.raises(tms.StreamProtocolError) as info:
+    with pytest.raises(tms.StreamProtocolError) as info:
         await stream_file(server, body)
     partial = info.value.partial_message
     assert partial is not None
@@ -204,7 +187,7 @@ async def test_docs_web_search_elided_payload_is_a_protocol_error_with_partial(
 
 async def test_docs_error_event_raises_overloaded(server: FakeAnthropicServer) -> None:
     body = (FIXTURES / "docs_error_event.sse").read_bytes()
-    with trio.fail_after(10), pytest.raises(tms.OverloadedError) as info:
+    with pytest.raises(tms.OverloadedError) as info:
         await stream_file(server, body)
     assert info.value.mid_stream is True
     assert info.value.partial_message is None  # nothing had started
@@ -214,8 +197,7 @@ async def test_docs_error_event_raises_overloaded(server: FakeAnthropicServer) -
 
 
 async def test_spot_check_docs_tool_use(server: FakeAnthropicServer) -> None:
-    with trio.fail_after(10):
-        stream = await stream_file(server, (FIXTURES / "docs_tool_use.sse").read_bytes())
+    stream = await stream_file(server, (FIXTURES / "docs_tool_use.sse").read_bytes())
     message = await stream.get_final_message()
     tool = message.content[1]
     assert isinstance(tool, tms.ToolUseBlock)
@@ -231,8 +213,7 @@ async def test_spot_check_docs_tool_use(server: FakeAnthropicServer) -> None:
 
 
 async def test_spot_check_docs_thinking(server: FakeAnthropicServer) -> None:
-    with trio.fail_after(10):
-        stream = await stream_file(server, (FIXTURES / "docs_extended_thinking.sse").read_bytes())
+    stream = await stream_file(server, (FIXTURES / "docs_extended_thinking.sse").read_bytes())
     message = await stream.get_final_message()
     thinking, text = message.content
     assert isinstance(thinking, tms.ThinkingBlock)
@@ -244,8 +225,7 @@ async def test_spot_check_docs_thinking(server: FakeAnthropicServer) -> None:
 
 async def test_spot_check_incomplete_tool_json_keeps_raw_text(server: FakeAnthropicServer) -> None:
     body = (FIXTURES / "sdk_incomplete_partial_json_response.sse").read_bytes() + b"\n\n"
-    with trio.fail_after(10):
-        stream = await stream_file(server, body)
+    stream = await stream_file(server, body)
     message = await stream.get_final_message()
     tool = message.content[1]
     assert isinstance(tool, tms.ToolUseBlock)
@@ -259,8 +239,7 @@ async def test_spot_check_compaction_block_is_typed(
     server: FakeAnthropicServer,
 ) -> None:
     body = (FIXTURES / "sdk_compaction_response.sse").read_bytes() + b"\n\n"
-    with trio.fail_after(10):
-        stream = await stream_file(server, body)
+    stream = await stream_file(server, body)
     message = await stream.get_final_message()
     block = message.content[0]
     assert isinstance(block, tms.types.CompactionBlock)
@@ -271,8 +250,7 @@ async def test_spot_check_compaction_block_is_typed(
 
 async def test_spot_check_refusal_stop_details_preserved(server: FakeAnthropicServer) -> None:
     body = (FIXTURES / "sdk_refusal_response.sse").read_bytes() + b"\n\n"
-    with trio.fail_after(10):
-        stream = await stream_file(server, body)
+    stream = await stream_file(server, body)
     message = await stream.get_final_message()
     assert message.stop_reason == "refusal"
     assert message.model_dump()["stop_details"]["category"] == "cyber"

@@ -6,7 +6,7 @@ ask it what to do; they differ only in how they wait for the next batch and whet
 they ``await`` the handlers. So the rules below hold for both clients by construction:
 
 - events are handed out in order from the batch at hand; ``message_stop`` records the
-  final message;
+  final message; after ``close()`` none is handed out;
 - the end hooks run exactly once per stream: on failure ``on_timeout`` (for a timeout),
   then ``on_exception``, then ``on_end``; on success or close ``on_end`` alone; a
   request that fails before streaming runs them too (its stream object exists);
@@ -138,9 +138,16 @@ class StreamConsumer:
         hooks = ["on_timeout"] if isinstance(error, APITimeoutError) else []
         return [*hooks, "on_exception", "on_end"]
 
+    def mark_closed(self) -> None:
+        """The stream is closed: nothing more is handed out, not even the rest of the
+        batch at hand (an iteration in progress ends at its next step)."""
+        self.closed = True
+        self.batch = []
+        self.position = 0
+
     def close_hooks(self) -> list[str]:
         """The hooks to run when the stream is closed: ``on_end`` if not yet run."""
-        self.closed = True
+        self.mark_closed()
         if self.end_fired:
             return []
         self.end_fired = True

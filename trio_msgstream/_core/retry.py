@@ -95,7 +95,10 @@ def retry_after_from_headers(
         return max(float(value), 0.0)
     except ValueError:
         pass
-    parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
+    except (TypeError, ValueError):  # not a date either (Python >= 3.10 raises)
+        return None
     if parsed is None:
         return None
     current = time.time() if now is None else now

@@ -149,9 +149,7 @@ class RequestSession:
     def begin_attempt(self, now: float) -> None:
         """Start the next attempt. Raises the deadline error when no time is left."""
         if now >= self.deadline_at:
-            error = self.deadline_error()
-            error.__cause__ = self._last_error
-            raise self._finish_error(error)
+            raise self._finish_error(self.deadline_error())
         self.attempts += 1
         self.observation.attempt(self.attempts)
         if self.mode != "body":
@@ -188,8 +186,14 @@ class RequestSession:
         engine = self.engine
         return engine.fail(error) if engine is not None else error
 
-    def fail(self, error: APIError) -> APIError:
-        """Record the error that ends the request (after the attempt loop); return it."""
+    def fail(self, error: APIError, now: float | None = None) -> APIError:
+        """Record the error that ends the request (after the attempt loop); return it.
+
+        With ``now``, a transport timeout that really was the idle or request deadline
+        is relabelled first (see :meth:`explain_transport_timeout`).
+        """
+        if now is not None:
+            error = self.explain_transport_timeout(error, now)
         return self._finish_error(self.attach(error))
 
     def _finish_error(self, error: APIError) -> APIError:
@@ -374,10 +378,18 @@ class RequestSession:
         return StreamProtocolError(f"the response body is larger than {limit} bytes")
 
     def deadline_error(self) -> APITimeoutError:
-        """The error for a request past its ``deadline``."""
-        return APITimeoutError(
+        """The error for a request past its ``deadline``, caused by the failure that
+        was being retried when it passed (if any).
+
+        One rule for every driver: whether the deadline is noticed by
+        :meth:`begin_attempt` or by a cancel scope that cut the wait before it, the
+        error is the same.
+        """
+        error = APITimeoutError(
             f"the request's deadline of {self.spec.timeout.deadline} s passed", which="deadline"
         )
+        error.__cause__ = self._last_error
+        return error
 
     def transport_timeouts(self, now: float) -> tuple[float | None, ...]:
         """``(connect, read, write, pool)`` for a transport that cannot be cancelled

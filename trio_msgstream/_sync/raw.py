@@ -81,7 +81,8 @@ class SyncRawMessageStream:
                 if session.done and isinstance(exc, APIConnectionError):
                     self.close()
                     return []
-                raise session.fail(exc) from exc.__cause__
+                # A read timeout clamped to content_idle/deadline is reported as such.
+                raise session.fail(exc, time.monotonic()) from exc.__cause__
             now = time.monotonic()
             if now >= session.wait_deadline:
                 raise session.fail(session.timeout_error(now))

@@ -254,7 +254,7 @@ class SyncMessageStream(StreamView):
         another thread it closes the response under a read in progress, which then
         ends the iteration quietly.
         """
-        self._consumer.closed = True
+        self._consumer.mark_closed()
         if self._producer.close():
             self._run_hooks(self._consumer.close_hooks(), None)
 

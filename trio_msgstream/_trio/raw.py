@@ -7,8 +7,9 @@ once it is returned nothing is retried (every event goes straight to the consume
 
 Timeouts: ``deadline`` and ``content_idle`` bound each wait for the network; the time
 the consumer spends between two reads is not idle time (the session's idle clock is
-paused while the consumer holds a batch). At ``message_stop`` the iteration ends at
-once; the rest of the body is read briefly for the connection's reuse, then released.
+paused while the consumer holds a batch). ``message_stop`` is handed out at once; the
+step after it (or closing the stream) reads the rest of the body briefly, for the
+connection's reuse, then releases it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class RawMessageStream:
         self._pos = 0
         self._eof = False
         self._closed = False
+        self._complete = False
 
     @property
     def response(self) -> Any:
@@ -64,6 +66,9 @@ class RawMessageStream:
 
     async def __anext__(self) -> RawMessageStreamEvent:
         while self._pos >= len(self._batch):
+            if self._complete and not self._closed:
+                # The step after message_stop: read the rest of the body, release it.
+                await self.aclose()
             if self._eof or self._closed:
                 await trio.lowlevel.checkpoint()
                 raise StopAsyncIteration
@@ -110,16 +115,17 @@ class RawMessageStream:
             await self.aclose()
             raise
         if session.done:
+            # message_stop: hand it out now; aclose() reads the rest of the body.
             self._eof = True
+            self._complete = True
             session.succeed()
-            await self._drain_and_close()
         else:
             session.consumer_holds(trio.current_time())
         return events
 
-    async def _drain_and_close(self) -> None:
+    async def _drain(self) -> None:
         # message_stop: the consumer has everything. Read what is left of the body
-        # (nothing, from the API) so the connection can be reused; then release it.
+        # (nothing, from the API) so the connection can be reused.
         engine = self._session.engine
         assert engine is not None
         with trio.move_on_after(DRAIN_TIMEOUT):
@@ -128,15 +134,17 @@ class RawMessageStream:
                     engine.receive_data(chunk)
             except APIError:
                 pass
-        await self.aclose()
 
     async def aclose(self) -> None:
-        """Release the connection. Idempotent."""
+        """Release the connection (after reading the rest of a complete message's body
+        for at most ``DRAIN_TIMEOUT`` seconds, for its reuse). Idempotent."""
         if self._closed:
             return
         self._closed = True
         self._session.abandon()  # no-op after the end was recorded
         try:
+            if self._complete:
+                await self._drain()
             aclose = getattr(self._chunks, "aclose", None)
             if aclose is not None:
                 with trio.CancelScope(shield=True):

@@ -1,0 +1,25 @@
+"""Constants shared by the test modules (the fixtures themselves are in ``conftest.py``).
+
+Importable as ``_shared`` from every test module: ``tests/`` is on ``sys.path`` because
+``tests/conftest.py`` lives there (pytest's default ``prepend`` import mode).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+API_KEY = "sk-test-secret-key-123"
+"""The key every test client sends (the fake server accepts any)."""
+
+PARAMS: dict[str, Any] = {
+    "model": "claude-sonnet-5-5",
+    "max_tokens": 256,
+    "messages": [{"role": "user", "content": "Say hello there!"}],
+}
+"""The API parameters of a request when a test does not care about them."""
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+"""Recorded and documented data: ``anthropic/*.sse``, ``sse_conformance.json``."""
+
+TRANSCRIPTS = FIXTURES / "anthropic"
