@@ -9,17 +9,16 @@ how to get the next page.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from .exceptions import StreamProtocolError
 from .request import RequestSpec
 
-__all__ = ["Call", "PageCall", "json_parser", "model_parser"]
+__all__ = ["Call", "PageCall", "model_parser"]
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
@@ -59,13 +58,3 @@ def model_parser(model: type[ModelT]) -> Callable[[bytes], ModelT]:
             ) from None
 
     return parse
-
-
-def json_parser(body: bytes) -> Any:
-    """A body parser returning the decoded JSON value."""
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise StreamProtocolError(
-            f"the response is not JSON: {exc}", body=body[:200].decode("utf-8", "replace")
-        ) from None

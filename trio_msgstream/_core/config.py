@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_MAX_BUFFER_SIZE",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "DRAIN_TIMEOUT",
     "MAX_RESPONSE_BODY",
     "NOT_GIVEN",
     "NotGiven",
@@ -35,6 +36,9 @@ API_VERSIONS = ("2023-06-01", "2026-10-21")
 """The API versions this library speaks (``api_version=`` on the clients)."""
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MAX_RETRIES = 2
+DRAIN_TIMEOUT = 1.0
+"""Seconds a stream keeps reading its body after ``message_stop`` (the API sends
+nothing more) so the connection can be reused; past that the connection is dropped."""
 MAX_RESPONSE_BODY = 64 * 1024 * 1024
 """The largest non-streaming response body read (bytes, decoded); a larger one is a
 :class:`~trio_msgstream.StreamProtocolError`. The largest real message is a few MB of

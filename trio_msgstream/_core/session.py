@@ -48,6 +48,7 @@ from .engine import StreamEngine
 from .events import MessageStreamEvent
 from .exceptions import APIError, APITimeoutError, StreamClosedError, StreamProtocolError
 from .handlers import is_content
+from .models import Message, Usage
 from .observe import BodyParams, RequestObservation, observe_request
 from .request import RequestSpec
 from .retry import error_headers, is_retryable, retry_delay
@@ -214,8 +215,6 @@ class RequestSession:
         if self._ended:
             return
         self._ended = True
-        from .models import Message, Usage
-
         message = result if isinstance(result, Message) else None
         usage = getattr(result, "usage", None) if message is None else message.usage
         input_tokens = getattr(result, "input_tokens", None)
@@ -372,10 +371,6 @@ class RequestSession:
         return APITimeoutError(
             f"no event but pings for {self._idle} s (content_idle timeout)", which="content_idle"
         )
-
-    def body_too_large(self, limit: int) -> StreamProtocolError:
-        """The error for a response body larger than ``limit`` bytes."""
-        return StreamProtocolError(f"the response body is larger than {limit} bytes")
 
     def deadline_error(self) -> APITimeoutError:
         """The error for a request past its ``deadline``, caused by the failure that

@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from .._core.config import DRAIN_TIMEOUT
 from .._core.events import RawMessageStreamEvent
 from .._core.exceptions import APIConnectionError, APIError
 from .._core.session import RequestSession
 from .response import SyncHttpxWireResponse
-from .stream import DRAIN_TIMEOUT
 
 if TYPE_CHECKING:
     import httpx

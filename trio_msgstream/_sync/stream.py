@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from .._core.config import DRAIN_TIMEOUT
 from .._core.consumer import StreamConsumer, StreamView, joined_text
 from .._core.events import MessageStreamEvent, TextEvent
 from .._core.exceptions import APIError
@@ -43,13 +44,9 @@ if TYPE_CHECKING:
 
     from .client import Client
 
-__all__ = ["DRAIN_TIMEOUT", "SyncMessageStream", "SyncMessageStreamManager"]
+__all__ = ["SyncMessageStream", "SyncMessageStreamManager"]
 
 _S = TypeVar("_S", bound="SyncMessageStream")
-
-DRAIN_TIMEOUT = 1.0
-"""Seconds spent reading the body after ``message_stop`` before the connection is
-dropped instead of reused."""
 
 Batch = list[MessageStreamEvent]
 

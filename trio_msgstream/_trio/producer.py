@@ -34,7 +34,7 @@ from typing import Any
 import outcome
 import trio
 
-from .._core.config import DEFAULT_MAX_BUFFER_SIZE
+from .._core.config import DEFAULT_MAX_BUFFER_SIZE, DRAIN_TIMEOUT
 from .._core.engine import StreamEngine
 from .._core.events import MessageStreamEvent
 from .._core.exceptions import APIConnectionError, APIError, IncompleteStreamError
@@ -43,11 +43,7 @@ from .._core.session import RequestSession
 from .request import close_response, new_session, open_checked, run_attempts
 from .wire import WireClient, WireResponse
 
-__all__ = ["DRAIN_TIMEOUT", "StreamProducer"]
-
-DRAIN_TIMEOUT = 1.0
-"""Seconds the producer keeps reading after ``message_stop`` for the end of the body
-(so the connection goes back to the pool); past that the connection is dropped."""
+__all__ = ["StreamProducer", "drain_body"]
 
 Batch = list[MessageStreamEvent]
 
@@ -169,14 +165,7 @@ class StreamProducer:
         self.result = outcome.Value(None)
         self.draining = True
         await self.send_channel.aclose()
-        engine = self.session.engine
-        assert engine is not None
-        with trio.move_on_after(DRAIN_TIMEOUT):
-            try:
-                async for chunk in chunks:
-                    engine.receive_data(chunk)
-            except APIError:
-                pass  # the message is complete; what follows cannot change it
+        await drain_body(chunks, self.session)
 
     def _deliver_nowait(self, batch: Batch) -> bool:
         """Send a batch if the channel has room, without yielding; ``False`` otherwise
@@ -215,6 +204,19 @@ class StreamProducer:
             with trio.CancelScope(shield=True):
                 await self.done.wait()
         await self.receive_channel.aclose()
+
+
+async def drain_body(chunks: Any, session: RequestSession) -> None:
+    """Read what is left of a complete message's body (nothing, from the API) for at
+    most ``DRAIN_TIMEOUT`` seconds, so its connection can be reused."""
+    engine = session.engine
+    assert engine is not None
+    with trio.move_on_after(DRAIN_TIMEOUT):
+        try:
+            async for chunk in chunks:
+                engine.receive_data(chunk)
+        except APIError:
+            pass  # the message is complete; what follows cannot change it
 
 
 async def _aclose_iterator(iterator: Any) -> None:

@@ -23,7 +23,7 @@ from .._core.events import RawMessageStreamEvent
 from .._core.exceptions import APIConnectionError, APIError
 from .._core.request import RequestSpec
 from .._core.session import RequestSession
-from .producer import DRAIN_TIMEOUT
+from .producer import drain_body
 from .request import close_response, new_session, open_checked, run_attempts
 from .wire import WireClient, WireResponse
 
@@ -123,18 +123,6 @@ class RawMessageStream:
             session.consumer_holds(trio.current_time())
         return events
 
-    async def _drain(self) -> None:
-        # message_stop: the consumer has everything. Read what is left of the body
-        # (nothing, from the API) so the connection can be reused.
-        engine = self._session.engine
-        assert engine is not None
-        with trio.move_on_after(DRAIN_TIMEOUT):
-            try:
-                async for chunk in self._chunks:
-                    engine.receive_data(chunk)
-            except APIError:
-                pass
-
     async def aclose(self) -> None:
         """Release the connection (after reading the rest of a complete message's body
         for at most ``DRAIN_TIMEOUT`` seconds, for its reuse). Idempotent."""
@@ -144,7 +132,7 @@ class RawMessageStream:
         self._session.abandon()  # no-op after the end was recorded
         try:
             if self._complete:
-                await self._drain()
+                await drain_body(self._chunks, self._session)
             aclose = getattr(self._chunks, "aclose", None)
             if aclose is not None:
                 with trio.CancelScope(shield=True):
