@@ -4,7 +4,8 @@ the machine's load.
 ``ArrivalServer`` starts ``arrival_server.py`` (pinned to one CPU when there are two);
 ``Runner.probe`` runs one ``arrival_probe.py`` process per measurement, bounded by its
 budget, and returns the probe's JSON report (or what went wrong: over budget, or the
-process's error); ``Runner.map`` runs several, ``jobs`` at a time.
+process's error); ``Runner.map`` runs several, ``jobs`` at a time. In a ``--quick`` run
+the runner has a ``workers.Pool``: the same commands, run by long-lived workers.
 ``load_snapshot`` and ``busy_share`` tell a quiet run from one that shared the machine.
 """
 
@@ -19,6 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from workers import Pool
 
 HERE = Path(__file__).resolve().parent
 
@@ -87,6 +90,7 @@ class Runner:
         self.url = url
         self.cpu = cpu
         self.jobs = 1
+        self.pool: Pool | None = None  # --quick: workers instead of a process per probe
         self.log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)
 
     def map(self, calls: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -103,8 +107,9 @@ class Runner:
         rate: float | None = None,
         extra: float = 0.0,
     ) -> dict[str, Any]:
-        """Run one ``arrival_probe.py`` process; its budget is ``--sdk-budget`` (SDK) or
-        ``--timeout`` seconds, plus ``extra`` (a paced stream's own duration)."""
+        """Run one ``arrival_probe.py`` process (or, with a ``pool``, the same command in
+        a worker); its budget is ``--sdk-budget`` (SDK) or ``--timeout`` seconds, plus
+        ``extra`` (a paced stream's own duration)."""
         if contender == "sdk" and model.startswith("bulk/"):
             rounds = 1  # its bulk runs are long: one timed round per process, each in budget
         cmd = [sys.executable, str(HERE / "arrival_probe.py"), contender, model, self.url]
@@ -116,7 +121,10 @@ class Runner:
         budget = (self.args.sdk_budget if contender == "sdk" else self.args.timeout) + extra
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=budget, cwd=HERE)
+            if self.pool is not None:
+                proc = self.pool.run(cmd, timeout=budget)
+            else:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=budget, cwd=HERE)
         except subprocess.TimeoutExpired:
             return {"skipped": True, "budget": budget, "elapsed": time.perf_counter() - t0}
         if proc.returncode != 0:

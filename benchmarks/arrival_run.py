@@ -50,6 +50,7 @@ from arrival_sections import (  # noqa: E402
     run_scaling,
     run_slow,
 )
+from workers import Pool  # noqa: E402
 
 SECTIONS = ("bulk", "bulk_scaling", "paced", "slow", "first_byte")
 
@@ -80,9 +81,12 @@ def run_arrivals(
     }
     t0 = time.perf_counter()
     load0 = load_snapshot()
+    # A quick run measures nothing: its probes run in workers, not fresh processes.
+    pool = Pool() if cfg.quick else None
     try:
         runner = Runner(args, server.url, client_cpu)
         runner.jobs = cfg.jobs
+        runner.pool = pool
         runner.log(f"arrival server {server.url}; server CPU {server_cpu}, client CPU {client_cpu}")
         if "bulk" in sections or "bulk_scaling" in sections:
             out["bulk"] = run_bulk(runner, cfg, contenders) if "bulk" in sections else []
@@ -95,6 +99,8 @@ def run_arrivals(
         if "first_byte" in sections:
             out["first_byte"] = run_first_byte(runner, cfg, contenders)
     finally:
+        if pool is not None:
+            pool.close()
         server.close()
     out["elapsed_s"] = time.perf_counter() - t0
     load1 = load_snapshot()
