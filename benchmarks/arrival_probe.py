@@ -43,7 +43,6 @@ from arrival_clients import (
     current_rss_kib,
     sync_factory,
 )
-from workers import serve_or_run
 
 
 def warmup_model(model: str) -> str:
@@ -271,4 +270,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    serve_or_run(main)
+    if sys.argv[1:] == ["--serve"]:  # a --quick run's worker (workers.py)
+        from workers import serve
+
+        serve(main)
+    else:
+        main()

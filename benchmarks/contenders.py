@@ -378,6 +378,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    from workers import serve_or_run
+    if sys.argv[1:] == ["--serve"]:  # a --quick run's worker (workers.py)
+        from workers import serve
 
-    serve_or_run(main)
+        serve(main)
+    else:
+        main()
