@@ -22,9 +22,10 @@ mid-command is reported as a failed process with the worker's stderr. One comman
 script, the first of the cheapest contender (``FRESH``, no package import), still runs
 as a fresh process, so that a quick run also exercises a real run's path.
 
-Workers are shared between contenders (``main`` builds a fresh client and event loop
-per command), except the SDK's (``ISOLATED``): ``anthropic`` and its own httpx stay out
-of the processes that run this project's contenders, as in a real run. After each
+A ``Pool`` keeps one worker per script for all contenders (``main`` builds a fresh
+client and event loop per command), commands one after another, and one for the SDK
+(``ISOLATED``), whose commands may run beside them: ``anthropic`` and its own httpx stay
+out of the process that runs this project's contenders, as in a real run. After each
 command the worker collects its garbage and freezes what survives (``gc.freeze``: the
 imported modules, mostly), so the full collections a probe makes between rounds do not
 walk the same ~50,000 long-lived objects again each time (~30 ms a collection).
@@ -52,6 +53,11 @@ HERE = Path(__file__).resolve().parent
 SERVE = "--serve"
 ISOLATED = ("sdk",)  # contenders (the first argument) with a worker of their own
 FRESH = "raw_httpx"  # its first command per script: a fresh process (the cheapest)
+
+
+def group(contender: str) -> str:
+    """The worker that runs ``contender``'s commands: its own, or the shared one."""
+    return contender if contender in ISOLATED else "shared"
 
 
 # ------------------------------------------------------------------------------ worker side
@@ -164,43 +170,43 @@ class Worker:
         self.stderr.close()
 
 
+class _Slot:
+    """The worker of one (script, group) and the lock its commands take turns on."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.worker: Worker | None = None
+
+
 class Pool:
-    """Idle workers per (script, group); a new one when none is idle. Thread-safe: the
-    runners call ``run`` from several threads (``jobs``)."""
+    """One worker per (script, group), started on first use; a command whose worker is
+    busy waits for it. Thread-safe: with ``jobs`` > 1 the runners call ``run`` from
+    several threads, and the SDK's commands run beside the others."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._idle: dict[tuple[str, str], list[Worker]] = {}
-        self._all: list[Worker] = []
+        self._slots: dict[tuple[str, str], _Slot] = {}
         self._fresh: set[str] = set()  # scripts whose FRESH command has run
 
     def run(self, cmd: Sequence[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
         """``cmd`` is ``[python, script, contender, *arguments]``, as for a process."""
-        key = (cmd[1], cmd[2] if cmd[2] in ISOLATED else "")
+        script, contender = cmd[1], cmd[2]
         with self._lock:
-            fresh = cmd[2] == FRESH and cmd[1] not in self._fresh
+            fresh = contender == FRESH and script not in self._fresh
             if fresh:
-                self._fresh.add(cmd[1])
+                self._fresh.add(script)
+            slot = self._slots.setdefault((script, group(contender)), _Slot())
         if fresh:
             return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE)
-        with self._lock:
-            idle = self._idle.setdefault(key, [])
-            worker = idle.pop() if idle else None
-        if worker is None:
-            worker = Worker(cmd[1])
-            with self._lock:
-                self._all.append(worker)
-        try:
-            return worker.call(cmd, timeout)
-        finally:
-            if worker.alive:
-                with self._lock:
-                    idle.append(worker)
+        with slot.lock:
+            if slot.worker is None or not slot.worker.alive:
+                slot.worker = Worker(script)
+            return slot.worker.call(cmd, timeout)
 
     def close(self) -> None:
-        for worker in self._all:
-            if worker.alive:
-                worker.close()
+        for slot in self._slots.values():
+            if slot.worker is not None and slot.worker.alive:
+                slot.worker.close()
 
     def __enter__(self) -> Pool:
         return self
