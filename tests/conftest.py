@@ -9,8 +9,10 @@
 - ``params``: a fresh copy of the default request parameters (``_shared.PARAMS``).
 
 Every test has a time limit (pytest-timeout, ``timeout`` in pyproject.toml); tests
-marked ``slow`` (stress tests) get ``SLOW_TIMEOUT`` unless they set their own.
-``pytest -m "not slow"`` is the fast loop.
+marked ``slow`` (stress tests, and tests that start a subprocess: the CLI as a
+process, the examples, the docs' code blocks, fresh-interpreter import checks) get
+``SLOW_TIMEOUT`` unless they set their own and run first. ``pytest -m "not slow"`` is
+the fast loop.
 """
 
 from __future__ import annotations
