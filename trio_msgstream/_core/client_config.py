@@ -6,7 +6,7 @@ Part of the sans-IO core: both clients inherit it, so a request is built one way
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from typing_extensions import Self, TypedDict, Unpack
 
@@ -32,11 +32,13 @@ from .output_schema import prepare_request_params
 from .params import check_params
 from .request import RequestSpec
 
-__all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions"]
+__all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions", "Namespace"]
 
 MESSAGES_PATH = "/v1/messages"
 
 HttpT = TypeVar("HttpT")
+TransportT = TypeVar("TransportT")
+N = TypeVar("N")
 
 
 def _missing_key_error() -> MsgStreamError:
@@ -69,10 +71,35 @@ class ClientOptions(TypedDict, total=False):
     ``2023-06-01`` keeps working)."""
 
 
-class ClientConfig(Generic[HttpT]):
+class Namespace(Generic[N]):
+    """A client's namespace (``client.messages``, ``client.models``, ``client.beta``):
+    made from the client on first access, then kept on it."""
+
+    def __init__(self, factory: Callable[[Any], N]) -> None:
+        self._factory = factory
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, client: None, owner: type) -> Self: ...
+
+    @overload
+    def __get__(self, client: object, owner: type) -> N: ...
+
+    def __get__(self, client: object, owner: type) -> Self | N:
+        if client is None:
+            return self
+        value = self._factory(client)
+        client.__dict__[self._name] = value  # later reads find it, not this descriptor
+        return value
+
+
+class ClientConfig(Generic[HttpT, TransportT]):
     """What the sync and async clients share: credentials, URL, defaults, requests,
-    and the HTTP client (``HttpT``: an ``httpx.AsyncClient`` or ``httpx.Client``)
-    that the client owns or borrows.
+    and the HTTP client (``HttpT``: an ``httpx.AsyncClient`` or ``httpx.Client``, made
+    over a ``TransportT`` or passed in) that the client owns or borrows.
 
     Every request either client sends is built here, by :meth:`build_request` (any
     endpoint) or :meth:`build_spec` (a Messages request from the keyword arguments
@@ -82,8 +109,8 @@ class ClientConfig(Generic[HttpT]):
     def __init__(
         self,
         *,
-        http_client: HttpT | None,
-        new_http_client: Callable[[], HttpT],
+        http_client: HttpT | None = None,
+        transport: TransportT | None = None,
         api_key: str | None = None,
         auth_token: str | None = None,
         base_url: object = None,
@@ -113,7 +140,9 @@ class ClientConfig(Generic[HttpT]):
         self.api_version: str = api_version
         """The ``anthropic-version`` this client sends."""
         self._owns_http = http_client is None
-        self._http: HttpT = http_client if http_client is not None else new_http_client()
+        self._http: HttpT = (
+            http_client if http_client is not None else self._new_http_client(transport)
+        )
 
     @property
     def http_client(self) -> HttpT:
@@ -122,10 +151,10 @@ class ClientConfig(Generic[HttpT]):
 
     def with_options(self, **changes: Unpack[ClientOptions]) -> Self:
         """A client sharing this one's connections, with some settings changed."""
-        return self._with_settings(self._settings(changes))
+        return type(self)(**self._settings(changes), http_client=self._http)
 
-    def _with_settings(self, settings: ClientOptions) -> Self:
-        # The driver's constructor, with this client's httpx client borrowed.
+    def _new_http_client(self, transport: TransportT | None) -> HttpT:
+        # The driver's httpx client, over ``transport`` (httpx's default when None).
         raise NotImplementedError
 
     @property

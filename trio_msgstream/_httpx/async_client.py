@@ -12,10 +12,9 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, TypeVar
 
 import httpx
-from typing_extensions import Unpack
 
 from .._core.calls import Call
-from .._core.client_config import ClientConfig, ClientOptions
+from .._core.client_config import ClientConfig, Namespace
 from .._core.request import RequestSpec
 from .._trio.messages import AsyncBeta, AsyncMessages, AsyncModels
 from .._trio.request import execute, open_body
@@ -31,7 +30,7 @@ __all__ = ["AsyncClient", "AsyncMessages"]
 T = TypeVar("T")
 
 
-class AsyncClient(ClientConfig[httpx.AsyncClient]):
+class AsyncClient(ClientConfig[httpx.AsyncClient, httpx.AsyncBaseTransport]):
     """The Trio client of the Messages API (also exported as ``AsyncAnthropic``).
 
     Args:
@@ -55,27 +54,15 @@ class AsyncClient(ClientConfig[httpx.AsyncClient]):
         the client created (not one passed in as ``http_client``).
     """
 
-    def __init__(
-        self,
-        *,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        **options: Unpack[ClientOptions],
-    ) -> None:
-        super().__init__(
-            http_client=http_client,
-            new_http_client=lambda: httpx.AsyncClient(transport=transport, timeout=None),
-            **options,
-        )
-        self.messages: AsyncMessages = AsyncMessages(self)
-        """``client.messages``: stream, create, count_tokens, batches, ..."""
-        self.models: AsyncModels = AsyncModels(self)
-        """``client.models``: list and retrieve."""
-        self.beta: AsyncBeta = AsyncBeta(self)
-        """``client.beta``: the same surfaces with ``betas=[...]``."""
+    messages: Namespace[AsyncMessages] = Namespace(AsyncMessages)
+    """``client.messages``: stream, create, count_tokens, batches, ..."""
+    models: Namespace[AsyncModels] = Namespace(AsyncModels)
+    """``client.models``: list and retrieve."""
+    beta: Namespace[AsyncBeta] = Namespace(AsyncBeta)
+    """``client.beta``: the same surfaces with ``betas=[...]``."""
 
-    def _with_settings(self, settings: ClientOptions) -> Self:
-        return type(self)(**settings, http_client=self._http)
+    def _new_http_client(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=transport, timeout=None)
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         """Send ``spec``; return once the status line and headers are in."""

@@ -15,7 +15,7 @@ import httpx
 from typing_extensions import Unpack
 
 from .._core.calls import Call
-from .._core.client_config import ClientConfig, ClientOptions
+from .._core.client_config import ClientConfig, Namespace
 from .._core.endpoints import (
     MessageTokensCount,
     ModelInfo,
@@ -48,79 +48,6 @@ __all__ = ["Client", "Messages", "Models", "SyncRawMessageStream"]
 _S = TypeVar("_S", bound=SyncMessageStream)
 _T = TypeVar("_T")
 T = TypeVar("T")
-
-
-class Client(ClientConfig[httpx.Client]):
-    """The synchronous client of the Messages API (also exported as ``Anthropic``).
-
-    The same interface as :class:`~trio_msgstream.AsyncClient` without async/await::
-
-        client = Client()
-        with client.messages.stream(model=..., max_tokens=..., messages=...) as stream:
-            for text in stream.text_stream:
-                print(text, end="", flush=True)
-        message = stream.get_final_message()
-
-    Takes the same arguments as :class:`~trio_msgstream.AsyncClient`, with an
-    ``httpx.Client`` as ``http_client`` and an ``httpx.BaseTransport`` as
-    ``transport``. See :mod:`trio_msgstream._sync.stream` for how ``content_idle``
-    and ``deadline`` are enforced without a cancel scope.
-
-    Resource handling:
-        ``with client:`` or ``client.close()`` closes the httpx client the client
-        created (not one passed in as ``http_client``).
-    """
-
-    def __init__(
-        self,
-        *,
-        http_client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
-        **options: Unpack[ClientOptions],
-    ) -> None:
-        super().__init__(
-            http_client=http_client,
-            new_http_client=lambda: httpx.Client(transport=transport, timeout=None),
-            **options,
-        )
-        self.messages: Messages = Messages(self)
-        """``client.messages``: stream, create, count_tokens, batches, ..."""
-        self.models: Models = Models(self)
-        """``client.models``: list and retrieve."""
-        self.beta: Beta = Beta(self)
-        """``client.beta``: the same surfaces with ``betas=[...]``."""
-
-    def _with_settings(self, settings: ClientOptions) -> Self:
-        return type(self)(**settings, http_client=self._http)
-
-    def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
-        connect, read, write, pool = limits
-        timeout = httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
-        request = build_httpx_request(self._http, self.base_url, spec, timeout)
-        with map_httpx_errors(request=request):
-            response = self._http.send(request, stream=True)
-        return SyncHttpxWireResponse(response)
-
-    def _execute(self, call: Call[T]) -> T:
-        """Send a call (retries, timeouts, typed errors) and return its parsed answer."""
-        return execute(self, call)
-
-    def _open_body(
-        self, spec: RequestSpec, *, operation: str = "body"
-    ) -> AbstractContextManager[Iterator[bytes]]:
-        """``with client._open_body(spec) as chunks``: a body read as it arrives."""
-        return open_body(self, spec, operation=operation)
-
-    def close(self) -> None:
-        """Close the httpx client, if this client created it."""
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
 
 class Messages:
@@ -240,3 +167,64 @@ class Beta:
         self.messages: Messages = Messages(client)
         self.messages.batches = Batches(client, beta=True)
         self.models: Models = Models(client)
+
+
+class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):
+    """The synchronous client of the Messages API (also exported as ``Anthropic``).
+
+    The same interface as :class:`~trio_msgstream.AsyncClient` without async/await::
+
+        client = Client()
+        with client.messages.stream(model=..., max_tokens=..., messages=...) as stream:
+            for text in stream.text_stream:
+                print(text, end="", flush=True)
+        message = stream.get_final_message()
+
+    Takes the same arguments as :class:`~trio_msgstream.AsyncClient`, with an
+    ``httpx.Client`` as ``http_client`` and an ``httpx.BaseTransport`` as
+    ``transport``. See :mod:`trio_msgstream._sync.stream` for how ``content_idle``
+    and ``deadline`` are enforced without a cancel scope.
+
+    Resource handling:
+        ``with client:`` or ``client.close()`` closes the httpx client the client
+        created (not one passed in as ``http_client``).
+    """
+
+    messages: Namespace[Messages] = Namespace(Messages)
+    """``client.messages``: stream, create, count_tokens, batches, ..."""
+    models: Namespace[Models] = Namespace(Models)
+    """``client.models``: list and retrieve."""
+    beta: Namespace[Beta] = Namespace(Beta)
+    """``client.beta``: the same surfaces with ``betas=[...]``."""
+
+    def _new_http_client(self, transport: httpx.BaseTransport | None) -> httpx.Client:
+        return httpx.Client(transport=transport, timeout=None)
+
+    def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
+        connect, read, write, pool = limits
+        timeout = httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
+        request = build_httpx_request(self._http, self.base_url, spec, timeout)
+        with map_httpx_errors(request=request):
+            response = self._http.send(request, stream=True)
+        return SyncHttpxWireResponse(response)
+
+    def _execute(self, call: Call[T]) -> T:
+        """Send a call (retries, timeouts, typed errors) and return its parsed answer."""
+        return execute(self, call)
+
+    def _open_body(
+        self, spec: RequestSpec, *, operation: str = "body"
+    ) -> AbstractContextManager[Iterator[bytes]]:
+        """``with client._open_body(spec) as chunks``: a body read as it arrives."""
+        return open_body(self, spec, operation=operation)
+
+    def close(self) -> None:
+        """Close the httpx client, if this client created it."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
