@@ -30,6 +30,7 @@ from typing import Any, cast
 
 from pydantic_core import from_json
 
+from .events import _SCANNED_DELTAS as _VALUE_FIELDS
 from .events import (
     CitationEvent,
     CompactionEvent,
@@ -289,10 +290,13 @@ class MessageAccumulator:
             "message_start": self._apply_message_start,
             "message_stop": self._apply_message_stop,
         }
-        self._deltas: dict[str, Callable[[_Block, Any, Any], list[MessageStreamEvent]]] = {
+        self._values: dict[str, Callable[[_Block, str, int, Any], list[Any]]] = {
+            "text_delta": self._text,
             "input_json_delta": self._input_json,
             "thinking_delta": self._thinking,
             "signature_delta": self._signature,
+        }
+        self._deltas: dict[str, Callable[[_Block, Any, Any], list[MessageStreamEvent]]] = {
             "citations_delta": self._citation,
             "compaction_delta": self._compaction,
         }
@@ -397,41 +401,60 @@ class MessageAccumulator:
         if type(delta) is TextDelta and block.text is not None:
             n = block.text.append(delta.text)
             return [event, TextEvent(delta.text, index, block.text, n)]
-        kind = self._deltas.get(delta.type)
-        if kind is not None:
-            return kind(block, delta, event)
+        kind = delta.type
+        field = _VALUE_FIELDS.get(kind)
+        if field is not None:
+            return self._values[kind](block, getattr(delta, field), index, event)
+        typed = self._deltas.get(kind)
+        if typed is not None:
+            return typed(block, delta, event)
         if isinstance(delta, UnknownDelta):
             block.add_unknown(delta)
             return [event]
-        raise self._mismatch(block, delta, index)
+        raise self._mismatch(block, kind, index)
+
+    def apply_value(self, event: Any, index: int, kind: str, value: str) -> list[Any]:
+        """Apply a ``content_block_delta`` given as its parts (see
+        :func:`~trio_msgstream._core.events.scan_delta`; ``kind`` is a key of
+        ``_VALUE_FIELDS``): the same checks, state and derived event as :meth:`apply`
+        with the typed event. ``event`` stands for the raw event in the returned list.
+
+        Raises:
+            StreamProtocolError: As for :meth:`apply`.
+        """
+        self._version += 1
+        self._grammar.delta(index)
+        return self._values[kind](self._blocks[index], value, index, event)
 
     @staticmethod
-    def _mismatch(block: _Block, delta: Any, index: int) -> StreamProtocolError:
-        return StreamProtocolError(
-            f"{delta.type} for content block {index} of type {block.start.type}"
-        )
+    def _mismatch(block: _Block, kind: str, index: int) -> StreamProtocolError:
+        return StreamProtocolError(f"{kind} for content block {index} of type {block.start.type}")
 
-    def _input_json(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
+    def _text(self, block: _Block, value: str, index: int, event: Any) -> list[Any]:
+        if block.text is None:
+            raise self._mismatch(block, "text_delta", index)
+        return [event, TextEvent(value, index, block.text, block.text.append(value))]
+
+    def _input_json(self, block: _Block, value: str, index: int, event: Any) -> list[Any]:
         if block.json is None:
-            raise self._mismatch(block, delta, event.index)
-        n = block.json.append(delta.partial_json)
-        return [event, InputJsonEvent(delta.partial_json, event.index, block.json, n)]
+            raise self._mismatch(block, "input_json_delta", index)
+        return [event, InputJsonEvent(value, index, block.json, block.json.append(value))]
 
-    def _thinking(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
+    def _thinking(self, block: _Block, value: str, index: int, event: Any) -> list[Any]:
         if block.thinking is None:
-            raise self._mismatch(block, delta, event.index)
-        n = block.thinking.append(delta.thinking)
-        return [event, ThinkingEvent(delta.thinking, event.index, block.thinking, n)]
+            raise self._mismatch(block, "thinking_delta", index)
+        n = block.thinking.append(value)
+        return [event, ThinkingEvent(value, index, block.thinking, n)]
 
-    def _signature(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
+    def _signature(self, block: _Block, value: str, index: int, event: Any) -> list[Any]:
         if block.thinking is None:
-            raise self._mismatch(block, delta, event.index)
-        block.signature = delta.signature
-        return [event, SignatureEvent(delta.signature, event.index)]
+            raise self._mismatch(block, "signature_delta", index)
+        block.signature = value
+        return [event, SignatureEvent(value, index)]
 
     def _citation(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
         if block.text is None:
-            raise self._mismatch(block, delta, event.index)
+            raise self._mismatch(block, delta.type, event.index)
         if block.citations is None:
             block.citations = _Items(None)
         n = block.citations.append(delta.citation)
@@ -439,7 +462,7 @@ class MessageAccumulator:
 
     def _compaction(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
         if block.compaction is None:
-            raise self._mismatch(block, delta, event.index)
+            raise self._mismatch(block, delta.type, event.index)
         block.compaction = (delta.content, delta.encrypted_content)
         return [event, CompactionEvent(delta.content, delta.encrypted_content, event.index)]
 

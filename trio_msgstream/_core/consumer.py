@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .events import MessageStopEvent, MessageStreamEvent, TextEvent
+from .events import MessageStopEvent, MessageStreamEvent, PendingDeltaEvent, TextEvent
 from .exceptions import APIError, APITimeoutError, IncompleteStreamError, StreamClosedError
 from .models import Message, TextBlock
 from .structured import OutputTracker
@@ -32,6 +32,14 @@ __all__ = ["StreamConsumer", "StreamView", "joined_text"]
 def joined_text(message: Message) -> str:
     """The text of all text blocks of ``message``, concatenated."""
     return "".join(block.text for block in message.content if isinstance(block, TextBlock))
+
+
+def _built(event: Any) -> MessageStreamEvent:
+    if event.__class__ is PendingDeltaEvent:
+        built: MessageStreamEvent = event.build()
+        return built
+    typed: MessageStreamEvent = event
+    return typed
 
 
 class StreamConsumer:
@@ -75,15 +83,26 @@ class StreamConsumer:
         batch = self.batch
         if position >= len(batch):
             return None
-        event = batch[position]
+        event: Any = batch[position]
         self.position = position + 1
-        if isinstance(event, MessageStopEvent):
+        kind = event.__class__
+        if kind is PendingDeltaEvent:
+            built: MessageStreamEvent = event.build()
+            return built
+        if kind is MessageStopEvent:
             self.final_message = event.message
-        return event
+        typed: MessageStreamEvent = event
+        return typed
 
-    def take_rest(self) -> list[MessageStreamEvent]:
+    def take_rest(self, *, events: bool = True) -> list[MessageStreamEvent]:
         """The events of the batch at hand not yet handed out, all at once (for
-        consumers that walk a batch locally rather than one call per event)."""
+        consumers that walk a batch locally rather than one call per event).
+
+        Args:
+            events: The caller looks at the events (``False``: it only needs the
+                batch used up and the final message noted, and the lazy deltas in
+                the returned list are left unbuilt).
+        """
         position = self.position
         batch = self.batch
         rest = batch[position:] if position else batch
@@ -94,6 +113,8 @@ class StreamConsumer:
             for event in rest:
                 if isinstance(event, MessageStopEvent):
                     self.final_message = event.message
+        if events:
+            rest = [_built(event) for event in rest]
         return rest
 
     def next_text(self) -> str | None:

@@ -223,7 +223,7 @@ class SyncMessageStream(StreamView):
         try:
             while True:
                 # Walk each batch locally: no per-event call (handlers run in order).
-                rest = consumer.take_rest()
+                rest = consumer.take_rest(events="on_stream_event" in self._overridden)
                 if self._overridden:
                     for event in rest:
                         self._dispatch(event)

@@ -284,7 +284,7 @@ class MessageStream(StreamView):
             # Walk each batch locally: no per-event call (handlers run in order).
             self._enter_consumer()
             try:
-                rest = consumer.take_rest()
+                rest = consumer.take_rest(events="on_stream_event" in self._overridden)
                 if self._overridden:
                     for event in rest:
                         await self._dispatch(event)
