@@ -212,7 +212,7 @@ class StreamView:
 
         Readable at any time, including after a failure. In the async client it can
         be ahead of the events the consumer has seen by up to ``max_buffer_size``
-        network chunks.
+        batches (each at most one decoding step of body).
         """
         if self._consumer.final_message is not None:
             return self._consumer.final_message
