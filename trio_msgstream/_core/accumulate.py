@@ -258,9 +258,6 @@ class _Block:
         return block
 
 
-_Handler = Callable[[Any], list[MessageStreamEvent]]
-
-
 class MessageAccumulator:
     """Accumulate wire events into a :class:`Message`.
 
@@ -273,6 +270,17 @@ class MessageAccumulator:
         message = acc.snapshot()
     """
 
+    __slots__ = (
+        "_base",
+        "_blocks",
+        "_cached",
+        "_cached_version",
+        "_grammar",
+        "_updates",
+        "_usage",
+        "_version",
+    )
+
     def __init__(self) -> None:
         self._base: Message | None = None
         self._blocks: list[_Block] = []
@@ -282,24 +290,6 @@ class MessageAccumulator:
         self._version = 0
         self._cached: Message | None = None
         self._cached_version = -1
-        self._handlers: dict[str, _Handler] = {
-            "content_block_delta": self._apply_delta,
-            "content_block_start": self._apply_block_start,
-            "content_block_stop": self._apply_block_stop,
-            "message_delta": self._apply_message_delta,
-            "message_start": self._apply_message_start,
-            "message_stop": self._apply_message_stop,
-        }
-        self._values: dict[str, Callable[[_Block, str, int, Any], list[Any]]] = {
-            "text_delta": self._text,
-            "input_json_delta": self._input_json,
-            "thinking_delta": self._thinking,
-            "signature_delta": self._signature,
-        }
-        self._deltas: dict[str, Callable[[_Block, Any, Any], list[MessageStreamEvent]]] = {
-            "citations_delta": self._citation,
-            "compaction_delta": self._compaction,
-        }
 
     @property
     def started(self) -> bool:
@@ -332,10 +322,10 @@ class MessageAccumulator:
         self._version += 1
         if type(event) is RawContentBlockDeltaEvent:
             return self._apply_delta(event)
-        handler = self._handlers.get(event.type)
+        handler = _HANDLERS.get(event.type)
         if handler is None:  # ping, error, unknown: they change nothing
             return [cast("MessageStreamEvent", event)]
-        return handler(event)
+        return handler(self, event)
 
     def _apply_message_start(self, event: RawMessageStartEvent) -> list[MessageStreamEvent]:
         initial = event.message.content
@@ -404,10 +394,10 @@ class MessageAccumulator:
         kind = delta.type
         field = _VALUE_FIELDS.get(kind)
         if field is not None:
-            return self._values[kind](block, getattr(delta, field), index, event)
-        typed = self._deltas.get(kind)
+            return _VALUES[kind](self, block, getattr(delta, field), index, event)
+        typed = _TYPED_DELTAS.get(kind)
         if typed is not None:
-            return typed(block, delta, event)
+            return typed(self, block, delta, event)
         if isinstance(delta, UnknownDelta):
             block.add_unknown(delta)
             return [event]
@@ -424,7 +414,7 @@ class MessageAccumulator:
         """
         self._version += 1
         self._grammar.delta(index)
-        return self._values[kind](self._blocks[index], value, index, event)
+        return _VALUES[kind](self, self._blocks[index], value, index, event)
 
     @staticmethod
     def _mismatch(block: _Block, kind: str, index: int) -> StreamProtocolError:
@@ -496,6 +486,27 @@ class MessageAccumulator:
         if self._usage:
             update["usage"] = _merged_usage(base.usage, self._usage)
         return base.model_copy(update=update)
+
+
+# The dispatch tables (class-level: a stream's accumulator holds no bound methods).
+_HANDLERS: dict[str, Callable[[MessageAccumulator, Any], list[MessageStreamEvent]]] = {
+    "content_block_delta": MessageAccumulator._apply_delta,
+    "content_block_start": MessageAccumulator._apply_block_start,
+    "content_block_stop": MessageAccumulator._apply_block_stop,
+    "message_delta": MessageAccumulator._apply_message_delta,
+    "message_start": MessageAccumulator._apply_message_start,
+    "message_stop": MessageAccumulator._apply_message_stop,
+}
+_VALUES: dict[str, Callable[[MessageAccumulator, _Block, str, int, Any], list[Any]]] = {
+    "text_delta": MessageAccumulator._text,
+    "input_json_delta": MessageAccumulator._input_json,
+    "thinking_delta": MessageAccumulator._thinking,
+    "signature_delta": MessageAccumulator._signature,
+}
+_TYPED_DELTAS: dict[str, Callable[[MessageAccumulator, _Block, Any, Any], list[Any]]] = {
+    "citations_delta": MessageAccumulator._citation,
+    "compaction_delta": MessageAccumulator._compaction,
+}
 
 
 def _merged_usage(base: Usage, changes: dict[str, Any]) -> Usage:
