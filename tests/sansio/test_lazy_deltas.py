@@ -194,3 +194,33 @@ def test_scan_delta_accepts_only_the_canonical_shape() -> None:
         "not json",
     ]:
         assert scan_delta(bad) is None
+
+
+HEAD = '{"type":"content_block_delta","index":'
+MID = ',"delta":{"type":"text_delta","text":"'
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        HEAD + "0" + MID + 'plain text"}}',
+        HEAD + "12" + MID + '"}}',
+        HEAD + "0" + MID + "}}",  # unterminated string
+        HEAD + "0" + MID + 'a"}}}',
+        HEAD + "00" + MID + 'x"}}',
+        HEAD + "٣" + MID + 'x"}}',  # a non-ASCII digit
+        HEAD + "0" + MID + 'tab\there"}}',  # a raw control character: not JSON
+        HEAD + "0" + MID + 'line\\nbreak \\u00e9 \\"q\\""}}',
+        HEAD + "0" + MID + 'emoji 😀 and é"}}',
+        HEAD + "0" + MID + 'x","extra":1}}',
+        HEAD + "0 " + MID + 'x"}}',
+        HEAD + "0" + MID + 'lone \\ud800"}}',
+        HEAD + "0" + ',"delta":{"type":"text_delta","text":"x","more":"y"}}',
+    ],
+)
+def test_canonical_text_shortcut_matches_json(data: str) -> None:
+    body = sse(START, TEXT_BLOCK, data, delta({"type": "text_delta", "text": "after"}))
+    assert run(body, lazy=True) == run(body, lazy=False)
+    scanned = scan_delta(data)
+    if scanned is not None:
+        assert scanned[2] == json.loads(data)["delta"]["text"]

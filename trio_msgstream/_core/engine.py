@@ -46,7 +46,7 @@ from .exceptions import (
 from .grammar import StreamGrammar
 from .models import Message
 from .redact import redact
-from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, ServerSentEvent, SSEDecoder
+from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
 
 __all__ = ["StreamEngine"]
 
@@ -147,7 +147,7 @@ class StreamEngine:
                 raise
             if single is not None:
                 out: list[Any] = []
-                self._take(single, out)
+                self._take(single[0], single[1], out)
                 return out
             return self._drain()
         except APIError as exc:
@@ -238,19 +238,19 @@ class StreamEngine:
             if sse is NEED_DATA:
                 return out
             assert not isinstance(sse, type(NEED_DATA))
-            self._take(sse, out)
+            self._take(sse.event, sse.data, out)
 
-    def _take(self, sse: ServerSentEvent, out: list[Any]) -> None:
+    def _take(self, name: str, data: str, out: list[Any]) -> None:
         # One SSE event: validated, applied, and its consumer events appended to out.
         accumulator = self._accumulator
-        if self._lazy and sse.event == "content_block_delta":
-            scanned = scan_delta(sse.data)
+        if self._lazy and name == "content_block_delta":
+            scanned = scan_delta(data)
             if scanned is not None:
                 assert accumulator is not None
                 self.events_received += 1
-                out += accumulator.apply_value(PendingDeltaEvent(sse.data), *scanned)
+                out += accumulator.apply_value(PendingDeltaEvent(data), *scanned)
                 return
-        event = parse_event(sse.event, sse.data)
+        event = parse_event(name, data)
         self.events_received += 1
         if isinstance(event, RawErrorEvent):
             raise self._error_event(event)

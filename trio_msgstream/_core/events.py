@@ -20,6 +20,7 @@ never pays for snapshot building.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, Final, Literal
 
@@ -268,6 +269,16 @@ _SCANNED_DELTAS: Final = {
 }
 
 
+# A text delta exactly as the API writes it, its text free of anything JSON escapes or
+# forbids (quotes, backslashes, control characters; C1 too, to stay on the safe side):
+# then the text is the characters themselves, and one regular expression replaces the
+# JSON parser. Anything else is parsed.
+_canonical_text: Final = re.compile(
+    r'\{"type":"content_block_delta","index":(0|[1-9][0-9]{0,8}),'
+    r'"delta":\{"type":"text_delta","text":"([^"\\\x00-\x1f\x7f-\x9f]*)"\}\}'
+).fullmatch
+
+
 def scan_delta(data: str) -> tuple[int, str, str] | None:
     """``(index, delta kind, value)`` of a ``content_block_delta`` in its canonical
     shape, checked without building the pydantic event; ``None`` otherwise.
@@ -279,6 +290,10 @@ def scan_delta(data: str) -> tuple[int, str, str] | None:
     else, malformed data included, is ``None``: the caller then takes the full path,
     which builds the event or raises the typed error.
     """
+    match = _canonical_text(data)
+    if match is not None:
+        index, text = match.groups()
+        return int(index), "text_delta", text
     try:
         obj = from_json(data, allow_inf_nan=False)
     except ValueError:
