@@ -414,7 +414,11 @@ class MessageAccumulator:
         """
         self._version += 1
         self._grammar.delta(index)
-        return _VALUES[kind](self, self._blocks[index], value, index, event)
+        block = self._blocks[index]
+        chunks = block.text
+        if kind == "text_delta" and chunks is not None:  # the usual delta, inline
+            return [event, TextEvent(value, index, chunks, chunks.append(value))]
+        return _VALUES[kind](self, block, value, index, event)
 
     @staticmethod
     def _mismatch(block: _Block, kind: str, index: int) -> StreamProtocolError:

@@ -133,7 +133,10 @@ class StreamEngine:
         if self._error is not None:
             raise self._error
         try:
-            bad_utf8 = self._check_utf8(data)
+            if self._utf8_partial or not data.isascii():
+                bad_utf8 = self._check_utf8(data)
+            else:
+                bad_utf8 = None  # the usual chunk: ASCII, nothing pending
             if bad_utf8 is not None:
                 # The bytes before the invalid sequence may complete events: they
                 # belong in the partial message whatever the chunking was.

@@ -148,13 +148,16 @@ class StreamProducer:
 
     async def _pump(self, response: WireResponse) -> None:
         session = self.session
-        with trio.CancelScope(deadline=session.idle_deadline) as idle_scope:
+        clock = trio.lowlevel.current_clock()
+        receive = session.receive_data
+        idle_deadline = session.idle_deadline  # the scope's, kept here (read per chunk)
+        with trio.CancelScope(deadline=idle_deadline) as idle_scope:
             chunks = response.iter_chunks()
             try:
                 async for chunk in chunks:
-                    events = session.receive_data(chunk, trio.current_time())
-                    if session.idle_deadline != idle_scope.deadline:
-                        idle_scope.deadline = session.idle_deadline
+                    events = receive(chunk, clock.current_time())
+                    if session.idle_deadline != idle_deadline:
+                        idle_deadline = idle_scope.deadline = session.idle_deadline
                     if not events:
                         continue
                     batch = self.open_batch
@@ -176,7 +179,7 @@ class StreamProducer:
                         if not await self._deliver(events):
                             return
                         session.resume_idle(trio.current_time())
-                        idle_scope.deadline = session.idle_deadline
+                        idle_deadline = idle_scope.deadline = session.idle_deadline
                     if session.done:
                         await self._end_at_message_stop(chunks)
                         return
