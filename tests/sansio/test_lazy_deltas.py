@@ -16,13 +16,9 @@ import pytest
 
 from trio_msgstream._core.consumer import StreamConsumer
 from trio_msgstream._core.engine import StreamEngine
-from trio_msgstream._core.events import (
-    PendingDeltaEvent,
-    RawContentBlockDeltaEvent,
-    parse_event,
-    scan_delta,
-)
+from trio_msgstream._core.events import RawContentBlockDeltaEvent, parse_event
 from trio_msgstream._core.exceptions import APIError
+from trio_msgstream._core.lazy_deltas import PendingDeltaEvent, scan_delta
 from trio_msgstream.testing import split_events
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic"

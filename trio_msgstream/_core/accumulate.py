@@ -30,7 +30,6 @@ from typing import Any, cast
 
 from pydantic_core import from_json
 
-from .events import _SCANNED_DELTAS as _VALUE_FIELDS
 from .events import (
     CitationEvent,
     CompactionEvent,
@@ -47,10 +46,10 @@ from .events import (
     SignatureEvent,
     TextEvent,
     ThinkingEvent,
-    _SnapshotSource,
 )
 from .exceptions import StreamProtocolError
 from .grammar import StreamGrammar
+from .lazy_deltas import SCANNED_DELTAS as _VALUE_FIELDS
 from .models import (
     CompactionBlock,
     ContentBlock,
@@ -62,86 +61,9 @@ from .models import (
     UnknownDelta,
     Usage,
 )
+from .pieces import Chunks, Items, JsonChunks, parse_partial
 
 __all__ = ["MessageAccumulator"]
-
-
-class _Chunks(_SnapshotSource):
-    """Appended string pieces, joined on demand with a cache of the last join."""
-
-    __slots__ = ("_joined", "_joined_n", "chunks")
-
-    def __init__(self, initial: str) -> None:
-        self.chunks: list[str] = [initial] if initial else []
-        self._joined = ""
-        self._joined_n = 0
-
-    def append(self, piece: str) -> int:
-        self.chunks.append(piece)
-        return len(self.chunks)
-
-    def snapshot_at(self, n: int) -> Any:
-        return self.text_at(n)
-
-    def text_at(self, n: int) -> str:
-        """The concatenation of the first ``n`` pieces."""
-        if n == self._joined_n:
-            return self._joined
-        if n < self._joined_n:
-            return "".join(self.chunks[:n])
-        # Hand the cached string to a local first: when nobody else holds it, CPython
-        # grows it in place, so reading every snapshot in order stays near-linear.
-        joined = self._joined
-        self._joined = ""
-        joined += "".join(self.chunks[self._joined_n : n])
-        self._joined, self._joined_n = joined, n
-        return joined
-
-    def value(self) -> str:
-        return self.text_at(len(self.chunks))
-
-
-class _JsonChunks(_Chunks):
-    """Tool input JSON pieces; the partial parse is done only when read."""
-
-    __slots__ = ("_parsed", "_parsed_n")
-
-    def __init__(self) -> None:
-        super().__init__("")
-        self._parsed: Any = None
-        self._parsed_n = -1
-
-    def snapshot_at(self, n: int) -> Any:
-        if n != self._parsed_n:
-            self._parsed = _parse_partial(self.text_at(n))
-            self._parsed_n = n
-        return self._parsed
-
-
-class _Items(_SnapshotSource):
-    """Appended items (citations); a snapshot is a new list of the first ``n``."""
-
-    __slots__ = ("items",)
-
-    def __init__(self, initial: list[Any] | None) -> None:
-        self.items: list[Any] = list(initial) if initial else []
-
-    def append(self, item: Any) -> int:
-        self.items.append(item)
-        return len(self.items)
-
-    def snapshot_at(self, n: int) -> Any:
-        return self.items[:n]
-
-
-def _parse_partial(raw: str) -> Any:
-    """The complete values of a JSON prefix; ``None`` when it is not valid JSON."""
-    if not raw.strip():
-        return {}
-    try:
-        return from_json(raw, allow_partial=True)
-    except ValueError:
-        return None
 
 
 def _carries_input(block: ContentBlock) -> bool:
@@ -172,22 +94,22 @@ class _Block:
         self.start = start
         self.stopped = False
         self.final: ContentBlock | None = None
-        self.text: _Chunks | None = None
-        self.thinking: _Chunks | None = None
-        self.json: _JsonChunks | None = None
+        self.text: Chunks | None = None
+        self.thinking: Chunks | None = None
+        self.json: JsonChunks | None = None
         self.signature: str | None = None
-        self.citations: _Items | None = None
+        self.citations: Items | None = None
         self.compaction: tuple[str | None, str | None] | None = None
         self.unknown: dict[str, Any] | None = None
         if isinstance(start, TextBlock):
-            self.text = _Chunks(start.text)
-            self.citations = _Items(start.citations) if start.citations is not None else None
+            self.text = Chunks(start.text)
+            self.citations = Items(start.citations) if start.citations is not None else None
         elif isinstance(start, ThinkingBlock):
-            self.thinking = _Chunks(start.thinking)
+            self.thinking = Chunks(start.thinking)
         elif isinstance(start, CompactionBlock):
             self.compaction = (start.content, start.encrypted_content)
         elif _carries_input(start):
-            self.json = _JsonChunks()
+            self.json = JsonChunks()
 
     def add_unknown(self, delta: UnknownDelta) -> None:
         # Forward compatibility for delta kinds this version does not know: strings
@@ -199,10 +121,10 @@ class _Block:
             current = fields.get(key)
             if current is None and key not in fields:
                 current = getattr(self.start, key, None)
-            if isinstance(value, str) and isinstance(current, _Chunks):
+            if isinstance(value, str) and isinstance(current, Chunks):
                 current.append(value)
             elif isinstance(value, str) and isinstance(current, str):
-                pieces = _Chunks(current)
+                pieces = Chunks(current)
                 pieces.append(value)
                 fields[key] = pieces
             else:
@@ -237,7 +159,7 @@ class _Block:
         elif self.json is not None:
             raw = self.json.value()
             if raw and not self.stopped:
-                update["input"] = _parse_partial(raw)
+                update["input"] = parse_partial(raw)
                 update["partial_json"] = raw
             elif raw:
                 try:
@@ -247,11 +169,11 @@ class _Block:
                         raise StreamProtocolError(
                             f"tool input of block is not valid JSON: {exc}", body=raw[:200]
                         ) from None
-                    update["input"] = _parse_partial(raw)
+                    update["input"] = parse_partial(raw)
                     update["partial_json"] = raw
         if self.unknown:
             for key, value in self.unknown.items():
-                update[key] = value.value() if isinstance(value, _Chunks) else value
+                update[key] = value.value() if isinstance(value, Chunks) else value
         block = start.model_copy(update=update) if update else start.model_copy()
         if self.stopped and "partial_json" not in update:
             self.final = block
@@ -450,7 +372,7 @@ class MessageAccumulator:
         if block.text is None:
             raise self._mismatch(block, delta.type, event.index)
         if block.citations is None:
-            block.citations = _Items(None)
+            block.citations = Items(None)
         n = block.citations.append(delta.citation)
         return [event, CitationEvent(delta.citation, event.index, block.citations, n)]
 

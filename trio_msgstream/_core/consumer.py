@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .events import MessageStopEvent, MessageStreamEvent, PendingDeltaEvent, TextEvent
+from .events import MessageStopEvent, MessageStreamEvent, TextEvent
 from .exceptions import APIError, APITimeoutError, IncompleteStreamError, StreamClosedError
+from .lazy_deltas import PendingDeltaEvent
 from .models import Message, TextBlock
 from .structured import OutputTracker
 

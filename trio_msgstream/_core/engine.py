@@ -30,11 +30,9 @@ from typing import Any
 from .accumulate import MessageAccumulator
 from .events import (
     MessageStreamEvent,
-    PendingDeltaEvent,
     RawErrorEvent,
     RawMessageStreamEvent,
     parse_event,
-    scan_delta,
 )
 from .exceptions import (
     APIError,
@@ -44,6 +42,7 @@ from .exceptions import (
     error_class_for_type,
 )
 from .grammar import StreamGrammar
+from .lazy_deltas import PendingDeltaEvent, scan_delta
 from .models import Message
 from .redact import redact
 from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
@@ -63,7 +62,7 @@ class StreamEngine:
             redacted from mid-stream errors, whose text comes from the server.
         lazy_deltas: With ``accumulate``: a ``content_block_delta`` in its canonical
             shape is applied straight from its JSON, and stands in the returned events
-            as a :class:`~trio_msgstream._core.events.PendingDeltaEvent` whose typed
+            as a :class:`~trio_msgstream._core.lazy_deltas.PendingDeltaEvent` whose typed
             event is built only if a consumer is handed it (the stream consumer does
             that). Errors, and the typed event once built, are the same.
     """

@@ -20,13 +20,12 @@ never pays for snapshot building.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable
 from typing import Annotated, Any, Final, Literal
 
 import pydantic
 from pydantic import Discriminator, Tag, TypeAdapter
-from pydantic_core import SchemaValidator, from_json
+from pydantic_core import SchemaValidator
 
 from .blocks import APIModel
 from .exceptions import StreamProtocolError
@@ -258,93 +257,6 @@ def parse_event(name: str, data: str | bytes) -> RawMessageStreamEvent:
         raise StreamProtocolError(
             f"invalid {name!r} event data: {_describe(exc)}", body=_preview(data)
         ) from None
-
-
-# The delta kinds the accumulator takes straight from the JSON: kind -> its one field.
-_SCANNED_DELTAS: Final = {
-    "text_delta": "text",
-    "input_json_delta": "partial_json",
-    "thinking_delta": "thinking",
-    "signature_delta": "signature",
-}
-
-
-# A text delta exactly as the API writes it, its text free of anything JSON escapes or
-# forbids (quotes, backslashes, control characters; C1 too, to stay on the safe side):
-# then the text is the characters themselves, and one regular expression replaces the
-# JSON parser. Anything else is parsed.
-_canonical_text: Final = re.compile(
-    r'\{"type":"content_block_delta","index":(0|[1-9][0-9]{0,8}),'
-    r'"delta":\{"type":"text_delta","text":"([^"\\\x00-\x1f\x7f-\x9f]*)"\}\}'
-).fullmatch
-
-
-def scan_delta(data: str) -> tuple[int, str, str] | None:
-    """``(index, delta kind, value)`` of a ``content_block_delta`` in its canonical
-    shape, checked without building the pydantic event; ``None`` otherwise.
-
-    Accepts only what :func:`parse_event` surely validates into a
-    :class:`RawContentBlockDeltaEvent` whose delta is a ``text``, ``input_json``,
-    ``thinking`` or ``signature`` delta with that value (plain JSON types, an ``int``
-    index, a ``str`` value; extra fields are allowed, as the models keep them). Anything
-    else, malformed data included, is ``None``: the caller then takes the full path,
-    which builds the event or raises the typed error.
-    """
-    match = _canonical_text(data)
-    if match is not None:
-        index, text = match.groups()
-        return int(index), "text_delta", text
-    try:
-        obj = from_json(data, allow_inf_nan=False)
-    except ValueError:
-        return None
-    if type(obj) is not dict or obj.get("type") != "content_block_delta":
-        return None
-    index = obj.get("index")
-    delta = obj.get("delta")
-    if type(index) is not int or type(delta) is not dict or not 0 <= index < 1 << 31:
-        return None
-    kind = delta.get("type")
-    if type(kind) is not str:
-        return None
-    field = _SCANNED_DELTAS.get(kind)
-    if field is None:
-        return None
-    value = delta.get(field)
-    if type(value) is not str:
-        return None
-    if kind == "thinking_delta":
-        tokens = delta.get("estimated_tokens")
-        if tokens is not None and type(tokens) is not int:
-            return None
-    return index, kind, value
-
-
-class PendingDeltaEvent:
-    """A ``content_block_delta`` checked by :func:`scan_delta` whose typed event is
-    built only when a consumer is handed it (:meth:`build`).
-
-    The accumulating stream puts one in the batch where the raw event goes: a consumer
-    that only wants text or the final message never pays for the pydantic event; one
-    that iterates every event gets the very event :func:`parse_event` builds. Only the
-    consumer (``StreamConsumer``) ever sees this object; it has the event's ``type``
-    so that code between the engine and the consumer can tell what it is.
-    """
-
-    __slots__ = ("data",)
-    type: Final = "content_block_delta"
-
-    def __init__(self, data: str) -> None:
-        self.data = data
-
-    def build(self) -> RawContentBlockDeltaEvent:
-        """The typed event (cannot fail: :func:`scan_delta` checked its shape)."""
-        event = parse_event("content_block_delta", self.data)
-        assert isinstance(event, RawContentBlockDeltaEvent)
-        return event
-
-    def __repr__(self) -> str:
-        return f"PendingDeltaEvent({self.data!r})"
 
 
 def _describe(exc: pydantic.ValidationError) -> str:
