@@ -13,6 +13,9 @@ lag behind its schedule is recorded, and the first delta's latency after the ser
 wrote it. Prints one JSON object: per-round wall and CPU seconds, lag percentiles,
 first-item latencies, cyclic-GC time (``gc.callbacks``), RSS with all streams in flight
 and peak RSS.
+
+``--quick`` runs start it as a worker, ``arrival_probe.py --serve``, and hand it
+one command line after another (``workers.py``).
 """
 
 from __future__ import annotations
@@ -235,7 +238,7 @@ def _sync_main(s: Session) -> None:
             s.round_done(time.perf_counter() - t0, cpu_s() - c0, [check])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("contender", choices=ALL)
     parser.add_argument("model")
@@ -244,7 +247,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--rate", type=float, default=None, help="deltas/s of a paced stream")
     parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
     try:
@@ -267,4 +270,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--serve"]:  # a --quick run's worker (workers.py)
+        from workers import serve
+
+        serve(main)
+    else:
+        main()

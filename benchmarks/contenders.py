@@ -18,7 +18,8 @@ Contenders:
 - ``ours_text``: trio_msgstream ``open_message_stream`` consuming ``text_stream``.
 
 Each run first makes one warm-up request (imports done, connection open), then times
-``--streams`` concurrent streams of the scenario.
+``--streams`` concurrent streams of the scenario. ``--quick`` runs start it as
+``contenders.py --serve`` and hand it one command line after another (``workers.py``).
 """
 
 from __future__ import annotations
@@ -349,7 +350,7 @@ async def _timed(
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("contender", choices=ALL_CONTENDERS)
     parser.add_argument("scenario")
@@ -357,7 +358,7 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=1)
     parser.add_argument("--sequential", type=int, default=1, help="timed rounds, one after another")
     parser.add_argument("--tracemalloc", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     try:
         _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -377,4 +378,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--serve"]:  # a --quick run's worker (workers.py)
+        from workers import serve
+
+        serve(main)
+    else:
+        main()

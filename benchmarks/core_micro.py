@@ -6,7 +6,8 @@ the pydantic event), ``accumulate`` (MessageAccumulator.apply, derived events in
 and ``engine`` (StreamEngine.receive_data: all three, as the runtime calls it). Best of
 ``--repeats`` runs (the minimum is the least noisy estimate of a CPU-bound loop).
 
-Usage: ``python benchmarks/core_micro.py [--quick] [--repeats N]``; prints JSON.
+Usage: ``python benchmarks/core_micro.py [--quick] [--repeats N]``; prints JSON. A
+``--quick`` run of ``run.py`` calls ``main(["--quick"])`` in its own process instead.
 """
 
 from __future__ import annotations
@@ -99,11 +100,11 @@ def measure(key: str, repeats: int) -> dict[str, Any]:
     return result
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     suffix = ":1:100" if args.quick else ":1"
     keys = [f"{kind}{suffix}" for kind in ("short_chat", "long_text", "big_tool", "mixed")]
     print(json.dumps([measure(key, 2 if args.quick else args.repeats) for key in keys]))

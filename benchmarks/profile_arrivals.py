@@ -36,7 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from arrival_run import ArrivalServer, pinning  # noqa: E402
+from arrival_procs import ArrivalServer, pinning  # noqa: E402
 from scenarios import build  # noqa: E402
 
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")

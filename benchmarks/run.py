@@ -28,7 +28,10 @@ How it measures:
   ``arrival_probe.py``): one warm-up request (imports done, connection open), then the
   timed streams. Several processes per cell, interleaved across contenders; the tables
   show medians. Wall time is what a caller waits; CPU time (user + system of the client
-  process) is the event-loop time the client spent.
+  process) is the event-loop time the client spent. A ``--quick`` run measures nothing
+  (it checks the harness and that everyone did the same work): long-lived workers run
+  the same commands one after another (``workers.py``), and the core micro-benchmark
+  runs in this process.
 - Runs of the SDK are bounded by ``--sdk-budget`` seconds: one that takes longer is
   killed and reported as "> N s (skipped)", and larger sizes of that scenario are
   skipped too.
@@ -42,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import importlib.util
 import json
 import os
@@ -62,6 +66,7 @@ from arrival_report import render as render_arrivals  # noqa: E402
 from charts import chart_arrivals, chart_time_vs_length  # noqa: E402
 from report import evaluate_targets, render  # noqa: E402
 from scenarios import FANOUT_STREAMS, SLOW_STREAMS, build  # noqa: E402
+from workers import Pool, call_main  # noqa: E402
 
 ALL = (
     "raw_httpx",
@@ -152,6 +157,7 @@ def run_once(
     sequential: int = 1,
     tracemalloc: bool = False,
     timeout: float,
+    pool: Pool | None = None,
 ) -> dict[str, Any]:
     cmd = [
         sys.executable,
@@ -168,7 +174,10 @@ def run_once(
         cmd.append("--tracemalloc")
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE)
+        if pool is not None:  # --quick: the same command in a worker (workers.py)
+            proc = pool.run(cmd, timeout=timeout)
+        else:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE)
     except subprocess.TimeoutExpired:
         return {"skipped": True, "budget": timeout, "elapsed": time.perf_counter() - t0}
     if proc.returncode != 0:
@@ -180,9 +189,10 @@ def run_once(
 
 
 class Runner:
-    def __init__(self, args: argparse.Namespace, url: str) -> None:
+    def __init__(self, args: argparse.Namespace, url: str, pool: Pool | None = None) -> None:
         self.args = args
         self.url = url
+        self.pool = pool
         self.cells: list[dict[str, Any]] = []
         self.sdk_skipped: set[str] = set()  # scenario kinds where the SDK ran out of budget
 
@@ -233,6 +243,7 @@ class Runner:
                     streams=streams,
                     sequential=sequential,
                     timeout=cell["budget"],
+                    pool=self.pool,
                 )
                 if result.get("skipped"):
                     cell["skipped"] = True
@@ -370,9 +381,7 @@ def main() -> int:
     if sections & {*PER_EVENT, "memory", "scaling"}:
         run_per_event(args, contenders, scales, results)
     if "core" in sections:
-        cmd = [sys.executable, str(HERE / "core_micro.py")] + (["--quick"] if args.quick else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE, check=True)
-        results["core"] = json.loads(proc.stdout)
+        results["core"] = run_core(args.quick)
     arrival_sections = sections & set(arrival_run.SECTIONS)
     if arrival_sections:
         arrival_contenders = [c for c in chosen if c in arrival_run.ALL]
@@ -402,8 +411,9 @@ def run_per_event(
     """The sections served one write per event by ``server.py``."""
     info = results["machine"]
     server = Server()
+    pool = Pool() if args.quick else None  # a quick run measures nothing: workers
     try:
-        runner = Runner(args, server.url)
+        runner = Runner(args, server.url, pool)
         print(
             f"server {server.url}; {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}",
             file=sys.stderr,
@@ -426,7 +436,25 @@ def run_per_event(
                     )
         results["cells"] = runner.cells
     finally:
+        if pool is not None:
+            pool.close()
         server.close()
+
+
+def run_core(quick: bool) -> list[dict[str, Any]]:
+    """The sans-IO core micro-benchmark: a fresh process, or in a quick run this one
+    (its imports are done; its objects frozen out of the core's full collections)."""
+    if quick:
+        import core_micro
+
+        gc.freeze()
+        code, out, err = call_main(core_micro.main, ["--quick"])
+        if code:
+            raise RuntimeError(f"core_micro.py --quick failed:\n{err}")
+        return json.loads(out)
+    cmd = [sys.executable, str(HERE / "core_micro.py")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE, check=True)
+    return json.loads(proc.stdout)
 
 
 def memory_runs(
@@ -447,7 +475,13 @@ def memory_runs(
             per = [(r["peak_rss_kib"] - r["maxrss_before_kib"]) / n for r in cell["runs"]]
             cell["rss_growth_kib_per_stream"] = statistics.median(per)
             traced = run_once(
-                runner.url, contender, key, streams=n, tracemalloc=True, timeout=args.timeout
+                runner.url,
+                contender,
+                key,
+                streams=n,
+                tracemalloc=True,
+                timeout=args.timeout,
+                pool=runner.pool,
             )
             if "tracemalloc_peak_bytes" in traced:
                 cell["tracemalloc_kib_per_stream"] = traced["tracemalloc_peak_bytes"] / n / 1024

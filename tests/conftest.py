@@ -9,8 +9,10 @@
 - ``params``: a fresh copy of the default request parameters (``_shared.PARAMS``).
 
 Every test has a time limit (pytest-timeout, ``timeout`` in pyproject.toml); tests
-marked ``slow`` (stress tests) get ``SLOW_TIMEOUT`` unless they set their own.
-``pytest -m "not slow"`` is the fast loop.
+marked ``slow`` (stress tests, and tests that start a subprocess: the CLI as a
+process, the examples, the docs' code blocks, fresh-interpreter import checks) get
+``SLOW_TIMEOUT`` unless they set their own and run first. ``pytest -m "not slow"`` is
+the fast loop.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
+    # The long tests first: under pytest-xdist the workers then finish together
+    # instead of one of them running a long test alone at the end.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -58,6 +58,11 @@ def test_bench_quick(tmp_path: Path) -> None:
         assert cell["runs"], cell
         assert cell["wall"] > 0
         assert cell["events"] > 0
+    # The same bytes for everyone: equal events (raw SSE, raw stream), equal text.
+    by_contender = {c["contender"]: c for c in cells}
+    assert by_contender["raw_sse"]["check"] == by_contender["ours_raw"]["check"]
+    assert by_contender["ours_stream"]["check"] == by_contender["ours_text"]["check"]
+    assert all(run["checks_equal"] for cell in cells for run in cell["runs"])
     assert results["core"]
     assert all(r["engine_us_per_event"] > 0 for r in results["core"])
     assert results["machine"]["python"]

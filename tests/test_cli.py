@@ -1,16 +1,19 @@
-"""``python -m trio_msgstream`` run in subprocesses, without ANTHROPIC_API_KEY."""
+"""``python -m trio_msgstream`` without ANTHROPIC_API_KEY: in this process (see
+``_cli_support``), and in a subprocess where the process is what is tested (the README's
+demo command, Ctrl-C, the installed script)."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
 import pytest
+from _cli_support import cli_env, run_cli, run_cli_process
 
 from trio_msgstream.testing import (
     FakeAnthropicServer,
@@ -21,27 +24,10 @@ from trio_msgstream.testing import (
 )
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    env.update(extra)
-    return env
-
-
-def run_cli(
-    *args: str, stdin: str | None = None, timeout: float = 60, **env: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trio_msgstream", *args],
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=_env(**env),
-    )
-
-
+@pytest.mark.slow
 def test_demo_streams_with_embedded_server() -> None:
-    result = run_cli("Say hello there!")
+    # The README's demo command, as users type it.
+    result = run_cli_process("Say hello there!")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Hello there!")
     assert "Say hello there!" in result.stdout
@@ -53,6 +39,7 @@ def test_prompt_from_stdin() -> None:
     result = run_cli(stdin="What is structured concurrency?\n")
     assert result.returncode == 0, result.stderr
     assert "What is structured concurrency?" in result.stdout
+    assert "embedded local server" in result.stderr
 
 
 def test_json_lines() -> None:
@@ -178,6 +165,7 @@ def test_fan_out_missing_file(tmp_path: Path) -> None:
     assert "cannot read" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_exit_code(sync_server: FakeAnthropicServer) -> None:
     sync_server.enqueue(text_response(" ".join(["word"] * 200), chunk_delay=0.05))
@@ -186,7 +174,7 @@ def test_ctrl_c_exit_code(sync_server: FakeAnthropicServer) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=cli_env(),
     )
     assert process.stdout is not None
     # Wait for the stream to be flowing, then interrupt.
@@ -205,3 +193,23 @@ def test_console_script_entry_point() -> None:
     from trio_msgstream.__main__ import main
 
     assert main(["--max-tokens", "0", "hi"]) == 2
+
+
+@pytest.mark.slow
+def test_installed_script_prints_usage() -> None:
+    script = Path(sysconfig.get_path("scripts")) / "trio-msgstream"
+    assert script.exists(), f"the package's console script is not installed at {script}"
+    result = subprocess.run(
+        [str(script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: trio-msgstream ")
+    assert "exit codes: 0 ok, 1 API error, 2 usage error, 3 timeout, 130 interrupted" in (
+        result.stdout
+    )
+    assert result.stderr == ""

@@ -1,16 +1,15 @@
-"""``trio-msgstream batch ...`` against the fake batch endpoints (in a thread)."""
+"""``trio-msgstream batch ...`` against the fake batch endpoints (in a thread), in this process."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _cli_support import run_cli
 
 from trio_msgstream._cli.batch import main, read_requests
 from trio_msgstream.testing import FakeBatches, fake_anthropic_in_thread
@@ -137,18 +136,11 @@ def test_api_errors_and_timeout(fake: FakeBatches) -> None:
     assert "in_progress" in err
 
 
-def test_python_dash_m_dispatches_batch(fake: FakeBatches) -> None:
+def test_entry_point_dispatches_batch(fake: FakeBatches) -> None:
+    # ``python -m trio_msgstream batch ...`` and ``trio-msgstream batch ...`` call this.
     fake.polls_until_ended = 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    env["ANTHROPIC_BASE_URL"] = fake.server.base_url
-    submitted = subprocess.run(
-        [sys.executable, "-m", "trio_msgstream", "batch", "submit", "-"],
-        input="Say hi\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
+    submitted = run_cli(
+        "batch", "submit", "-", stdin="Say hi\n", ANTHROPIC_BASE_URL=fake.server.base_url
     )
     assert submitted.returncode == 0, submitted.stderr
     assert submitted.stdout.strip() in fake.batches

@@ -1,15 +1,18 @@
-"""CLI usage errors (exit 2 at once, no request) and error messages that name their cause."""
+"""CLI usage errors (exit 2 at once, no request) and error messages that name their cause.
+
+The CLI runs in this process (``_cli_support.run_cli``); the servers in threads.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
+from _cli_support import run_cli
 
 from trio_msgstream.testing import (
     FakeAnthropicServer,
@@ -18,23 +21,6 @@ from trio_msgstream.testing import (
     fake_anthropic_in_thread,
     text_response,
 )
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    env.update(extra)
-    return env
-
-
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trio_msgstream", *args],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=_env(**env),
-    )
 
 
 @pytest.fixture(scope="module")

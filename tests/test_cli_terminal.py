@@ -163,6 +163,7 @@ def _prompts_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_board_on_a_terminal_never_covers_the_answers(
     server: FakeAnthropicServer, tmp_path: Path
 ) -> None:
@@ -202,6 +203,7 @@ def test_board_on_a_terminal_never_covers_the_answers(
     assert all(len(line) < WIDTH for line in lines)
 
 
+@pytest.mark.slow
 def test_board_on_stderr_terminal_with_stdout_piped(
     server: FakeAnthropicServer, tmp_path: Path
 ) -> None:
@@ -231,6 +233,7 @@ def test_board_on_stderr_terminal_with_stdout_piped(
     assert screen.text() == []  # erased at the end
 
 
+@pytest.mark.slow
 def test_no_board_when_stderr_is_not_a_terminal(
     server: FakeAnthropicServer, tmp_path: Path
 ) -> None:

@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -35,13 +34,10 @@ def _is_test_module(code: str) -> bool:
     return re.search(r"^(async )?def test_", code, re.MULTILINE) is not None
 
 
-def _param(where: str, code: str) -> Any:
-    # A block that is a test module starts a whole pytest run (~2.5 s of CPU): slow.
-    marks = [pytest.mark.slow] if _is_test_module(code) else []
-    return pytest.param(where, code, id=where, marks=marks)
-
-
-@pytest.mark.parametrize(("where", "code"), [_param(where, code) for where, code in BLOCKS])
+# Every block runs in a subprocess (a test module: a whole pytest run, ~2.5 s of CPU;
+# any other: a script, ~0.7 s): slow.
+@pytest.mark.slow
+@pytest.mark.parametrize(("where", "code"), [pytest.param(w, c, id=w) for w, c in BLOCKS])
 def test_code_block_runs(where: str, code: str, tmp_path: Path) -> None:
     env = {
         k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")

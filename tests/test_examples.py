@@ -1,6 +1,7 @@
 """Every example in ``examples/`` runs as is, without an API key (embedded server).
 
-``fan_out.py`` is tested with the fan-out feature, not here.
+``fan_out.py`` is tested with the fan-out feature, not here. Users run the examples as
+scripts, so the tests do too: each run is a subprocess, marked ``slow``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def test_every_example_has_expectations() -> None:
     assert set(_examples()) == set(EXPECTED)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", _examples())
 def test_example_runs(name: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
@@ -99,6 +101,7 @@ def test_example_imports_only_declared_packages(name: str) -> None:
     assert not undeclared, f"{name} imports undeclared packages: {sorted(undeclared)}"
 
 
+@pytest.mark.slow
 def test_fan_out_example_is_readable_when_piped() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
     result = subprocess.run(
@@ -119,6 +122,7 @@ def test_fan_out_example_is_readable_when_piped() -> None:
     assert lines[-5].split() == ["key", "status", "chars", "ttft", "duration", "tokens"]
 
 
+@pytest.mark.slow
 def test_handler_example_prints_once_per_api_event() -> None:
     # The seed: on_stream_event "is fired when an event is received from the API", so
     # once per event the API sent; the derived text events go to on_text alone.

@@ -292,6 +292,7 @@ _WITHOUT_OTEL = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # starts a Python subprocess
 def test_requests_work_and_log_without_opentelemetry() -> None:
     result = subprocess.run(
         [sys.executable, "-c", _WITHOUT_OTEL],

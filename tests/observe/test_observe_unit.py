@@ -500,6 +500,7 @@ _NO_OTEL = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # starts a Python subprocess
 @pytest.mark.parametrize(
     "block",
     ['sys.modules["opentelemetry"] = None', ""],

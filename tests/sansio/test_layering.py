@@ -99,6 +99,7 @@ def _dotted(layer: str) -> list[str]:
     return [f"{layer}.{path.stem}" for path in _modules(layer) if path.stem != "__init__"]
 
 
+@pytest.mark.slow  # starts a Python subprocess
 def test_core_imports_without_trio_or_httpx() -> None:
     result = _import_with_blocked(
         _dotted("_core"), ["trio", "httpx", "httpcore", "anyio", "outcome"]
@@ -107,12 +108,14 @@ def test_core_imports_without_trio_or_httpx() -> None:
     assert "LOADED []" in result.stdout
 
 
+@pytest.mark.slow  # starts a Python subprocess
 def test_runtime_imports_without_httpx() -> None:
     result = _import_with_blocked(_dotted("_core") + _dotted("_trio"), ["httpx", "httpcore"])
     assert result.returncode == 0, result.stderr
     assert "LOADED []" in result.stdout
 
 
+@pytest.mark.slow  # starts a Python subprocess
 def test_sync_client_imports_without_trio() -> None:
     result = _import_with_blocked(_dotted("_core") + _dotted("_sync"), ["trio", "outcome"])
     assert result.returncode == 0, result.stderr

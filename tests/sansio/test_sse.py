@@ -464,6 +464,7 @@ print(sorted(m for m in sys.modules if m.startswith("trio_msgstream.")))
 """
 
 
+@pytest.mark.slow  # starts a Python subprocess
 def test_sse_imports_no_trio_httpx_or_pydantic() -> None:
     import trio_msgstream._core.sse as sse
 

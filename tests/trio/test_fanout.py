@@ -585,6 +585,7 @@ async def test_ratelimit_headers_at_zero_pause_the_group(
 # -- the example -------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts a Python subprocess
 async def test_example_runs_against_the_embedded_server() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY",)}
     env["PYTHONWARNINGS"] = "error"

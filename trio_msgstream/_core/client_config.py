@@ -5,10 +5,10 @@ Part of the sans-IO core: both clients inherit it, so a request is built one way
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
-from typing_extensions import TypedDict
+from typing_extensions import Self, TypedDict, Unpack
 
 from .config import (
     API_VERSION,
@@ -35,6 +35,8 @@ from .request import RequestSpec
 __all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions"]
 
 MESSAGES_PATH = "/v1/messages"
+
+HttpT = TypeVar("HttpT")
 
 
 def _missing_key_error() -> MsgStreamError:
@@ -67,8 +69,10 @@ class ClientOptions(TypedDict, total=False):
     ``2023-06-01`` keeps working)."""
 
 
-class ClientConfig:
-    """What the sync and async clients share: credentials, URL, defaults, requests.
+class ClientConfig(Generic[HttpT]):
+    """What the sync and async clients share: credentials, URL, defaults, requests,
+    and the HTTP client (``HttpT``: an ``httpx.AsyncClient`` or ``httpx.Client``)
+    that the client owns or borrows.
 
     Every request either client sends is built here, by :meth:`build_request` (any
     endpoint) or :meth:`build_spec` (a Messages request from the keyword arguments
@@ -78,6 +82,8 @@ class ClientConfig:
     def __init__(
         self,
         *,
+        http_client: HttpT | None,
+        new_http_client: Callable[[], HttpT],
         api_key: str | None = None,
         auth_token: str | None = None,
         base_url: object = None,
@@ -106,6 +112,21 @@ class ClientConfig:
         self._default_query = dict(default_query or {})
         self.api_version: str = api_version
         """The ``anthropic-version`` this client sends."""
+        self._owns_http = http_client is None
+        self._http: HttpT = http_client if http_client is not None else new_http_client()
+
+    @property
+    def http_client(self) -> HttpT:
+        """The httpx client requests go through (made here, or the one passed in)."""
+        return self._http
+
+    def with_options(self, **changes: Unpack[ClientOptions]) -> Self:
+        """A client sharing this one's connections, with some settings changed."""
+        return self._with_settings(self._settings(changes))
+
+    def _with_settings(self, settings: ClientOptions) -> Self:
+        # The driver's constructor, with this client's httpx client borrowed.
+        raise NotImplementedError
 
     @property
     def api_key(self) -> str | None:

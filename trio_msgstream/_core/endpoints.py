@@ -77,7 +77,7 @@ class ModelPage(APIModel):
 
 
 def count_tokens_call(
-    config: ClientConfig, kwargs: Mapping[str, Any], *, betas: Sequence[str] | None = None
+    config: ClientConfig[Any], kwargs: Mapping[str, Any], *, betas: Sequence[str] | None = None
 ) -> Call[MessageTokensCount]:
     """``POST /v1/messages/count_tokens`` for an entry point's keyword arguments."""
     params, options = split_options(kwargs)
@@ -122,7 +122,7 @@ def _only_options(
 
 
 def models_retrieve_call(
-    config: ClientConfig, model_id: str, kwargs: Mapping[str, Any]
+    config: ClientConfig[Any], model_id: str, kwargs: Mapping[str, Any]
 ) -> Call[ModelInfo]:
     """``GET /v1/models/{model_id}``."""
     if not isinstance(model_id, str) or not model_id:
@@ -134,7 +134,7 @@ def models_retrieve_call(
 
 
 def models_list_call(
-    config: ClientConfig, kwargs: Mapping[str, Any]
+    config: ClientConfig[Any], kwargs: Mapping[str, Any]
 ) -> PageCall[ModelPage, ModelInfo]:
     """``GET /v1/models``: the first page asked for, and how to get the next ones."""
     params, options = _only_options(kwargs, frozenset({"limit", "after_id", "before_id", "betas"}))
@@ -184,7 +184,7 @@ class MessageCreate:
 
 
 def message_create(
-    config: ClientConfig, kwargs: dict[str, Any], *, stream: bool, output_format: Any
+    config: ClientConfig[Any], kwargs: dict[str, Any], *, stream: bool, output_format: Any
 ) -> MessageCreate:
     """``POST /v1/messages`` for ``create()``'s keyword arguments."""
     if output_format is not None:

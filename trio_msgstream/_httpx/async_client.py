@@ -31,7 +31,7 @@ __all__ = ["AsyncClient", "AsyncMessages"]
 T = TypeVar("T")
 
 
-class AsyncClient(ClientConfig):
+class AsyncClient(ClientConfig[httpx.AsyncClient]):
     """The Trio client of the Messages API (also exported as ``AsyncAnthropic``).
 
     Args:
@@ -62,9 +62,11 @@ class AsyncClient(ClientConfig):
         transport: httpx.AsyncBaseTransport | None = None,
         **options: Unpack[ClientOptions],
     ) -> None:
-        super().__init__(**options)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=None)
+        super().__init__(
+            http_client=http_client,
+            new_http_client=lambda: httpx.AsyncClient(transport=transport, timeout=None),
+            **options,
+        )
         self.messages: AsyncMessages = AsyncMessages(self)
         """``client.messages``: stream, create, count_tokens, batches, ..."""
         self.models: AsyncModels = AsyncModels(self)
@@ -72,13 +74,8 @@ class AsyncClient(ClientConfig):
         self.beta: AsyncBeta = AsyncBeta(self)
         """``client.beta``: the same surfaces with ``betas=[...]``."""
 
-    @property
-    def http_client(self) -> httpx.AsyncClient:
-        return self._http
-
-    def with_options(self, **changes: Unpack[ClientOptions]) -> AsyncClient:
-        """A client sharing this one's connections, with some settings changed."""
-        return AsyncClient(**self._settings(changes), http_client=self._http)
+    def _with_settings(self, settings: ClientOptions) -> Self:
+        return type(self)(**settings, http_client=self._http)
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         """Send ``spec``; return once the status line and headers are in."""

@@ -50,7 +50,7 @@ _T = TypeVar("_T")
 T = TypeVar("T")
 
 
-class Client(ClientConfig):
+class Client(ClientConfig[httpx.Client]):
     """The synchronous client of the Messages API (also exported as ``Anthropic``).
 
     The same interface as :class:`~trio_msgstream.AsyncClient` without async/await::
@@ -78,9 +78,11 @@ class Client(ClientConfig):
         transport: httpx.BaseTransport | None = None,
         **options: Unpack[ClientOptions],
     ) -> None:
-        super().__init__(**options)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=transport, timeout=None)
+        super().__init__(
+            http_client=http_client,
+            new_http_client=lambda: httpx.Client(transport=transport, timeout=None),
+            **options,
+        )
         self.messages: Messages = Messages(self)
         """``client.messages``: stream, create, count_tokens, batches, ..."""
         self.models: Models = Models(self)
@@ -88,13 +90,8 @@ class Client(ClientConfig):
         self.beta: Beta = Beta(self)
         """``client.beta``: the same surfaces with ``betas=[...]``."""
 
-    @property
-    def http_client(self) -> httpx.Client:
-        return self._http
-
-    def with_options(self, **changes: Unpack[ClientOptions]) -> Client:
-        """A client sharing this one's connections, with some settings changed."""
-        return Client(**self._settings(changes), http_client=self._http)
+    def _with_settings(self, settings: ClientOptions) -> Self:
+        return type(self)(**settings, http_client=self._http)
 
     def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
         connect, read, write, pool = limits
