@@ -19,6 +19,10 @@ everything that is not a clean stream:
 
 Every error raised after ``message_start`` carries ``partial_message``. Once an error
 has been raised, the engine is failed and raises the same error again when fed.
+
+The hot path: a chunk that is exactly one event skips the decoder's queue, and with
+``lazy_deltas`` (the accumulating stream's engine) a canonical delta is applied from
+its JSON without building the pydantic event (see :mod:`.lazy_deltas`).
 """
 
 from __future__ import annotations

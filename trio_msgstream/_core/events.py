@@ -8,7 +8,10 @@ uses the name to pick one model and validates the JSON text in a single pydantic
 pass (no ``json.loads`` followed by a model). When the name is missing, generic or
 disagrees with the payload, a discriminated union over every known type decides. An
 unknown ``type`` becomes :class:`UnknownEvent` with every field kept, and is never an
-error: the API adds event types over time.
+error: the API adds event types over time. A ``content_block_delta`` is first tried
+against a copy of its schema whose delta union is discriminated inside pydantic-core
+(the generated union calls a Python function per delta); anything that copy refuses
+goes through the full schema, so results and errors are the same.
 
 Derived events (``text``, ``input_json``, ``thinking``, ``signature``, ``citation``,
 ``compaction``) are
