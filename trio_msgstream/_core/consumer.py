@@ -118,6 +118,15 @@ class StreamConsumer:
             rest = [_built(event) for event in rest]
         return rest
 
+    def take_for_handlers(self, every_event: bool) -> list[MessageStreamEvent]:
+        """:meth:`take_rest` for a stream with handlers: with ``every_event`` (an
+        ``on_stream_event`` override) every event, built; otherwise the lazy deltas are
+        left out, as no other handler takes a raw delta."""
+        rest: list[Any] = self.take_rest(events=every_event)
+        if every_event:
+            return rest
+        return [event for event in rest if event.__class__ is not PendingDeltaEvent]
+
     def next_text(self) -> str | None:
         """The text of the next text event in the batch at hand (skipping the other
         events, noting ``message_stop``), or ``None`` when the batch is used up."""

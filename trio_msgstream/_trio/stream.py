@@ -290,10 +290,12 @@ class MessageStream(StreamView):
             # Walk each batch locally: no per-event call (handlers run in order).
             self._enter_consumer()
             try:
-                rest = consumer.take_rest(events="on_stream_event" in self._overridden)
                 if self._overridden:
-                    for event in rest:
+                    every = "on_stream_event" in self._overridden
+                    for event in consumer.take_for_handlers(every):
                         await self._dispatch(event)
+                else:
+                    consumer.take_rest(events=False)
                 more = await self._refill()
             finally:
                 self._consumer_task = None
