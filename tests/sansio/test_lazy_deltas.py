@@ -220,3 +220,24 @@ def test_canonical_text_shortcut_matches_json(data: str) -> None:
     scanned = scan_delta(data)
     if scanned is not None:
         assert scanned[2] == json.loads(data)["delta"]["text"]
+
+
+def test_handlers_get_built_deltas_only_when_they_take_every_event() -> None:
+    body = sse(START, TEXT_BLOCK, delta({"type": "text_delta", "text": "hi"}))
+    batch = StreamEngine(lazy_deltas=True).receive_data(body)
+    consumer = StreamConsumer()
+    consumer.refill(list(batch))
+    every = consumer.take_for_handlers(True)
+    assert [e.type for e in every] == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "text",
+    ]
+    assert isinstance(every[2], RawContentBlockDeltaEvent)
+    consumer.refill(list(batch))
+    assert [e.type for e in consumer.take_for_handlers(False)] == [
+        "message_start",
+        "content_block_start",
+        "text",
+    ]
