@@ -46,10 +46,10 @@ from .events import (
     SignatureEvent,
     TextEvent,
     ThinkingEvent,
-    _SnapshotSource,
 )
 from .exceptions import StreamProtocolError
 from .grammar import StreamGrammar
+from .lazy_deltas import SCANNED_DELTAS as _VALUE_FIELDS
 from .models import (
     CompactionBlock,
     ContentBlock,
@@ -61,86 +61,9 @@ from .models import (
     UnknownDelta,
     Usage,
 )
+from .pieces import Chunks, Items, JsonChunks, parse_partial
 
 __all__ = ["MessageAccumulator"]
-
-
-class _Chunks(_SnapshotSource):
-    """Appended string pieces, joined on demand with a cache of the last join."""
-
-    __slots__ = ("_joined", "_joined_n", "chunks")
-
-    def __init__(self, initial: str) -> None:
-        self.chunks: list[str] = [initial] if initial else []
-        self._joined = ""
-        self._joined_n = 0
-
-    def append(self, piece: str) -> int:
-        self.chunks.append(piece)
-        return len(self.chunks)
-
-    def snapshot_at(self, n: int) -> Any:
-        return self.text_at(n)
-
-    def text_at(self, n: int) -> str:
-        """The concatenation of the first ``n`` pieces."""
-        if n == self._joined_n:
-            return self._joined
-        if n < self._joined_n:
-            return "".join(self.chunks[:n])
-        # Hand the cached string to a local first: when nobody else holds it, CPython
-        # grows it in place, so reading every snapshot in order stays near-linear.
-        joined = self._joined
-        self._joined = ""
-        joined += "".join(self.chunks[self._joined_n : n])
-        self._joined, self._joined_n = joined, n
-        return joined
-
-    def value(self) -> str:
-        return self.text_at(len(self.chunks))
-
-
-class _JsonChunks(_Chunks):
-    """Tool input JSON pieces; the partial parse is done only when read."""
-
-    __slots__ = ("_parsed", "_parsed_n")
-
-    def __init__(self) -> None:
-        super().__init__("")
-        self._parsed: Any = None
-        self._parsed_n = -1
-
-    def snapshot_at(self, n: int) -> Any:
-        if n != self._parsed_n:
-            self._parsed = _parse_partial(self.text_at(n))
-            self._parsed_n = n
-        return self._parsed
-
-
-class _Items(_SnapshotSource):
-    """Appended items (citations); a snapshot is a new list of the first ``n``."""
-
-    __slots__ = ("items",)
-
-    def __init__(self, initial: list[Any] | None) -> None:
-        self.items: list[Any] = list(initial) if initial else []
-
-    def append(self, item: Any) -> int:
-        self.items.append(item)
-        return len(self.items)
-
-    def snapshot_at(self, n: int) -> Any:
-        return self.items[:n]
-
-
-def _parse_partial(raw: str) -> Any:
-    """The complete values of a JSON prefix; ``None`` when it is not valid JSON."""
-    if not raw.strip():
-        return {}
-    try:
-        return from_json(raw, allow_partial=True)
-    except ValueError:
-        return None
 
 
 def _carries_input(block: ContentBlock) -> bool:
@@ -171,22 +94,22 @@ class _Block:
         self.start = start
         self.stopped = False
         self.final: ContentBlock | None = None
-        self.text: _Chunks | None = None
-        self.thinking: _Chunks | None = None
-        self.json: _JsonChunks | None = None
+        self.text: Chunks | None = None
+        self.thinking: Chunks | None = None
+        self.json: JsonChunks | None = None
         self.signature: str | None = None
-        self.citations: _Items | None = None
+        self.citations: Items | None = None
         self.compaction: tuple[str | None, str | None] | None = None
         self.unknown: dict[str, Any] | None = None
         if isinstance(start, TextBlock):
-            self.text = _Chunks(start.text)
-            self.citations = _Items(start.citations) if start.citations is not None else None
+            self.text = Chunks(start.text)
+            self.citations = Items(start.citations) if start.citations is not None else None
         elif isinstance(start, ThinkingBlock):
-            self.thinking = _Chunks(start.thinking)
+            self.thinking = Chunks(start.thinking)
         elif isinstance(start, CompactionBlock):
             self.compaction = (start.content, start.encrypted_content)
         elif _carries_input(start):
-            self.json = _JsonChunks()
+            self.json = JsonChunks()
 
     def add_unknown(self, delta: UnknownDelta) -> None:
         # Forward compatibility for delta kinds this version does not know: strings
@@ -198,10 +121,10 @@ class _Block:
             current = fields.get(key)
             if current is None and key not in fields:
                 current = getattr(self.start, key, None)
-            if isinstance(value, str) and isinstance(current, _Chunks):
+            if isinstance(value, str) and isinstance(current, Chunks):
                 current.append(value)
             elif isinstance(value, str) and isinstance(current, str):
-                pieces = _Chunks(current)
+                pieces = Chunks(current)
                 pieces.append(value)
                 fields[key] = pieces
             else:
@@ -236,7 +159,7 @@ class _Block:
         elif self.json is not None:
             raw = self.json.value()
             if raw and not self.stopped:
-                update["input"] = _parse_partial(raw)
+                update["input"] = parse_partial(raw)
                 update["partial_json"] = raw
             elif raw:
                 try:
@@ -246,18 +169,15 @@ class _Block:
                         raise StreamProtocolError(
                             f"tool input of block is not valid JSON: {exc}", body=raw[:200]
                         ) from None
-                    update["input"] = _parse_partial(raw)
+                    update["input"] = parse_partial(raw)
                     update["partial_json"] = raw
         if self.unknown:
             for key, value in self.unknown.items():
-                update[key] = value.value() if isinstance(value, _Chunks) else value
+                update[key] = value.value() if isinstance(value, Chunks) else value
         block = start.model_copy(update=update) if update else start.model_copy()
         if self.stopped and "partial_json" not in update:
             self.final = block
         return block
-
-
-_Handler = Callable[[Any], list[MessageStreamEvent]]
 
 
 class MessageAccumulator:
@@ -272,6 +192,17 @@ class MessageAccumulator:
         message = acc.snapshot()
     """
 
+    __slots__ = (
+        "_base",
+        "_blocks",
+        "_cached",
+        "_cached_version",
+        "_grammar",
+        "_updates",
+        "_usage",
+        "_version",
+    )
+
     def __init__(self) -> None:
         self._base: Message | None = None
         self._blocks: list[_Block] = []
@@ -281,21 +212,6 @@ class MessageAccumulator:
         self._version = 0
         self._cached: Message | None = None
         self._cached_version = -1
-        self._handlers: dict[str, _Handler] = {
-            "content_block_delta": self._apply_delta,
-            "content_block_start": self._apply_block_start,
-            "content_block_stop": self._apply_block_stop,
-            "message_delta": self._apply_message_delta,
-            "message_start": self._apply_message_start,
-            "message_stop": self._apply_message_stop,
-        }
-        self._deltas: dict[str, Callable[[_Block, Any, Any], list[MessageStreamEvent]]] = {
-            "input_json_delta": self._input_json,
-            "thinking_delta": self._thinking,
-            "signature_delta": self._signature,
-            "citations_delta": self._citation,
-            "compaction_delta": self._compaction,
-        }
 
     @property
     def started(self) -> bool:
@@ -328,10 +244,10 @@ class MessageAccumulator:
         self._version += 1
         if type(event) is RawContentBlockDeltaEvent:
             return self._apply_delta(event)
-        handler = self._handlers.get(event.type)
+        handler = _HANDLERS.get(event.type)
         if handler is None:  # ping, error, unknown: they change nothing
             return [cast("MessageStreamEvent", event)]
-        return handler(event)
+        return handler(self, event)
 
     def _apply_message_start(self, event: RawMessageStartEvent) -> list[MessageStreamEvent]:
         initial = event.message.content
@@ -397,49 +313,72 @@ class MessageAccumulator:
         if type(delta) is TextDelta and block.text is not None:
             n = block.text.append(delta.text)
             return [event, TextEvent(delta.text, index, block.text, n)]
-        kind = self._deltas.get(delta.type)
-        if kind is not None:
-            return kind(block, delta, event)
+        kind = delta.type
+        field = _VALUE_FIELDS.get(kind)
+        if field is not None:
+            return _VALUES[kind](self, block, getattr(delta, field), index, event)
+        typed = _TYPED_DELTAS.get(kind)
+        if typed is not None:
+            return typed(self, block, delta, event)
         if isinstance(delta, UnknownDelta):
             block.add_unknown(delta)
             return [event]
-        raise self._mismatch(block, delta, index)
+        raise self._mismatch(block, kind, index)
+
+    def apply_value(self, event: Any, index: int, kind: str, value: str) -> list[Any]:
+        """Apply a ``content_block_delta`` given as its parts (see
+        :func:`~trio_msgstream._core.events.scan_delta`; ``kind`` is a key of
+        ``_VALUE_FIELDS``): the same checks, state and derived event as :meth:`apply`
+        with the typed event. ``event`` stands for the raw event in the returned list.
+
+        Raises:
+            StreamProtocolError: As for :meth:`apply`.
+        """
+        self._version += 1
+        self._grammar.delta(index)
+        block = self._blocks[index]
+        chunks = block.text
+        if kind == "text_delta" and chunks is not None:  # the usual delta, inline
+            return [event, TextEvent(value, index, chunks, chunks.append(value))]
+        return _VALUES[kind](self, block, value, index, event)
 
     @staticmethod
-    def _mismatch(block: _Block, delta: Any, index: int) -> StreamProtocolError:
-        return StreamProtocolError(
-            f"{delta.type} for content block {index} of type {block.start.type}"
-        )
+    def _mismatch(block: _Block, kind: str, index: int) -> StreamProtocolError:
+        return StreamProtocolError(f"{kind} for content block {index} of type {block.start.type}")
 
-    def _input_json(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
+    def _text(self, block: _Block, value: str, index: int, event: Any) -> list[Any]:
+        if block.text is None:
+            raise self._mismatch(block, "text_delta", index)
+        return [event, TextEvent(value, index, block.text, block.text.append(value))]
+
+    def _input_json(self, block: _Block, value: str, index: int, event: Any) -> list[Any]:
         if block.json is None:
-            raise self._mismatch(block, delta, event.index)
-        n = block.json.append(delta.partial_json)
-        return [event, InputJsonEvent(delta.partial_json, event.index, block.json, n)]
+            raise self._mismatch(block, "input_json_delta", index)
+        return [event, InputJsonEvent(value, index, block.json, block.json.append(value))]
 
-    def _thinking(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
+    def _thinking(self, block: _Block, value: str, index: int, event: Any) -> list[Any]:
         if block.thinking is None:
-            raise self._mismatch(block, delta, event.index)
-        n = block.thinking.append(delta.thinking)
-        return [event, ThinkingEvent(delta.thinking, event.index, block.thinking, n)]
+            raise self._mismatch(block, "thinking_delta", index)
+        n = block.thinking.append(value)
+        return [event, ThinkingEvent(value, index, block.thinking, n)]
 
-    def _signature(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
+    def _signature(self, block: _Block, value: str, index: int, event: Any) -> list[Any]:
         if block.thinking is None:
-            raise self._mismatch(block, delta, event.index)
-        block.signature = delta.signature
-        return [event, SignatureEvent(delta.signature, event.index)]
+            raise self._mismatch(block, "signature_delta", index)
+        block.signature = value
+        return [event, SignatureEvent(value, index)]
 
     def _citation(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
         if block.text is None:
-            raise self._mismatch(block, delta, event.index)
+            raise self._mismatch(block, delta.type, event.index)
         if block.citations is None:
-            block.citations = _Items(None)
+            block.citations = Items(None)
         n = block.citations.append(delta.citation)
         return [event, CitationEvent(delta.citation, event.index, block.citations, n)]
 
     def _compaction(self, block: _Block, delta: Any, event: Any) -> list[MessageStreamEvent]:
         if block.compaction is None:
-            raise self._mismatch(block, delta, event.index)
+            raise self._mismatch(block, delta.type, event.index)
         block.compaction = (delta.content, delta.encrypted_content)
         return [event, CompactionEvent(delta.content, delta.encrypted_content, event.index)]
 
@@ -473,6 +412,27 @@ class MessageAccumulator:
         if self._usage:
             update["usage"] = _merged_usage(base.usage, self._usage)
         return base.model_copy(update=update)
+
+
+# The dispatch tables (class-level: a stream's accumulator holds no bound methods).
+_HANDLERS: dict[str, Callable[[MessageAccumulator, Any], list[MessageStreamEvent]]] = {
+    "content_block_delta": MessageAccumulator._apply_delta,
+    "content_block_start": MessageAccumulator._apply_block_start,
+    "content_block_stop": MessageAccumulator._apply_block_stop,
+    "message_delta": MessageAccumulator._apply_message_delta,
+    "message_start": MessageAccumulator._apply_message_start,
+    "message_stop": MessageAccumulator._apply_message_stop,
+}
+_VALUES: dict[str, Callable[[MessageAccumulator, _Block, str, int, Any], list[Any]]] = {
+    "text_delta": MessageAccumulator._text,
+    "input_json_delta": MessageAccumulator._input_json,
+    "thinking_delta": MessageAccumulator._thinking,
+    "signature_delta": MessageAccumulator._signature,
+}
+_TYPED_DELTAS: dict[str, Callable[[MessageAccumulator, _Block, Any, Any], list[Any]]] = {
+    "citations_delta": MessageAccumulator._citation,
+    "compaction_delta": MessageAccumulator._compaction,
+}
 
 
 def _merged_usage(base: Usage, changes: dict[str, Any]) -> Usage:

@@ -23,6 +23,7 @@ from typing import Any
 
 from .events import MessageStopEvent, MessageStreamEvent, TextEvent
 from .exceptions import APIError, APITimeoutError, IncompleteStreamError, StreamClosedError
+from .lazy_deltas import PendingDeltaEvent
 from .models import Message, TextBlock
 from .structured import OutputTracker
 
@@ -32,6 +33,14 @@ __all__ = ["StreamConsumer", "StreamView", "joined_text"]
 def joined_text(message: Message) -> str:
     """The text of all text blocks of ``message``, concatenated."""
     return "".join(block.text for block in message.content if isinstance(block, TextBlock))
+
+
+def _built(event: Any) -> MessageStreamEvent:
+    if event.__class__ is PendingDeltaEvent:
+        built: MessageStreamEvent = event.build()
+        return built
+    typed: MessageStreamEvent = event
+    return typed
 
 
 class StreamConsumer:
@@ -75,15 +84,26 @@ class StreamConsumer:
         batch = self.batch
         if position >= len(batch):
             return None
-        event = batch[position]
+        event: Any = batch[position]
         self.position = position + 1
-        if isinstance(event, MessageStopEvent):
+        kind = event.__class__
+        if kind is PendingDeltaEvent:
+            built: MessageStreamEvent = event.build()
+            return built
+        if kind is MessageStopEvent:
             self.final_message = event.message
-        return event
+        typed: MessageStreamEvent = event
+        return typed
 
-    def take_rest(self) -> list[MessageStreamEvent]:
+    def take_rest(self, *, events: bool = True) -> list[MessageStreamEvent]:
         """The events of the batch at hand not yet handed out, all at once (for
-        consumers that walk a batch locally rather than one call per event)."""
+        consumers that walk a batch locally rather than one call per event).
+
+        Args:
+            events: The caller looks at the events (``False``: it only needs the
+                batch used up and the final message noted, and the lazy deltas in
+                the returned list are left unbuilt).
+        """
         position = self.position
         batch = self.batch
         rest = batch[position:] if position else batch
@@ -94,7 +114,18 @@ class StreamConsumer:
             for event in rest:
                 if isinstance(event, MessageStopEvent):
                     self.final_message = event.message
+        if events:
+            rest = [_built(event) for event in rest]
         return rest
+
+    def take_for_handlers(self, every_event: bool) -> list[MessageStreamEvent]:
+        """:meth:`take_rest` for a stream with handlers: with ``every_event`` (an
+        ``on_stream_event`` override) every event, built; otherwise the lazy deltas are
+        left out, as no other handler takes a raw delta."""
+        rest: list[Any] = self.take_rest(events=every_event)
+        if every_event:
+            return rest
+        return [event for event in rest if event.__class__ is not PendingDeltaEvent]
 
     def next_text(self) -> str | None:
         """The text of the next text event in the batch at hand (skipping the other
@@ -191,7 +222,7 @@ class StreamView:
 
         Readable at any time, including after a failure. In the async client it can
         be ahead of the events the consumer has seen by up to ``max_buffer_size``
-        network chunks.
+        batches (each at most one decoding step of body).
         """
         if self._consumer.final_message is not None:
             return self._consumer.final_message

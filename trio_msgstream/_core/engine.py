@@ -19,6 +19,10 @@ everything that is not a clean stream:
 
 Every error raised after ``message_start`` carries ``partial_message``. Once an error
 has been raised, the engine is failed and raises the same error again when fed.
+
+The hot path: a chunk that is exactly one event skips the decoder's queue, and with
+``lazy_deltas`` (the accumulating stream's engine) a canonical delta is applied from
+its JSON without building the pydantic event (see :mod:`.lazy_deltas`).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from .exceptions import (
     error_class_for_type,
 )
 from .grammar import StreamGrammar
+from .lazy_deltas import PendingDeltaEvent, scan_delta
 from .models import Message
 from .redact import redact
 from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
@@ -59,6 +64,11 @@ class StreamEngine:
         request_id: Put on errors raised from this stream.
         secrets: The client's own key and token (see ``HttpxResponseView.secrets``):
             redacted from mid-stream errors, whose text comes from the server.
+        lazy_deltas: With ``accumulate``: a ``content_block_delta`` in its canonical
+            shape is applied straight from its JSON, and stands in the returned events
+            as a :class:`~trio_msgstream._core.lazy_deltas.PendingDeltaEvent` whose typed
+            event is built only if a consumer is handed it (the stream consumer does
+            that). Errors, and the typed event once built, are the same.
     """
 
     def __init__(
@@ -68,9 +78,11 @@ class StreamEngine:
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         request_id: str | None = None,
         secrets: tuple[str, ...] = (),
+        lazy_deltas: bool = False,
     ) -> None:
         self._decoder = SSEDecoder(max_event_size=max_event_size)
         self._accumulator = MessageAccumulator() if accumulate else None
+        self._lazy = lazy_deltas and accumulate
         self.request_id: str | None = request_id
         """Put on the errors this engine raises."""
         self.secrets: tuple[str, ...] = secrets
@@ -124,7 +136,10 @@ class StreamEngine:
         if self._error is not None:
             raise self._error
         try:
-            bad_utf8 = self._check_utf8(data)
+            if self._utf8_partial or not data.isascii():
+                bad_utf8 = self._check_utf8(data)
+            else:
+                bad_utf8 = None  # the usual chunk: ASCII, nothing pending
             if bad_utf8 is not None:
                 # The bytes before the invalid sequence may complete events: they
                 # belong in the partial message whatever the chunking was.
@@ -132,10 +147,14 @@ class StreamEngine:
                 self._feed_and_salvage(valid)
                 raise error
             try:
-                self._decoder.receive_data(data)
+                single = self._decoder.receive_single(data)
             except StreamProtocolError:
                 self._salvage()
                 raise
+            if single is not None:
+                out: list[Any] = []
+                self._take(single[0], single[1], out)
+                return out
             return self._drain()
         except APIError as exc:
             raise self._fail(exc) from None
@@ -217,43 +236,52 @@ class StreamEngine:
         self._error = exc
         return exc
 
-    def _next_raw(self) -> RawMessageStreamEvent | None:
-        sse = self._decoder.next_event()
-        if sse is NEED_DATA:
-            return None
-        assert not isinstance(sse, type(NEED_DATA))
-        event = parse_event(sse.event, sse.data)
-        self.events_received += 1
-        if isinstance(event, RawErrorEvent):
-            cls, status = error_class_for_type(event.error.type)
-            body: object = event.model_dump()
-            message = event.error.message or event.error.type
-            if self.secrets:
-                message = redact(message, self.secrets)
-                body = json.loads(redact(json.dumps(body), self.secrets))
-            raise cls(
-                message,
-                status_code=status,
-                type=event.error.type,
-                mid_stream=True,
-                request_id=self.request_id,
-                body=body,
-            )
-        return event
-
     def _drain(self) -> list[Any]:
-        accumulator = self._accumulator
+        next_event = self._decoder.next_event
         out: list[Any] = []
         while True:
-            event = self._next_raw()
-            if event is None:
+            sse = next_event()
+            if sse is NEED_DATA:
                 return out
-            if accumulator is not None:
-                out.extend(accumulator.apply(event))
-                self._stopped = accumulator.done
-                continue
-            self._check_raw_grammar(event)
-            out.append(event)
+            assert not isinstance(sse, type(NEED_DATA))
+            self._take(sse.event, sse.data, out)
+
+    def _take(self, name: str, data: str, out: list[Any]) -> None:
+        # One SSE event: validated, applied, and its consumer events appended to out.
+        accumulator = self._accumulator
+        if self._lazy and name == "content_block_delta":
+            scanned = scan_delta(data)
+            if scanned is not None:
+                assert accumulator is not None
+                self.events_received += 1
+                out += accumulator.apply_value(PendingDeltaEvent(data), *scanned)
+                return
+        event = parse_event(name, data)
+        self.events_received += 1
+        if isinstance(event, RawErrorEvent):
+            raise self._error_event(event)
+        if accumulator is not None:
+            out += accumulator.apply(event)
+            self._stopped = accumulator.done
+            return
+        self._check_raw_grammar(event)
+        out.append(event)
+
+    def _error_event(self, event: RawErrorEvent) -> APIStatusError:
+        cls, status = error_class_for_type(event.error.type)
+        body: object = event.model_dump()
+        message = event.error.message or event.error.type
+        if self.secrets:
+            message = redact(message, self.secrets)
+            body = json.loads(redact(json.dumps(body), self.secrets))
+        return cls(
+            message,
+            status_code=status,
+            type=event.error.type,
+            mid_stream=True,
+            request_id=self.request_id,
+            body=body,
+        )
 
     def _check_raw_grammar(self, event: RawMessageStreamEvent) -> None:
         # Raw mode keeps no message, but checks the stream's shape with the same

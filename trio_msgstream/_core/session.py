@@ -154,7 +154,10 @@ class RequestSession:
         self.attempts += 1
         self.observation.attempt(self.attempts)
         if self.mode != "body":
-            self.engine = StreamEngine(accumulate=self.mode == "stream")
+            stream = self.mode == "stream"
+            # The stream's consumer builds a lazy delta's typed event when it hands
+            # it out (StreamConsumer), so only iterating every event pays for it.
+            self.engine = StreamEngine(accumulate=stream, lazy_deltas=stream)
             self._held = []
             self._held_pings = 0
             self._reset_idle(now)

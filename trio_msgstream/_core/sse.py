@@ -207,27 +207,41 @@ class SSEDecoder:
                 already failed.
             RuntimeError: Data arrived after EOF.
         """
+        single = self.receive_single(data)
+        if single is not None:
+            ev = _new_event(ServerSentEvent)
+            _set_event(ev, single[0])
+            _set_data(ev, single[1])
+            _set_id(ev, self._last_event_id)
+            _set_retry(ev, None)
+            self._events.append(ev)
+
+    def receive_single(self, data: bytes) -> tuple[str, str] | None:
+        """:meth:`receive_data`, but a chunk that is exactly one event in the form the
+        Messages API sends (``event: NAME\\ndata: DATA\\n\\n``) while no event is
+        queued is not queued: its ``(event, data)`` is returned at once (the hot path of
+        a stream read one event per network chunk; such an event has no ``id`` or
+        ``retry`` of its own). ``None`` otherwise.
+
+        Raises:
+            StreamProtocolError: As for :meth:`receive_data`.
+            RuntimeError: As for :meth:`receive_data`.
+        """
         if not (self._at_start or self._skip_lf or self._error or self._eof):
             if data and 0x0D not in data and not self._buf:
                 # The common case, by far: a chunk of LF-only complete events.
                 if data.endswith(b"\n\n") and len(data) <= self._max_event_size:
                     self._bytes_received += len(data)
                     text = data.decode("utf-8", "replace")
-                    # One chunk per event, as the API sends them: exactly
-                    # "event: NAME\ndata: JSON\n\n". Same result as _interpret.
-                    if text.count("\n") == 3 and text[:7] == "event: ":
+                    # Same result as _interpret for exactly "event: NAME\ndata: DATA\n\n".
+                    if text.count("\n") == 3 and text[:7] == "event: " and not self._events:
                         nl = text.index("\n")
                         if text[nl + 1 : nl + 7] == "data: ":
-                            ev = _new_event(ServerSentEvent)
-                            _set_event(ev, text[7:nl] or "message")
-                            _set_data(ev, text[nl + 7 : -2])
-                            _set_id(ev, self._last_event_id)
-                            _set_retry(ev, None)
-                            self._events.append(ev)
-                            return
+                            return text[7:nl] or "message", text[nl + 7 : -2]
                     self._interpret(text.split("\n"))
-                    return
+                    return None
         self._receive_general(data)
+        return None
 
     def next_event(self) -> ServerSentEvent | NeedData:
         """Return the next complete event.

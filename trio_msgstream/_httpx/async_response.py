@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import trio
 
 from .._core.exceptions import APIError, StreamProtocolError
@@ -32,12 +33,13 @@ class HttpxWireResponse(HttpxResponseView):
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         decoder = self._decoder()
-        chunks = self._response.aiter_raw()
+        chunks = self._raw_chunks()
         try:
             with map_httpx_errors(request=self._response.request, in_body=True):
                 if decoder is None:  # the usual case: no per-chunk work at all
                     async for raw in chunks:
-                        yield raw
+                        if raw:  # b"" would read as the end of the body
+                            yield raw
                     return
                 async for raw in chunks:
                     for piece in decoded_pieces(decoder, raw):
@@ -45,6 +47,22 @@ class HttpxWireResponse(HttpxResponseView):
                 decoder.finish()
         finally:
             await self._finish(chunks)
+
+    def _raw_chunks(self) -> AsyncIterator[bytes]:
+        # The response's byte stream itself: aiter_raw() would add a generator layer,
+        # a chunker and a byte count to every network chunk, and we read raw bytes in
+        # the network's chunking anyway. (A body already read or closed goes through
+        # aiter_raw, which raises httpx's error for it.)
+        response = self._response
+        stream = response.stream
+        if (
+            isinstance(stream, httpx.AsyncByteStream)
+            and not response.is_stream_consumed
+            and not response.is_closed
+        ):
+            response.is_stream_consumed = True
+            return stream.__aiter__()
+        return response.aiter_raw()
 
     async def read_bounded(self, limit: int) -> bytes:
         """Up to ``limit`` decoded bytes of the body, secrets redacted (error previews)."""

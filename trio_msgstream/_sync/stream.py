@@ -223,10 +223,12 @@ class SyncMessageStream(StreamView):
         try:
             while True:
                 # Walk each batch locally: no per-event call (handlers run in order).
-                rest = consumer.take_rest()
                 if self._overridden:
-                    for event in rest:
+                    every = "on_stream_event" in self._overridden
+                    for event in consumer.take_for_handlers(every):
                         self._dispatch(event)
+                else:
+                    consumer.take_rest(events=False)
                 if not self._refill():
                     break
         except (KeyboardInterrupt, SystemExit):

@@ -8,11 +8,21 @@ Theory of operation::
           │  response head, then reports started (so HTTP errors raise where the
           │  caller enters ``async with``)
           ├─ reads the body, feeds the session (decoder, accumulator, holding back)
-          └─ sends one batch of events per network chunk ──┐
-                                                           ▼
-                                  bounded memory channel (backpressure)
+          └─ sends the events of each network chunk ───────┐
+             (extending the last batch sent while it waits  ▼
+             in the channel)        bounded memory channel (backpressure)
                                                            │
     consumer task (MessageStream), one at a time ◀─────────┘
+
+Backpressure: the channel holds ``max_buffer_size`` batches. A batch is the events of
+one network chunk, or of several: while the last batch sent still waits in the channel
+(the consumer has not received it), the events of the next chunks are appended to it,
+as long as it then holds at most ``MAX_BATCH_EVENTS`` events and comes from at most
+``DEFAULT_MAX_DECODED_CHUNK`` bytes of body (one decoding step's worth, the most one
+chunk can bring). So the backlog is bounded exactly as with one batch per chunk:
+``max_buffer_size`` batches of at most one decoding step each; in a burst (many small
+chunks read at once) there are far fewer hand-overs. When the channel is full and its
+last batch cannot grow, the producer stops reading the socket.
 
 The producer never raises into the caller's nursery. Once it has reported started it
 captures its own failure as an ``outcome.Error`` and closes the channel; the consumer
@@ -35,6 +45,7 @@ import outcome
 import trio
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE, DRAIN_TIMEOUT
+from .._core.decoding import DEFAULT_MAX_DECODED_CHUNK
 from .._core.engine import StreamEngine
 from .._core.events import MessageStreamEvent
 from .._core.exceptions import APIConnectionError, APIError, IncompleteStreamError
@@ -46,6 +57,9 @@ from .wire import WireClient, WireResponse
 __all__ = ["StreamProducer", "drain_body"]
 
 Batch = list[MessageStreamEvent]
+
+MAX_BATCH_EVENTS = 64
+"""The most events a batch is extended to (it may pass this by one chunk's events)."""
 
 
 class StreamProducer:
@@ -66,12 +80,18 @@ class StreamProducer:
         self.send_channel: trio.MemorySendChannel[Batch] = send
         self.receive_channel: trio.MemoryReceiveChannel[Batch] = receive
         self.close_scope = trio.CancelScope()
+        self.closing = False
+        """:meth:`aclose` has cancelled ``close_scope``."""
         self.done = trio.Event()
         self.result: outcome.Outcome[None] | None = None
         self.response: WireResponse | None = None
         self.started = False
         self.draining = False
         """The message is complete; the rest of the body is being read."""
+        self.open_batch: Batch | None = None
+        """The last batch sent, while the consumer has not received it (it may grow);
+        the consumer sets ``None`` when it receives a batch."""
+        self._open_bytes = 0
 
     @property
     def engine(self) -> StreamEngine | None:
@@ -88,7 +108,10 @@ class StreamProducer:
         session = self.session
         try:
             async with self.send_channel:
-                with self.close_scope, trio.CancelScope(deadline=session.deadline_at) as scope:
+                # One scope for close() and the request's deadline (fewer objects per
+                # stream): ``closing`` tells them apart.
+                with self.close_scope as scope:
+                    scope.deadline = session.deadline_at
                     try:
                         await run_attempts(session, lambda: self._attempt(task_status))
                         self.result = outcome.Value(None)
@@ -97,7 +120,7 @@ class StreamProducer:
                         if not self.started:
                             raise
                         self.result = outcome.Error(exc)
-                if scope.cancelled_caught and self.result is None:
+                if scope.cancelled_caught and self.result is None and not self.closing:
                     error = session.fail(session.deadline_error())
                     if not self.started:
                         raise error
@@ -130,23 +153,38 @@ class StreamProducer:
 
     async def _pump(self, response: WireResponse) -> None:
         session = self.session
-        with trio.CancelScope(deadline=session.idle_deadline) as idle_scope:
+        clock = trio.lowlevel.current_clock()
+        receive = session.receive_data
+        idle_deadline = session.idle_deadline  # the scope's, kept here (read per chunk)
+        with trio.CancelScope(deadline=idle_deadline) as idle_scope:
             chunks = response.iter_chunks()
             try:
                 async for chunk in chunks:
-                    events = session.receive_data(chunk, trio.current_time())
-                    if session.idle_deadline != idle_scope.deadline:
-                        idle_scope.deadline = session.idle_deadline
+                    events = receive(chunk, clock.current_time())
+                    if session.idle_deadline != idle_deadline:
+                        idle_deadline = idle_scope.deadline = session.idle_deadline
                     if not events:
                         continue
-                    if not self._deliver_nowait(events):
+                    batch = self.open_batch
+                    if (
+                        batch is not None
+                        and len(batch) < MAX_BATCH_EVENTS
+                        and self._open_bytes + len(chunk) <= DEFAULT_MAX_DECODED_CHUNK
+                    ):
+                        batch += events  # still in the channel, not yet received
+                        self._open_bytes += len(chunk)
+                    elif self._deliver_nowait(events):
+                        self.open_batch = events
+                        self._open_bytes = len(chunk)
+                    else:
                         # Waiting for a slow consumer is not an idle stream.
+                        self.open_batch = None
                         session.pause_idle(trio.current_time())
                         idle_scope.deadline = math.inf
                         if not await self._deliver(events):
                             return
                         session.resume_idle(trio.current_time())
-                        idle_scope.deadline = session.idle_deadline
+                        idle_deadline = idle_scope.deadline = session.idle_deadline
                     if session.done:
                         await self._end_at_message_stop(chunks)
                         return
@@ -162,6 +200,7 @@ class StreamProducer:
         # The consumer has everything: end its stream now, then read the rest of the
         # body (the API sends nothing after message_stop) so the connection can be
         # reused; a body that stays open is dropped after DRAIN_TIMEOUT.
+        self.open_batch = None
         self.result = outcome.Value(None)
         self.draining = True
         await self.send_channel.aclose()
@@ -199,6 +238,7 @@ class StreamProducer:
         if self.draining and not self.done.is_set():
             with trio.CancelScope(shield=True, deadline=trio.current_time() + DRAIN_TIMEOUT):
                 await self.done.wait()
+        self.closing = True
         self.close_scope.cancel()
         if not self.done.is_set():
             with trio.CancelScope(shield=True):

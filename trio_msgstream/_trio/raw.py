@@ -51,6 +51,7 @@ class RawMessageStream:
         self._eof = False
         self._closed = False
         self._complete = False
+        self._clock = trio.lowlevel.current_clock()
 
     @property
     def response(self) -> Any:
@@ -65,62 +66,83 @@ class RawMessageStream:
         return self
 
     async def __anext__(self) -> RawMessageStreamEvent:
-        while self._pos >= len(self._batch):
+        pos = self._pos
+        batch = self._batch
+        while pos >= len(batch):
             if self._complete and not self._closed:
                 # The step after message_stop: read the rest of the body, release it.
                 await self.aclose()
             if self._eof or self._closed:
                 await trio.lowlevel.checkpoint()
                 raise StopAsyncIteration
-            self._batch, self._pos = await self._read_batch(), 0
-        event = self._batch[self._pos]
-        self._pos += 1
-        return event
-
-    async def _read_batch(self) -> list[RawMessageStreamEvent]:
-        session = self._session
-        now = trio.current_time()
-        session.resume_idle(now)
-        deadline = session.wait_deadline
-        try:
-            if deadline - now >= session.transport_read_limit:
-                # The transport's read timeout fires first (or together): no cancel
-                # scope per read, the common case right after content.
-                chunk = await self._chunks.__anext__()
-                scope = None
-            else:
-                with trio.move_on_at(deadline) as scope:
+            session = self._session
+            now = self._clock.current_time()
+            session.resume_idle(now)
+            deadline = session.wait_deadline
+            chunk: bytes | None
+            try:
+                if deadline - now >= session.transport_read_limit:
+                    # The transport's read timeout fires first (or together): no cancel
+                    # scope per read, the common case right after content.
                     chunk = await self._chunks.__anext__()
-        except StopAsyncIteration:
+                else:
+                    chunk = await self._read_scoped(deadline)
+            except StopAsyncIteration:
+                batch = await self._end_of_body()
+            except APIError as exc:
+                batch = await self._broken(exc)
+            else:
+                if chunk is None:
+                    await self.aclose()
+                    raise session.fail(session.timeout_error(self._clock.current_time()))
+                try:
+                    batch = self._received(chunk)
+                except APIError:
+                    await self.aclose()
+                    raise
+            self._batch = batch
+            pos = 0
+        self._pos = pos + 1
+        return batch[pos]
+
+    async def _read_scoped(self, deadline: float) -> bytes | None:
+        """The next chunk, or ``None`` when ``deadline`` passes first."""
+        with trio.move_on_at(deadline):
+            return await self._chunks.__anext__()
+        return None
+
+    async def _end_of_body(self) -> list[RawMessageStreamEvent]:
+        self._eof = True
+        await self.aclose()
+        session = self._session
+        tail: list[Any] = session.receive_eof()
+        session.succeed()
+        return tail
+
+    async def _broken(self, exc: APIError) -> list[RawMessageStreamEvent]:
+        await self.aclose()
+        session = self._session
+        if session.done and isinstance(exc, APIConnectionError):
+            # After message_stop the stream is complete: a connection that breaks
+            # while the end of the body is read is just discarded.
             self._eof = True
-            await self.aclose()
-            tail: list[Any] = session.receive_eof()
-            session.succeed()
-            return tail
-        except APIError as exc:
-            await self.aclose()
-            if session.done and isinstance(exc, APIConnectionError):
-                # After message_stop the stream is complete: a connection that breaks
-                # while the end of the body is read is just discarded.
-                self._eof = True
-                return []
-            error = session.explain_transport_timeout(exc, trio.current_time())
-            raise session.fail(error) from exc.__cause__
-        if scope is not None and scope.cancelled_caught:
-            await self.aclose()
-            raise session.fail(session.timeout_error(trio.current_time()))
-        try:
-            events: list[Any] = session.receive_data(chunk, trio.current_time())
-        except APIError:
-            await self.aclose()
-            raise
+            return []
+        error = session.explain_transport_timeout(exc, self._clock.current_time())
+        raise session.fail(error) from exc.__cause__
+
+    def _received(self, chunk: bytes) -> list[RawMessageStreamEvent]:
+        session = self._session
+        now = self._clock.current_time()
+        events: list[Any] = session.receive_data(chunk, now)
         if session.done:
             # message_stop: hand it out now; aclose() reads the rest of the body.
             self._eof = True
             self._complete = True
             session.succeed()
         else:
-            session.consumer_holds(trio.current_time())
+            # Reading the clock again would add nothing: the consumer is handed the
+            # batch now.
+            session.consumer_holds(now)
         return events
 
     async def aclose(self) -> None:

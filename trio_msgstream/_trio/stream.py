@@ -57,7 +57,8 @@ class StreamStatistics:
     bytes_received: int
     """Body bytes read by the producer in the current attempt."""
     batches_buffered: int
-    """Batches (one per network chunk) waiting in the channel for the consumer."""
+    """Batches waiting in the channel for the consumer (each the events of one network
+    chunk, or of several small ones read in a burst; see ``max_buffer_size``)."""
     max_buffer_size: int
     finished: bool
     """The producer task has exited."""
@@ -223,13 +224,18 @@ class MessageStream(StreamView):
         producer = self._producer
         # A batch already waiting is taken without a scheduler round trip (the channel
         # is bounded, so this cannot starve other tasks); otherwise wait below.
+        # Receiving a batch stops the producer extending it (``open_batch``).
         await trio.lowlevel.checkpoint_if_cancelled()
         try:
-            return producer.receive_channel.receive_nowait()
+            batch = producer.receive_channel.receive_nowait()
+            producer.open_batch = None
+            return batch
         except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
             pass  # the same again below, where it is handled
         try:
-            return await producer.receive_channel.receive()
+            batch = await producer.receive_channel.receive()
+            producer.open_batch = None
+            return batch
         except trio.EndOfChannel:
             pass
         except trio.ClosedResourceError:
@@ -284,10 +290,12 @@ class MessageStream(StreamView):
             # Walk each batch locally: no per-event call (handlers run in order).
             self._enter_consumer()
             try:
-                rest = consumer.take_rest()
                 if self._overridden:
-                    for event in rest:
+                    every = "on_stream_event" in self._overridden
+                    for event in consumer.take_for_handlers(every):
                         await self._dispatch(event)
+                else:
+                    consumer.take_rest(events=False)
                 more = await self._refill()
             finally:
                 self._consumer_task = None

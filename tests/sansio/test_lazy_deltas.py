@@ -1,0 +1,243 @@
+"""The lazy delta path (``StreamEngine(lazy_deltas=True)``) against the pydantic path.
+
+The accumulating stream applies a canonical ``content_block_delta`` straight from its
+JSON and builds the typed event only when the consumer hands it out. Whatever the
+input, the consumer must see exactly what the pydantic path gives: the same classes,
+fields (unknown ones kept), derived events, snapshots, and the same typed errors.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trio_msgstream._core.consumer import StreamConsumer
+from trio_msgstream._core.engine import StreamEngine
+from trio_msgstream._core.events import RawContentBlockDeltaEvent, parse_event
+from trio_msgstream._core.exceptions import APIError
+from trio_msgstream._core.lazy_deltas import PendingDeltaEvent, scan_delta
+from trio_msgstream.testing import split_events
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic"
+BODIES = sorted(FIXTURES.glob("*.sse"))
+
+
+def describe(event: Any) -> tuple[Any, ...]:
+    """Everything a consumer can see of an event."""
+    if hasattr(event, "model_dump"):
+        return (
+            type(event),
+            event.model_dump(),
+            event.model_fields_set,
+            event.model_extra,
+            getattr(getattr(event, "delta", None), "model_extra", None),
+            type(getattr(event, "delta", None)),
+        )
+    snapshot = getattr(event, "snapshot", None)
+    return (type(event), repr(event), snapshot)
+
+
+def run(body: bytes, *, lazy: bool, chunks: list[bytes] | None = None) -> tuple[list[Any], Any]:
+    """The events a consumer is handed (and the error, if any) for ``body``."""
+    engine = StreamEngine(lazy_deltas=lazy)
+    consumer = StreamConsumer()
+    seen: list[Any] = []
+    error: Any = None
+    try:
+        for chunk in chunks if chunks is not None else split_events(body):
+            consumer.refill(engine.receive_data(chunk))
+            while (event := consumer.take()) is not None:
+                seen.append(describe(event))
+        consumer.refill(engine.receive_eof())
+        while (event := consumer.take()) is not None:
+            seen.append(describe(event))
+    except APIError as exc:
+        partial = exc.partial_message
+        error = (type(exc), str(exc), partial.model_dump() if partial is not None else None)
+    snapshot = engine.snapshot()
+    return seen, (error, snapshot.model_dump() if snapshot is not None else None)
+
+
+@pytest.mark.parametrize("path", BODIES, ids=[p.stem for p in BODIES])
+def test_fixtures_are_handed_out_the_same(path: Path) -> None:
+    body = path.read_bytes()
+    assert run(body, lazy=True) == run(body, lazy=False)
+    # All at once (one decoding step of many events) too.
+    assert run(body, lazy=True, chunks=[body]) == run(body, lazy=False, chunks=[body])
+
+
+def sse(*events: Any) -> bytes:
+    out = b""
+    for event in events:
+        data = event if isinstance(event, str) else json.dumps(event)
+        name = "content_block_delta"
+        if not isinstance(event, str):
+            name = event.get("type", "content_block_delta")
+        out += f"event: {name}\ndata: {data}\n\n".encode()
+    return out
+
+
+START = {
+    "type": "message_start",
+    "message": {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "m",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    },
+}
+TEXT_BLOCK = {
+    "type": "content_block_start",
+    "index": 0,
+    "content_block": {"type": "text", "text": ""},
+}
+TOOL_BLOCK = {
+    "type": "content_block_start",
+    "index": 0,
+    "content_block": {"type": "tool_use", "id": "t", "name": "f", "input": {}},
+}
+THINKING_BLOCK = {
+    "type": "content_block_start",
+    "index": 0,
+    "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+}
+
+
+def delta(payload: dict[str, Any], **top: Any) -> dict[str, Any]:
+    return {"type": "content_block_delta", "index": 0, "delta": payload, **top}
+
+
+ODD_DELTAS: list[Any] = [
+    # unknown fields are kept, on the event and on the delta
+    delta({"type": "text_delta", "text": "a", "extra": [1, {"b": None}]}, also=True),
+    # shapes the fast path leaves to pydantic (coerced or refused there)
+    delta({"type": "text_delta", "text": 5}),
+    delta({"type": "text_delta"}),
+    delta({"type": "text_delta", "text": "x"}, index="0"),
+    delta({"type": "text_delta", "text": "x"}, index=0.0),
+    delta({"type": "text_delta", "text": "x"}, index=True),
+    delta({"type": "text_delta", "text": "x"}, index=-1),
+    delta({"type": "text_delta", "text": "x"}, index=7),
+    delta({"type": "text_delta", "text": "x"}, index=2**70),
+    {"index": 0, "delta": {"type": "text_delta", "text": "no type"}},
+    delta({"type": "input_json_delta", "partial_json": "{"}),  # wrong block kind
+    delta({"type": "thinking_delta", "thinking": "t"}),
+    delta({"type": "signature_delta", "signature": "s"}),
+    delta({"type": "brand_new_delta", "text": "t"}),  # unknown kind: UnknownDelta
+    delta({"text": "no kind"}),
+    delta(["not", "an", "object"]),  # type: ignore[arg-type]
+    '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}',
+    '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":NaN}}',
+    '"just a string"',
+    "[]",
+]
+
+
+@pytest.mark.parametrize("odd", ODD_DELTAS, ids=[str(i) for i in range(len(ODD_DELTAS))])
+@pytest.mark.parametrize(
+    "block", [TEXT_BLOCK, TOOL_BLOCK, THINKING_BLOCK], ids=["text", "tool", "thinking"]
+)
+def test_odd_deltas_give_the_same_events_and_errors(odd: Any, block: dict[str, Any]) -> None:
+    body = sse(START, block, odd, delta({"type": "text_delta", "text": "after"}))
+    assert run(body, lazy=True) == run(body, lazy=False)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        delta({"type": "thinking_delta", "thinking": "t", "estimated_tokens": 3}),
+        delta({"type": "thinking_delta", "thinking": "t", "estimated_tokens": None}),
+        delta({"type": "thinking_delta", "thinking": "t", "estimated_tokens": "3"}),
+        delta({"type": "thinking_delta", "thinking": "t", "estimated_tokens": 3.5}),
+        delta({"type": "signature_delta", "signature": "sig"}),
+    ],
+)
+def test_thinking_deltas_give_the_same_events(payload: dict[str, Any]) -> None:
+    body = sse(START, THINKING_BLOCK, payload, {"type": "content_block_stop", "index": 0})
+    assert run(body, lazy=True) == run(body, lazy=False)
+
+
+def test_the_lazy_event_is_built_only_when_handed_out() -> None:
+    body = sse(START, TEXT_BLOCK, delta({"type": "text_delta", "text": "hi"}))
+    batch = StreamEngine(lazy_deltas=True).receive_data(body)
+    pending = [event for event in batch if isinstance(event, PendingDeltaEvent)]
+    assert len(pending) == 1
+    assert pending[0].type == "content_block_delta"
+    consumer = StreamConsumer()
+    consumer.refill(batch)
+    assert [type(e) for e in consumer.take_rest(events=False)].count(PendingDeltaEvent) == 1
+    consumer.refill(batch)
+    handed = consumer.take_rest()
+    assert PendingDeltaEvent not in {type(e) for e in handed}
+    built = [e for e in handed if isinstance(e, RawContentBlockDeltaEvent)]
+    assert built == [parse_event("content_block_delta", pending[0].data)]
+
+
+def test_scan_delta_accepts_only_the_canonical_shape() -> None:
+    text = '{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"é"}}'
+    assert scan_delta(text) == (2, "text_delta", "é")
+    for bad in [
+        '{"type":"content_block_delta","index":2,"delta":{"type":"citations_delta"}}',
+        '{"type":"ping"}',
+        '{"type":"content_block_delta","index":"2","delta":{"type":"text_delta","text":""}}',
+        "not json",
+    ]:
+        assert scan_delta(bad) is None
+
+
+HEAD = '{"type":"content_block_delta","index":'
+MID = ',"delta":{"type":"text_delta","text":"'
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        HEAD + "0" + MID + 'plain text"}}',
+        HEAD + "12" + MID + '"}}',
+        HEAD + "0" + MID + "}}",  # unterminated string
+        HEAD + "0" + MID + 'a"}}}',
+        HEAD + "00" + MID + 'x"}}',
+        HEAD + "٣" + MID + 'x"}}',  # a non-ASCII digit
+        HEAD + "0" + MID + 'tab\there"}}',  # a raw control character: not JSON
+        HEAD + "0" + MID + 'line\\nbreak \\u00e9 \\"q\\""}}',
+        HEAD + "0" + MID + 'emoji 😀 and é"}}',
+        HEAD + "0" + MID + 'x","extra":1}}',
+        HEAD + "0 " + MID + 'x"}}',
+        HEAD + "0" + MID + 'lone \\ud800"}}',
+        HEAD + "0" + ',"delta":{"type":"text_delta","text":"x","more":"y"}}',
+    ],
+)
+def test_canonical_text_shortcut_matches_json(data: str) -> None:
+    body = sse(START, TEXT_BLOCK, data, delta({"type": "text_delta", "text": "after"}))
+    assert run(body, lazy=True) == run(body, lazy=False)
+    scanned = scan_delta(data)
+    if scanned is not None:
+        assert scanned[2] == json.loads(data)["delta"]["text"]
+
+
+def test_handlers_get_built_deltas_only_when_they_take_every_event() -> None:
+    body = sse(START, TEXT_BLOCK, delta({"type": "text_delta", "text": "hi"}))
+    batch = StreamEngine(lazy_deltas=True).receive_data(body)
+    consumer = StreamConsumer()
+    consumer.refill(list(batch))
+    every = consumer.take_for_handlers(True)
+    assert [e.type for e in every] == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "text",
+    ]
+    assert isinstance(every[2], RawContentBlockDeltaEvent)
+    consumer.refill(list(batch))
+    assert [e.type for e in consumer.take_for_handlers(False)] == [
+        "message_start",
+        "content_block_start",
+        "text",
+    ]

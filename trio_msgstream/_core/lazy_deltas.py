@@ -1,0 +1,113 @@
+"""The lazy delta path: a ``content_block_delta`` applied without its pydantic event.
+
+Part of the sans-IO core (no trio, no httpx).
+
+Theory of operation: text, tool input, thinking and signature deltas are nearly every
+event of a stream, and most consumers never look at the raw event (``text_stream``,
+``get_final_message``, handlers other than ``on_stream_event``). :func:`scan_delta`
+checks a delta's JSON for the canonical shape with plain type checks (a text delta
+written exactly as the API writes it, with nothing to unescape, takes one regular
+expression instead of the JSON parser) and hands the accumulator its index, kind and
+value; :class:`PendingDeltaEvent` then stands where the raw event goes in the batch, and
+the stream's consumer builds the typed event (:func:`~.events.parse_event`, the very
+same) only when it hands it out. Anything :func:`scan_delta` does not accept takes the
+full path, so events, unknown fields and typed errors are those of the pydantic path
+(``tests/sansio/test_lazy_deltas.py`` compares both).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from pydantic_core import from_json
+
+from .events import RawContentBlockDeltaEvent, parse_event
+
+__all__ = ["SCANNED_DELTAS", "PendingDeltaEvent", "scan_delta"]
+
+# The delta kinds the accumulator takes straight from the JSON: kind -> its one field.
+SCANNED_DELTAS: Final = {
+    "text_delta": "text",
+    "input_json_delta": "partial_json",
+    "thinking_delta": "thinking",
+    "signature_delta": "signature",
+}
+
+
+# A text delta exactly as the API writes it, its text free of anything JSON escapes or
+# forbids (quotes, backslashes, control characters; C1 too, to stay on the safe side):
+# then the text is the characters themselves, and one regular expression replaces the
+# JSON parser. Anything else is parsed.
+_canonical_text: Final = re.compile(
+    r'\{"type":"content_block_delta","index":(0|[1-9][0-9]{0,8}),'
+    r'"delta":\{"type":"text_delta","text":"([^"\\\x00-\x1f\x7f-\x9f]*)"\}\}'
+).fullmatch
+
+
+def scan_delta(data: str) -> tuple[int, str, str] | None:
+    """``(index, delta kind, value)`` of a ``content_block_delta`` in its canonical
+    shape, checked without building the pydantic event; ``None`` otherwise.
+
+    Accepts only what :func:`parse_event` surely validates into a
+    :class:`RawContentBlockDeltaEvent` whose delta is a ``text``, ``input_json``,
+    ``thinking`` or ``signature`` delta with that value (plain JSON types, an ``int``
+    index, a ``str`` value; extra fields are allowed, as the models keep them). Anything
+    else, malformed data included, is ``None``: the caller then takes the full path,
+    which builds the event or raises the typed error.
+    """
+    match = _canonical_text(data)
+    if match is not None:
+        index, text = match.groups()
+        return int(index), "text_delta", text
+    try:
+        obj = from_json(data, allow_inf_nan=False)
+    except ValueError:
+        return None
+    if type(obj) is not dict or obj.get("type") != "content_block_delta":
+        return None
+    index = obj.get("index")
+    delta = obj.get("delta")
+    if type(index) is not int or type(delta) is not dict or not 0 <= index < 1 << 31:
+        return None
+    kind = delta.get("type")
+    if type(kind) is not str:
+        return None
+    field = SCANNED_DELTAS.get(kind)
+    if field is None:
+        return None
+    value = delta.get(field)
+    if type(value) is not str:
+        return None
+    if kind == "thinking_delta":
+        tokens = delta.get("estimated_tokens")
+        if tokens is not None and type(tokens) is not int:
+            return None
+    return index, kind, value
+
+
+class PendingDeltaEvent:
+    """A ``content_block_delta`` checked by :func:`scan_delta` whose typed event is
+    built only when a consumer is handed it (:meth:`build`).
+
+    The accumulating stream puts one in the batch where the raw event goes: a consumer
+    that only wants text or the final message never pays for the pydantic event; one
+    that iterates every event gets the very event :func:`parse_event` builds. Only the
+    consumer (``StreamConsumer``) ever sees this object; it has the event's ``type``
+    so that code between the engine and the consumer can tell what it is.
+    """
+
+    __slots__ = ("data",)
+    type: Final = "content_block_delta"
+
+    def __init__(self, data: str) -> None:
+        self.data = data
+
+    def build(self) -> RawContentBlockDeltaEvent:
+        """The typed event (cannot fail: :func:`scan_delta` checked its shape)."""
+        event = parse_event("content_block_delta", self.data)
+        assert isinstance(event, RawContentBlockDeltaEvent)
+        return event
+
+    def __repr__(self) -> str:
+        return f"PendingDeltaEvent({self.data!r})"
