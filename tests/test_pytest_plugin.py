@@ -1,16 +1,14 @@
 """The pytest plugin (``pytest11`` entry point): fixtures in a user's own test suite.
 
-Each test writes a tiny test suite into a temporary directory and runs pytest on it in
-a subprocess, as a user's project would (the plugin is found through its entry point).
+Each test writes a tiny test suite into a temporary directory and runs pytest on it, as
+a user's project would: a new pytest session (``pytester``, in this process) that finds
+the plugin through its entry point and has only that suite's configuration.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -74,20 +72,17 @@ def test_plain_test_is_unaffected():
 """
 
 
-def run_pytest(
-    tmp_path: Path, suite: str, ini: str, *args: str
-) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "test_suite.py").write_text(textwrap.dedent(suite), encoding="utf-8")
-    (tmp_path / "pytest.ini").write_text(textwrap.dedent(ini), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "PYTEST_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+@pytest.fixture(autouse=True)
+def _no_anthropic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user's suite sees no key or base URL of the developer's environment."""
+    for name in [k for k in os.environ if k.startswith("ANTHROPIC_")]:
+        monkeypatch.delenv(name)
+
+
+def run_pytest(pytester: pytest.Pytester, suite: str, ini: str, *args: str) -> pytest.RunResult:
+    pytester.makepyfile(test_suite=textwrap.dedent(suite))
+    pytester.makefile(".ini", pytest=textwrap.dedent(ini))
+    return pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", *args)
 
 
 def test_plugin_is_registered_as_entry_point() -> None:
@@ -97,43 +92,39 @@ def test_plugin_is_registered_as_entry_point() -> None:
     assert names.get("trio_msgstream") == "trio_msgstream.testing._pytest_plugin"
 
 
-@pytest.mark.slow  # a whole pytest run in a subprocess (~2.5 s of CPU)
-def test_async_fixtures_with_pytest_trio(tmp_path: Path) -> None:
+def test_async_fixtures_with_pytest_trio(pytester: pytest.Pytester) -> None:
     result = run_pytest(
-        tmp_path, TRIO_SUITE, "[pytest]\ntrio_mode = true\nfilterwarnings = error\n"
+        pytester, TRIO_SUITE, "[pytest]\ntrio_mode = true\nfilterwarnings = error\n"
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=4)
 
 
-@pytest.mark.slow  # a whole pytest run in a subprocess (~2.5 s of CPU)
-def test_async_fixtures_with_trio_marker(tmp_path: Path) -> None:
+def test_async_fixtures_with_trio_marker(pytester: pytest.Pytester) -> None:
     suite = "import pytest\npytestmark = pytest.mark.trio\n" + TRIO_SUITE
-    result = run_pytest(tmp_path, suite, "[pytest]\nfilterwarnings = error\n")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout
+    result = run_pytest(pytester, suite, "[pytest]\nfilterwarnings = error\n")
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=4)
 
 
-@pytest.mark.slow  # a whole pytest run in a subprocess (~2.5 s of CPU)
-def test_sync_fixtures_without_pytest_trio(tmp_path: Path) -> None:
+def test_sync_fixtures_without_pytest_trio(pytester: pytest.Pytester) -> None:
     # A suite that does not use Trio at all (pytest-trio disabled): the plugin loads,
     # leaves plain tests alone, and its thread-based fixtures work.
-    result = run_pytest(tmp_path, SYNC_SUITE, "[pytest]\nfilterwarnings = error\n", "-p", "no:trio")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    result = run_pytest(pytester, SYNC_SUITE, "[pytest]\nfilterwarnings = error\n", "-p", "no:trio")
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=2)
 
 
-@pytest.mark.slow  # a whole pytest run in a subprocess (~2.5 s of CPU)
-def test_fixtures_listed(tmp_path: Path) -> None:
-    result = run_pytest(tmp_path, SYNC_SUITE, "[pytest]\n", "--fixtures")
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_fixtures_listed(pytester: pytest.Pytester) -> None:
+    result = run_pytest(pytester, SYNC_SUITE, "[pytest]\n", "--fixtures")
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
     for name in (
         "fake_anthropic ",
         "fake_anthropic_client",
         "fake_anthropic_thread",
         "fake_anthropic_sync_client",
     ):
-        assert name in result.stdout
+        assert name in result.stdout.str()
 
 
 async def test_fake_anthropic_in_this_suite(
