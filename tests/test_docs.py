@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+# httpx imports httpcore when its first client is made. pytester's in-process sessions
+# drop the modules they import when they end, so without this the second session would
+# import httpcore anew, and its exceptions would not be the classes httpx maps.
+import httpcore  # noqa: F401
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,33 +38,46 @@ def _is_test_module(code: str) -> bool:
     return re.search(r"^(async )?def test_", code, re.MULTILINE) is not None
 
 
-# Every block runs in a subprocess (a test module: a whole pytest run, ~2.5 s of CPU;
-# any other: a script, ~0.7 s): slow.
+def _params(test_modules: bool) -> list[object]:
+    return [pytest.param(w, c, id=w) for w, c in BLOCKS if _is_test_module(c) == test_modules]
+
+
+def _without_anthropic_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+
+
+# A script block runs as a user runs it: a new interpreter (~0.7 s of CPU): slow.
 @pytest.mark.slow
-@pytest.mark.parametrize(("where", "code"), [pytest.param(w, c, id=w) for w, c in BLOCKS])
+@pytest.mark.parametrize(("where", "code"), _params(test_modules=False))
 def test_code_block_runs(where: str, code: str, tmp_path: Path) -> None:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
-    }
-    if _is_test_module(code):
-        # A test module for users' apps: run it with pytest (our plugin's fixtures).
-        script = tmp_path / "test_block.py"
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"]
-    else:
-        script = tmp_path / "block.py"
-        command = [sys.executable, "-W", "error::ResourceWarning"]
+    script = tmp_path / "block.py"
     script.write_text(code)
     result = subprocess.run(
-        [*command, str(script)],
+        [sys.executable, "-W", "error::ResourceWarning", str(script)],
         capture_output=True,
         text=True,
         timeout=60,
-        env=env,
+        env=_without_anthropic_environment(),
         cwd=tmp_path,
         check=False,
     )
     assert result.returncode == 0, f"{where} failed:\n{result.stdout}\n{result.stderr}"
     assert result.stdout.strip(), f"{where} printed nothing"
-    if _is_test_module(code):
-        assert " passed" in result.stdout
-        assert "failed" not in result.stdout
+
+
+# A block that is a test module (for users' own suites) runs in a new pytest session
+# with our plugin found through its entry point, as in a user's project.
+@pytest.mark.parametrize(("where", "code"), _params(test_modules=True))
+def test_test_module_block_passes(
+    where: str, code: str, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [k for k in os.environ if k.startswith("ANTHROPIC_")]:
+        monkeypatch.delenv(name)
+    pytester.makepyfile(test_block=code)
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-W", "error")
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 0, f"{where} failed:\n{output}"
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) >= 1, output
+    assert "failed" not in outcomes, output
+    assert "errors" not in outcomes, output

@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import textwrap
 
+# httpx imports httpcore when its first client is made. pytester's in-process sessions
+# drop the modules they import when they end, so without this the second session would
+# import httpcore anew, and its exceptions would not be the classes httpx maps.
+import httpcore  # noqa: F401
 import pytest
 
 import trio_msgstream as tms
