@@ -10,6 +10,7 @@ not cancel a sibling task in the user's nursery.
 from __future__ import annotations
 
 import gc
+import ssl
 import tracemalloc
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
@@ -404,3 +405,33 @@ def test_sync_read_body_returns_the_decoded_body_and_bounds_it(
                         response.read_body(limit)
             finally:
                 response.close()
+
+
+# -- TLS: one SSL context for every client ---------------------------------------------------
+
+
+def _ssl_context_of(http_client: httpx.AsyncClient | httpx.Client) -> object:
+    return http_client._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+
+async def test_clients_share_one_ssl_context_made_as_httpx_makes_it() -> None:
+    # Loading the CA bundle costs ~25 ms of CPU: made once, not once per client.
+    from trio_msgstream._httpx.transport import default_ssl_context
+
+    context = default_ssl_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    async with tms.AsyncClient(api_key=API_KEY) as first:
+        second = first.with_options(max_retries=0)  # shares the httpx client
+        with tms.Client(api_key=API_KEY) as sync_client:
+            async with tms.AsyncClient(api_key=API_KEY) as third:
+                for client in (first, second, sync_client, third):
+                    assert _ssl_context_of(client.http_client) is context
+    assert default_ssl_context() is context
+
+
+async def test_proxies_from_the_environment_still_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    async with tms.AsyncClient(api_key=API_KEY) as client:
+        mounts = client.http_client._mounts  # type: ignore[attr-defined]
+        assert any(transport is not None for transport in mounts.values())

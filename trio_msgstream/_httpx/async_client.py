@@ -20,7 +20,7 @@ from .._trio.messages import AsyncBeta, AsyncMessages, AsyncModels
 from .._trio.request import execute, open_body
 from .._trio.wire import WireResponse
 from .async_response import HttpxWireResponse
-from .transport import build_httpx_request, httpx_timeout, map_httpx_errors
+from .transport import build_httpx_request, default_ssl_context, httpx_timeout, map_httpx_errors
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -62,7 +62,7 @@ class AsyncClient(ClientConfig[httpx.AsyncClient, httpx.AsyncBaseTransport]):
     """``client.beta``: the same surfaces with ``betas=[...]``."""
 
     def _new_http_client(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=transport, timeout=None)
+        return httpx.AsyncClient(transport=transport, verify=default_ssl_context(), timeout=None)
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         """Send ``spec``; return once the status line and headers are in."""

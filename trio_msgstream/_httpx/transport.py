@@ -9,7 +9,12 @@ Theory of operation:
   closed is translated here, at the boundary, into the ``trio_msgstream`` hierarchy
   (:func:`map_httpx_errors`, ``raise ... from exc``), picking the most specific class.
   Nothing from httpx reaches the runtime, so nothing untyped reaches a user's nursery.
-- **Bodies.** Bodies are read *undecoded* (``aiter_raw``/``iter_raw``) and their
+- **TLS.** The httpx clients this library makes share one SSL context
+  (:func:`default_ssl_context`, made on first use as httpx makes its default one,
+  ``SSL_CERT_FILE``/``SSL_CERT_DIR`` included): loading the CA bundle costs ~25 ms
+  of CPU, which every new client would otherwise pay again.
+- **Bodies.** Bodies are read *undecoded* (the response's byte stream, or
+  ``aiter_raw``/``iter_raw``) and their
   ``Content-Encoding`` is decoded by the core's bounded :class:`ContentDecoder`: one
   network chunk yields pieces of at most ``DEFAULT_MAX_DECODED_CHUNK`` bytes, each
   consumed before the next is inflated, so a compressed body cannot get around the
@@ -23,6 +28,8 @@ Theory of operation:
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -62,6 +69,14 @@ STREAM_ACCEPT_ENCODING = "identity"
 """Asked for on streams: an event stream gains little from compression."""
 BODY_ACCEPT_ENCODING = "gzip, deflate"
 """Asked for on other requests: the codings :class:`ContentDecoder` decodes."""
+
+
+@functools.lru_cache(maxsize=1)
+def default_ssl_context() -> ssl.SSLContext:
+    """The SSL context of every httpx client this library makes: httpx's default
+    (certifi's CA bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as set when it is
+    first made), made once per process and shared."""
+    return httpx.create_ssl_context()
 
 
 def _describe(exc: BaseException) -> str:

@@ -32,7 +32,7 @@ from .._core.models import Message
 from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs
 from .._core.request import RequestSpec
 from .._core.structured import ParsedMessage, output_parser
-from .._httpx.transport import build_httpx_request, map_httpx_errors
+from .._httpx.transport import build_httpx_request, default_ssl_context, map_httpx_errors
 from .batches import Batches
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
@@ -198,7 +198,7 @@ class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):
     """``client.beta``: the same surfaces with ``betas=[...]``."""
 
     def _new_http_client(self, transport: httpx.BaseTransport | None) -> httpx.Client:
-        return httpx.Client(transport=transport, timeout=None)
+        return httpx.Client(transport=transport, verify=default_ssl_context(), timeout=None)
 
     def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
         connect, read, write, pool = limits
