@@ -76,6 +76,11 @@ async def start_message_stream(
     try:
         await nursery.start(_run_producer, stream)
     except APIError as exc:
+        # trio before 0.34 re-raises a start failure ``from None``, which drops the
+        # error's cause (the last failed attempt, the httpx error): put it back.
+        failed = stream._producer.start_failure
+        if failed is not None and failed[0] is exc and exc.__cause__ is None:
+            exc.__cause__ = failed[1]
         # The stream object exists, so its end hooks run (on_exception, on_end),
         # as for a stream that fails later; then the error comes out as itself.
         await stream._fail_before_start(exc)

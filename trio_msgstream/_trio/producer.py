@@ -92,6 +92,8 @@ class StreamProducer:
         """The last batch sent, while the consumer has not received it (it may grow);
         the consumer sets ``None`` when it receives a batch."""
         self._open_bytes = 0
+        self.start_failure: tuple[APIError, BaseException | None] | None = None
+        """The error the producer raised before it started, and that error's cause."""
 
     @property
     def engine(self) -> StreamEngine | None:
@@ -118,11 +120,13 @@ class StreamProducer:
                         session.succeed(self._final_message())
                     except APIError as exc:
                         if not self.started:
+                            self.start_failure = (exc, exc.__cause__)
                             raise
                         self.result = outcome.Error(exc)
                 if scope.cancelled_caught and self.result is None and not self.closing:
                     error = session.fail(session.deadline_error())
                     if not self.started:
+                        self.start_failure = (error, error.__cause__)
                         raise error
                     self.result = outcome.Error(error)
         finally:
