@@ -35,7 +35,15 @@ from typing import Any
 from .._core.engine import StreamEngine
 from ._responses import ScriptedResponse
 from ._server import RecordedRequest, Responder
-from ._transcripts import DEFAULT_MODEL
+from ._transcripts import (
+    DEFAULT_MODEL,
+    Block,
+    _fixed_pieces,
+    message_events,
+    text_block,
+    tool_block,
+    tool_json_pieces,
+)
 
 __all__ = [
     "Conversation",
@@ -186,20 +194,13 @@ def tool_calls_response(
         message_id: The message id (default ``msg_tools``).
         **kwargs: Other :class:`ScriptedResponse` fields (``chunk_delay``...).
     """
-    blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    blocks: list[Block] = []
     if text is not None:
-        blocks.append(({"type": "text", "text": ""}, [{"type": "text_delta", "text": text}]))
+        blocks.append(text_block([text]))
     for n, call in enumerate(calls, start=1):
         name, tool_input = call[0], call[1]
         tool_id = call[2] if len(call) > 2 else f"toolu_{n}"
-        raw = json.dumps(tool_input, ensure_ascii=False)
-        pieces = [raw[i : i + json_chunk_size] for i in range(0, len(raw), json_chunk_size)]
-        blocks.append(
-            (
-                {"type": "tool_use", "id": tool_id, "name": name, "input": {}},
-                [{"type": "input_json_delta", "partial_json": p} for p in ["", *pieces]],
-            )
-        )
+        blocks.append(tool_block(tool_id, name, tool_json_pieces(tool_input, json_chunk_size)))
     return ScriptedResponse.events(
         _events(blocks, model=model, stop_reason=stop_reason, message_id=message_id or "msg_tools"),
         **kwargs,
@@ -229,8 +230,7 @@ def json_response(
         **kwargs: Other :class:`ScriptedResponse` fields (``chunk_delay``...).
     """
     text = raw if raw is not None else json.dumps(value, ensure_ascii=False)
-    pieces = [text[i : i + chunk_size] for i in range(0, len(text), chunk_size)]
-    blocks = [({"type": "text", "text": ""}, [{"type": "text_delta", "text": p} for p in pieces])]
+    blocks = [text_block(_fixed_pieces(text, chunk_size))]
     return ScriptedResponse.events(
         _events(blocks, model=model, stop_reason=stop_reason, message_id=message_id or "msg_json"),
         **kwargs,
@@ -238,42 +238,17 @@ def json_response(
 
 
 def _events(
-    blocks: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]],
-    *,
-    model: str,
-    stop_reason: str,
-    message_id: str,
+    blocks: Sequence[Block], *, model: str, stop_reason: str, message_id: str
 ) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = [
-        {
-            "type": "message_start",
-            "message": {
-                "id": message_id,
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": [],
-                "stop_reason": None,
-                "stop_sequence": None,
-                "usage": {"input_tokens": 10, "output_tokens": 1},
-            },
-        }
-    ]
-    for index, (start, deltas) in enumerate(blocks):
-        events.append({"type": "content_block_start", "index": index, "content_block": start})
-        events.extend(
-            {"type": "content_block_delta", "index": index, "delta": delta} for delta in deltas
-        )
-        events.append({"type": "content_block_stop", "index": index})
-    events.append(
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-            "usage": {"output_tokens": 5 + sum(len(d) for _, d in blocks)},
-        }
+    return message_events(
+        model=model,
+        blocks=blocks,
+        stop_reason=stop_reason,
+        input_tokens=10,
+        output_tokens=5 + sum(len(block.deltas) for block in blocks),
+        message_id=message_id,
+        ping=False,
     )
-    events.append({"type": "message_stop"})
-    return events
 
 
 def _as_json(response: ScriptedResponse) -> ScriptedResponse:
