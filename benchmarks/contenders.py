@@ -33,6 +33,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from arrival_clients import message_check
+
 MESSAGES = [{"role": "user", "content": "Benchmark, please."}]
 HEADERS = {
     "x-api-key": "x",
@@ -183,7 +185,7 @@ def trio_one_factory(contender: str, base_url: str) -> tuple[Any, Callable[..., 
                     gauge.enter()
                     message = await stream.get_final_message()
             gauge.exit()
-            return _message_check(message)
+            return message_check(message)
 
         return http, one
     if contender == "ours_text":
@@ -217,19 +219,6 @@ def trio_one_factory(contender: str, base_url: str) -> tuple[Any, Callable[..., 
 
         return http, one
     raise SystemExit(f"unknown contender {contender}")
-
-
-def _message_check(message: Any) -> int:
-    """Text characters plus tool-input JSON characters of a final message."""
-    total = 0
-    for block in message.content:
-        if block.type == "text":
-            total += len(block.text)
-        elif block.type == "thinking":
-            total += len(block.thinking)
-        elif block.type == "tool_use":
-            total += len(json.dumps(block.input, separators=(",", ":")))
-    return total
 
 
 async def _trio_main(args: argparse.Namespace) -> dict[str, Any]:
@@ -279,7 +268,7 @@ def asyncio_one_factory(contender: str, base_url: str) -> tuple[Any, Callable[..
                 gauge.enter()
                 message = await stream.get_final_message()
             gauge.exit()
-            return _message_check(message)
+            return message_check(message)
 
         return client, one
     plain = contender.removesuffix("_asyncio")
