@@ -33,10 +33,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
+from _shared import env_without_anthropic
 
 from trio_msgstream.__main__ import main
 
-__all__ = ["CliResult", "cli_env", "run_cli", "run_cli_process"]
+__all__ = ["CliResult", "run_cli", "run_cli_process"]
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,6 @@ class CliResult:
     returncode: int
     stdout: str
     stderr: str
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """This process's environment without ``ANTHROPIC_*``, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    env.update(extra)
-    return env
 
 
 @contextmanager
@@ -95,6 +89,6 @@ def run_cli_process(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=cli_env(**env),
+        env=env_without_anthropic(**env),
         check=False,
     )

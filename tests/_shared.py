@@ -6,6 +6,7 @@ Importable as ``_shared`` from every test module: ``tests/`` is on ``sys.path`` 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,3 +24,11 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 """Recorded and documented data: ``anthropic/*.sse``, ``sse_conformance.json``."""
 
 TRANSCRIPTS = FIXTURES / "anthropic"
+
+
+def env_without_anthropic(**extra: str) -> dict[str, str]:
+    """This process's environment without ``ANTHROPIC_*`` (the developer's key or base
+    URL), plus ``extra``: for the subprocesses a test starts."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env.update(extra)
+    return env

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -56,6 +57,13 @@ def _freeze_what_lives_on() -> None:
     heap. Objects made by the tests are collected and checked as before."""
     gc.collect()
     gc.freeze()
+
+
+@pytest.fixture
+def no_anthropic_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``ANTHROPIC_*`` variable (the developer's key or base URL) during the test."""
+    for name in [k for k in os.environ if k.startswith("ANTHROPIC_")]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from _cli_support import cli_env, run_cli, run_cli_process
+from _cli_support import run_cli, run_cli_process
+from _shared import env_without_anthropic
 
 from trio_msgstream.testing import (
     FakeAnthropicServer,
@@ -174,7 +175,7 @@ def test_ctrl_c_exit_code(sync_server: FakeAnthropicServer) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=cli_env(),
+        env=env_without_anthropic(),
     )
     assert process.stdout is not None
     # Wait for the stream to be flowing, then interrupt.
@@ -204,7 +205,7 @@ def test_installed_script_prints_usage() -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env=cli_env(),
+        env=env_without_anthropic(),
         check=False,
     )
     assert result.returncode == 0, result.stderr

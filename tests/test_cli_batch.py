@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,11 +25,7 @@ def fake() -> Iterator[FakeBatches]:
         yield FakeBatches(server, polls_until_ended=2)
 
 
-@pytest.fixture(autouse=True)
-def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("ANTHROPIC_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_anthropic_env")
 
 
 def run(

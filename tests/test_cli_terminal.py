@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _shared import env_without_anthropic
 
 from trio_msgstream.testing import FakeAnthropicServer, fake_anthropic_in_thread, text_response
 
@@ -152,7 +153,7 @@ def _cli(*args: str) -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env = env_without_anthropic()
     env.pop("TERM", None)
     return env
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 # import httpcore anew, and its exceptions would not be the classes httpx maps.
 import httpcore  # noqa: F401
 import pytest
+from _shared import env_without_anthropic
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -42,10 +42,6 @@ def _params(test_modules: bool) -> list[object]:
     return [pytest.param(w, c, id=w) for w, c in BLOCKS if _is_test_module(c) == test_modules]
 
 
-def _without_anthropic_environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-
-
 # A script block runs as a user runs it: a new interpreter (~0.7 s of CPU): slow.
 @pytest.mark.slow
 @pytest.mark.parametrize(("where", "code"), _params(test_modules=False))
@@ -57,7 +53,7 @@ def test_code_block_runs(where: str, code: str, tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env=_without_anthropic_environment(),
+        env=env_without_anthropic(),
         cwd=tmp_path,
         check=False,
     )
@@ -68,11 +64,8 @@ def test_code_block_runs(where: str, code: str, tmp_path: Path) -> None:
 # A block that is a test module (for users' own suites) runs in a new pytest session
 # with our plugin found through its entry point, as in a user's project.
 @pytest.mark.parametrize(("where", "code"), _params(test_modules=True))
-def test_test_module_block_passes(
-    where: str, code: str, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in [k for k in os.environ if k.startswith("ANTHROPIC_")]:
-        monkeypatch.delenv(name)
+@pytest.mark.usefixtures("no_anthropic_env")
+def test_test_module_block_passes(where: str, code: str, pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_block=code)
     result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-W", "error")
     output = result.stdout.str() + result.stderr.str()

@@ -7,12 +7,12 @@ scripts, so the tests do too: each run is a subprocess, marked ``slow``.
 from __future__ import annotations
 
 import ast
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _shared import env_without_anthropic
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SKIP = {"fan_out.py"}
@@ -68,7 +68,7 @@ def test_every_example_has_expectations() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _examples())
 def test_example_runs(name: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env = env_without_anthropic()
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / name)],
         capture_output=True,
@@ -103,7 +103,7 @@ def test_example_imports_only_declared_packages(name: str) -> None:
 
 @pytest.mark.slow
 def test_fan_out_example_is_readable_when_piped() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env = env_without_anthropic()
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "fan_out.py"), "-n", "3"],
         capture_output=True,
@@ -126,7 +126,7 @@ def test_fan_out_example_is_readable_when_piped() -> None:
 def test_handler_example_prints_once_per_api_event() -> None:
     # The seed: on_stream_event "is fired when an event is received from the API", so
     # once per event the API sent; the derived text events go to on_text alone.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env = env_without_anthropic()
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "messages_stream_handler.py")],
         capture_output=True,

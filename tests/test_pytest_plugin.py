@@ -7,7 +7,6 @@ the plugin through its entry point and has only that suite's configuration.
 
 from __future__ import annotations
 
-import os
 import textwrap
 
 # httpx imports httpcore when its first client is made. pytester's in-process sessions
@@ -76,11 +75,8 @@ def test_plain_test_is_unaffected():
 """
 
 
-@pytest.fixture(autouse=True)
-def _no_anthropic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The user's suite sees no key or base URL of the developer's environment."""
-    for name in [k for k in os.environ if k.startswith("ANTHROPIC_")]:
-        monkeypatch.delenv(name)
+# The user's suite sees no key or base URL of the developer's environment.
+pytestmark = pytest.mark.usefixtures("no_anthropic_env")
 
 
 def run_pytest(pytester: pytest.Pytester, suite: str, ini: str, *args: str) -> pytest.RunResult:
