@@ -30,7 +30,7 @@ from .model_names import warn_if_deprecated
 from .options import RequestOptions, split_options
 from .output_schema import prepare_request_params
 from .params import check_params
-from .request import RequestSpec
+from .request import RequestSpec, usage_budgets
 
 __all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions", "Namespace"]
 
@@ -258,6 +258,7 @@ class ClientConfig(Generic[HttpT, TransportT]):
                 self._max_retries if isinstance(max_retries, NotGiven) else int(max_retries)
             ),
             query=full_query,
+            usage=usage_budgets(options.get("usage_limits")),
         )
 
     def build_spec(

@@ -24,8 +24,9 @@ Class names follow the official SDK so that ported ``except`` clauses keep worki
           ├── APIConnectionError       (the response never completed)
           │    ├── APITimeoutError          (.which: connect, read, content_idle, deadline)
           │    └── IncompleteStreamError    (EOF or reset before ``message_stop``)
-          └── StreamProtocolError      (malformed SSE/JSON, bad block index, oversize
-                                        event, wrong content-type)
+          ├── StreamProtocolError      (malformed SSE/JSON, bad block index, oversize
+          │                             event, wrong content-type)
+          └── UsageLimitExceeded       (a UsageLimits budget passed; .usage, .limit)
 
 Every other error name the official SDK exports exists too: ``AnthropicError`` (an
 alias of ``MsgStreamError``), ``PaymentRequiredError`` 402 (a ``PermissionDeniedError``),
@@ -54,6 +55,7 @@ from .error_codes import CODE_CLASS_NAMES, STATUS_CLASS_NAMES, TYPE_CLASS_NAMES
 from .error_codes import error_code_of as error_code_of
 
 if TYPE_CHECKING:
+    from .agents.usage_limits import RunUsage
     from .models import Message
 
 __all__ = [
@@ -77,6 +79,7 @@ __all__ = [
     "StreamClosedError",
     "StreamProtocolError",
     "UnprocessableEntityError",
+    "UsageLimitExceeded",
     "TimeoutKind",
     "status_error_class",
     "error_class_for_type",
@@ -305,6 +308,38 @@ class StreamProtocolError(APIError):
     Malformed SSE or JSON, a delta for a block that was never started, an oversize
     event, or a non-SSE content type such as an HTML error page.
     """
+
+
+class UsageLimitExceeded(APIError):
+    """A :class:`~trio_msgstream.UsageLimits` budget was passed: the request that would
+    pass ``request_limit`` was not sent, the stream whose usage passed a token limit
+    was cut at once, the tool calls that would pass ``tool_calls_limit`` were not run.
+
+    It is an :class:`APIError` so that a stream fails with it like with any other
+    error (``on_exception`` runs, the consumer raises it); it is never retried.
+
+    Attributes:
+        usage: The usage so far (a :class:`~trio_msgstream.RunUsage`), summed over the
+            requests of the runner, group or tracker whose budget was passed.
+        limit: The name of the limit passed (``"output_tokens_limit"``, ...).
+        partial_message: The message of the request that passed the limit, as far as
+            it came (the whole reply of a non-streaming request), else ``None``.
+    """
+
+    usage: RunUsage
+    limit: str
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        usage: RunUsage,
+        limit: str,
+        partial_message: Message | None = None,
+    ) -> None:
+        super().__init__(message, partial_message=partial_message)
+        self.usage = usage
+        self.limit = limit
 
 
 # --- The rest of the official SDK's error names, so ported ``except`` clauses work. ---
