@@ -22,9 +22,7 @@ async def budgets() -> None:
             usage_limits=limits,
         ) as stream:
             await stream.get_final_text()
-        await client.messages.create(
-            model=MODEL, max_tokens=256, messages=[], usage_limits=tracker
-        )
+        await client.messages.create(model=MODEL, max_tokens=256, messages=[], usage_limits=tracker)
         async with trio.open_nursery() as nursery:
             async with tms.open_message_stream(
                 nursery, client, model=MODEL, max_tokens=1, messages=[], usage_limits=tracker

@@ -30,6 +30,7 @@ from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs
 from .._core.structured import ParsedMessage
 from .api import MessageStreamManager
 from .batches import AsyncBatches
+from .files import AsyncFiles
 from .pages import AsyncPaginator
 from .raw import RawMessageStream, open_raw_stream
 from .request import execute
@@ -172,3 +173,5 @@ class AsyncBeta:
         self.messages: AsyncMessages = AsyncMessages(client)
         self.messages.batches = AsyncBatches(client, beta=True)
         self.models: AsyncModels = AsyncModels(client)
+        self.files: AsyncFiles = AsyncFiles(client)
+        """``client.beta.files``: the Files API."""
