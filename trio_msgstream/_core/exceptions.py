@@ -80,6 +80,7 @@ __all__ = [
     "StreamProtocolError",
     "UnprocessableEntityError",
     "UsageLimitExceeded",
+    "UnsupportedMCPValueError",
     "TimeoutKind",
     "status_error_class",
     "error_class_for_type",
@@ -487,6 +488,11 @@ def _named(name: str) -> type[APIStatusError]:
 _STATUS_CLASSES = {status: _named(name) for status, name in STATUS_CLASS_NAMES.items()}
 _TYPE_CLASSES = {kind: (_named(name), status) for kind, (name, status) in TYPE_CLASS_NAMES.items()}
 _CODE_CLASSES = {key: _named(name) for key, name in CODE_CLASS_NAMES.items()}
+
+
+class UnsupportedMCPValueError(MsgStreamError, ValueError):
+    """An MCP value (content block, resource) that the Messages API cannot take: an
+    audio block, a resource link, an unsupported MIME type."""
 
 
 class RequestParameterError(MsgStreamError, ValueError):
