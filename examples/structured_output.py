@@ -31,7 +31,7 @@ from trio_msgstream.testing import (
     text_response,
 )
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5-5"
 
 
 class Trip(BaseModel):

@@ -32,7 +32,7 @@ from trio_msgstream.testing import (
     tool_calls_response,
 )
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5-5"
 START = 0.0
 running = 0
 most_at_once = 0

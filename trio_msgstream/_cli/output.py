@@ -10,7 +10,9 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,7 @@ from .._core.exceptions import (
     StreamProtocolError,
 )
 from .._core.handlers import is_api_event
+from .._core.model_names import deprecation_notice
 from .._core.models import Message, TextBlock
 from .options import EXIT_API_ERROR, EXIT_TIMEOUT
 
@@ -41,6 +44,7 @@ __all__ = [
     "is_wire_event",
     "max_tokens_note",
     "message_text",
+    "model_notices",
 ]
 
 PROG = "trio-msgstream"
@@ -49,6 +53,21 @@ PROG = "trio-msgstream"
 def err(message: str) -> None:
     """One line on stderr, prefixed with the program name."""
     print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def model_notices(models: Iterable[str], say: Callable[[str], None]) -> Iterator[None]:
+    """Say once, as one line, that a model is deprecated, and keep the library's
+    :class:`DeprecationWarning` for it quiet for the block: a CLI user gets a notice,
+    not a Python warning with a file path and a source line."""
+    with warnings.catch_warnings():
+        for model in dict.fromkeys(models):
+            notice = deprecation_notice(model)
+            if notice is not None:
+                say(f"warning: {notice}")
+                # The library warns with this very text (one source: deprecation_notice).
+                warnings.filterwarnings("ignore", re.escape(notice), DeprecationWarning)
+        yield
 
 
 # --------------------------------------------------------------------------- JSON lines
