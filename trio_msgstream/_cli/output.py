@@ -18,6 +18,7 @@ from typing import Any
 
 import pydantic
 
+from .._core.batches import BatchWaitTimeout
 from .._core.config import Timeout
 from .._core.events import MessageStreamEvent
 from .._core.exceptions import (
@@ -150,7 +151,10 @@ def describe_error(exc: BaseException, context: ErrorContext | None = None) -> s
     """A one-line description of an error with its cause, never a dump."""
     context = context or ErrorContext()
     host = context.host or "the server"
-    if isinstance(exc, APITimeoutError):
+    if isinstance(exc, BatchWaitTimeout):
+        # Not a slow server: the batch did not end in time. Its own message says so.
+        text = exc.message
+    elif isinstance(exc, APITimeoutError):
         phase = _TIMEOUT_PHASES.get(exc.which, "waiting for {host}").format(host=host)
         limit = getattr(context.limits, exc.which, None) if context.limits else None
         text = f"timed out {phase}"
