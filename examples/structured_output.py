@@ -57,7 +57,7 @@ async def open_client() -> AsyncIterator[tms.AsyncClient]:
     )
     async with open_fake_anthropic(responder=script) as server:
         print(
-            f"trio_msgstream: ANTHROPIC_API_KEY is not set; using the embedded local "
+            f"trio-msgstream: ANTHROPIC_API_KEY is not set; using the embedded local "
             f"server at {server.base_url} (scripted answers)",
             file=sys.stderr,
         )
