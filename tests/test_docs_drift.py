@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import io
 import json
 import logging
 import re
@@ -21,9 +22,13 @@ from typing import Any
 import pytest
 import trio
 from _cli_support import run_cli
+from _terminal_support import WIDTH, Screen
 
 import trio_msgstream as tms
+from trio_msgstream._cli.batch_progress import WaitProgress
+from trio_msgstream._core.batches import MessageBatch
 from trio_msgstream.testing import (
+    FakeBatches,
     RecordedRequest,
     ScriptedResponse,
     default_responder,
@@ -101,6 +106,47 @@ def test_cli_md_plain_fan_out_lines() -> None:
         )
     assert result.returncode == 1, result.stderr
     assert_documented(documented, result.stderr.splitlines())
+
+
+def test_cli_md_batch_wait_plain_lines() -> None:
+    documented = documented_block("cli.md", "When stderr is not a terminal, one plain line")
+    with fake_anthropic_in_thread() as server:
+        FakeBatches(server, polls_until_ended=4)
+        url = server.base_url
+        batch_id = run_cli("batch", "submit", "-", "--base-url", url, stdin="a\nb\n").stdout
+        result = run_cli(
+            "batch", "wait", batch_id.strip(), "--base-url", url, "--poll-interval", "0.01"
+        )
+    assert result.returncode == 0, result.stderr
+    assert_documented(documented, result.stderr.splitlines())
+
+
+def test_cli_md_batch_wait_terminal_block() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    documented = documented_block("cli.md", "three lines at the bottom of the screen")
+    terminal = Terminal()
+    progress = WaitProgress("msgbatch_1", terminal, clock=lambda: 0.0)
+    counts = {"processing": 3796, "succeeded": 1198, "errored": 6, "canceled": 0, "expired": 0}
+    batch = MessageBatch.model_validate(
+        {
+            "id": "msgbatch_1",
+            "type": "message_batch",
+            "processing_status": "in_progress",
+            "request_counts": counts,
+            "created_at": "2026-12-01T00:00:00Z",
+            "expires_at": "2026-12-02T00:00:00Z",
+        }
+    )
+    for _ in range(9):
+        progress.on_poll(batch)
+    screen = Screen(WIDTH)
+    screen.feed(terminal.getvalue().replace("\n", "\r\n"))
+    assert len(screen.text()) == len(documented) == 3
+    for line, real in zip(documented, screen.text(), strict=True):
+        assert shape(line).fullmatch(real.strip()), (line, real)
 
 
 # --------------------------------------------------------------------------- fan-out example

@@ -8,9 +8,12 @@ Subcommands::
     batch wait ID         poll until it has ended; the ended batch as JSON
     batch results ID      the results as JSONL, one line per request
 
-On a terminal, ``wait`` and ``results`` keep a progress line on stderr. A batch
-outlives the process, so these commands need the real API (``ANTHROPIC_API_KEY``) or a
-server of your own (``--base-url`` / ``ANTHROPIC_BASE_URL``); there is no embedded one.
+On a terminal, ``wait`` and ``results`` keep a progress line on stderr, redrawn in
+place; otherwise ``wait`` writes a plain line when the batch's state changes
+(``batch_progress``). A batch outlives the process, so these commands need the real API
+(``ANTHROPIC_API_KEY``) or a server of your own (``--base-url`` /
+``ANTHROPIC_BASE_URL``); there is no embedded one. ``--base-url``, ``--timeout`` and
+``--max-retries`` go before or after the subcommand.
 
 Exit codes as for the rest of the CLI: 0 ok, 1 API error, 2 usage error, 3 timeout
 (``wait --deadline``), 130 interrupted.
@@ -30,12 +33,13 @@ import trio
 
 from .._core.batch_build import MAX_BATCH_REQUESTS, BatchLimitError
 from .._core.batch_wait import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL
-from .._core.batches import BatchNotEndedError, MessageBatch
+from .._core.batches import BatchNotEndedError
 from .._core.config import Timeout
 from .._core.exceptions import MsgStreamError
 from .._core.model_names import deprecation_notice
 from .._httpx.async_client import AsyncClient
 from .._trio.batches import AsyncBatches
+from .batch_progress import ResultsProgress, WaitProgress
 from .options import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
@@ -176,41 +180,6 @@ def read_requests(
     return requests
 
 
-class _Progress:
-    """One line on stderr, rewritten in place; silent when stderr is not a terminal."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
-        self._live = stream.isatty()
-        self._width = 0
-
-    def show(self, text: str) -> None:
-        if not self._live:
-            return
-        padding = " " * max(self._width - len(text), 0)
-        self._stream.write(f"\r{text}{padding}")
-        self._stream.flush()
-        self._width = len(text)
-
-    def done(self) -> None:
-        if self._live and self._width:
-            self._stream.write("\n")
-            self._stream.flush()
-            self._width = 0
-
-
-def _describe(batch: MessageBatch, elapsed: float, polls: int) -> str:
-    counts = batch.request_counts
-    finished = counts.total - counts.processing
-    minutes, seconds = divmod(int(elapsed), 60)
-    return (
-        f"{batch.id}: {batch.processing_status}, {finished:,}/{counts.total:,} done "
-        f"(succeeded {counts.succeeded:,}, errored {counts.errored:,}, "
-        f"canceled {counts.canceled:,}, expired {counts.expired:,}), "
-        f"{polls} polls, {minutes}:{seconds:02d}"
-    )
-
-
 def _read_lines(path: str, stdin: IO[str]) -> list[str]:
     if path == "-":
         return stdin.read().splitlines()
@@ -287,25 +256,20 @@ async def _submit(
 
 
 async def _wait(batches: AsyncBatches, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    progress = _Progress(err)
-    started = trio.current_time()
-    polls = 0
-
-    def on_poll(batch: MessageBatch) -> None:
-        nonlocal polls
-        polls += 1
-        progress.show(_describe(batch, trio.current_time() - started, polls))
-
+    progress = WaitProgress(args.id, err)
     try:
-        batch = await batches.wait(
-            args.id,
-            poll_interval=args.poll_interval,
-            max_poll_interval=max(args.max_poll_interval, args.poll_interval),
-            deadline=args.deadline,
-            on_poll=on_poll,
-        )
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(progress.run)
+            batch = await batches.wait(
+                args.id,
+                poll_interval=args.poll_interval,
+                max_poll_interval=max(args.max_poll_interval, args.poll_interval),
+                deadline=args.deadline,
+                on_poll=progress.on_poll,
+            )
+            nursery.cancel_scope.cancel()
     finally:
-        progress.done()
+        progress.close()
     print(batch.model_dump_json(), file=out, flush=True)
     return EXIT_OK
 
@@ -313,20 +277,17 @@ async def _wait(batches: AsyncBatches, args: argparse.Namespace, out: IO[str], e
 async def _results(
     batches: AsyncBatches, args: argparse.Namespace, out: IO[str], err: IO[str]
 ) -> int:
-    progress = _Progress(err)
-    count = 0
+    progress = ResultsProgress(args.id, err)
     try:
         async with batches.results(args.id) as results:
             async for result in results:
                 out.write(result.model_dump_json(exclude_unset=True) + "\n")
-                count += 1
-                if count % 1000 == 0:
-                    progress.show(f"{args.id}: {count:,} results")
+                progress.add()
         out.flush()
     except BatchNotEndedError as exc:
         raise _NotEnded(exc.batch.id, exc.batch.processing_status, args) from None
     finally:
-        progress.done()
+        progress.close()
     return EXIT_OK
 
 
@@ -363,7 +324,7 @@ def main(
     stderr: IO[str] | None = None,
 ) -> int:
     """``trio-msgstream batch ARGV...``; returns the exit code."""
-    stdin = stdin if stdin is not None else sys.stdin
+    source: IO[str] = stdin if stdin is not None else sys.stdin
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     try:
@@ -372,7 +333,7 @@ def main(
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         if args.command == "submit":
-            args.lines = _read_lines(args.file, stdin)
+            args.lines = _read_lines(args.file, source)
         return trio.run(_run, args, out, err)
     except BaseException as exc:
         leaves = _leaves(exc)
