@@ -11,7 +11,8 @@ Issue 20's layout, as a table (:data:`MOVES`). Two jobs:
 
 A relative import is resolved from the file's place in the new layout first; if that
 names no module, from the file's old place (the table read backwards), which is how
-the modules that moved still import their old neighbours.
+the modules that moved still import their old neighbours (``--old-first`` reverses
+the order for moved files: right on the commit that moves, when none is rewritten yet).
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ MOVES.update(
 """Old module (below the package) -> new module."""
 
 INVERSE = {new: old for old, new in MOVES.items()}
+OLD_FIRST = "--old-first" in sys.argv
+"""Resolve the relative imports of moved files from their old place first: right for
+files not yet rewritten (the move itself); without it, from the new place first."""
 NEW_PACKAGES = sorted({new.rsplit(".", 1)[0] for new in MOVES.values()} - {"_core", "_trio"})
 
 _PACKAGE_DOCS = {
@@ -202,10 +206,17 @@ def _fix_relative(path: Path, lines: list[str]) -> list[str]:
                 # ``from .._core import batch_ops as ops``: a module imported by name.
                 out.append(_module_import(m, new_pkg, names[0], MOVES[moved]))
                 continue
-        if target and dotted and _exists(dotted) and dotted not in MOVES:
+        prefer_old = OLD_FIRST and module in INVERSE
+        if target and dotted and _exists(dotted) and dotted not in MOVES and not prefer_old:
             out.append(line)
             continue
-        if target and dotted in MOVES and _is_package(dotted) and _map(dotted, names) == dotted:
+        if (
+            target
+            and not prefer_old
+            and dotted in MOVES
+            and _is_package(dotted)
+            and _map(dotted, names) == dotted
+        ):
             out.append(line)
             continue
         old_target = _resolve(old_pkg, m["dots"], m["mod"])

@@ -14,7 +14,7 @@ from anthropic.types.model import Model as SDKModel
 
 import trio_msgstream
 from trio_msgstream import errors
-from trio_msgstream._core import model_names
+from trio_msgstream._core.schema import model_names
 from trio_msgstream._core.exceptions import error_code_of, status_error_class
 
 

@@ -32,10 +32,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .models import Message, ToolUseBlock
-from .options import split_options
-from .structured import ParsedMessage, as_parsed_message, output_parser
-from .tools import FunctionTool, tool_params, unknown_tool_block
+from ..request.options import split_options
+from ..schema.models import Message, ToolUseBlock
+from ..typed_json.structured import ParsedMessage, as_parsed_message, output_parser
+from ..typed_json.tools import FunctionTool, tool_params, unknown_tool_block
 
 __all__ = ["ToolCall", "ToolRunnerBase", "ToolRunnerState"]
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .exceptions import MsgStreamError
+from ..exceptions import MsgStreamError
 
 __all__ = [
     "MAX_BATCH_BYTES",

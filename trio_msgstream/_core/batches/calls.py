@@ -27,13 +27,13 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from pydantic import BaseModel
 from typing_extensions import Required
 
-from .batch_build import BatchRequest, BatchRequestsInput, batch_requests, check_batch_limits
-from .batches import BatchNotEndedError, DeletedMessageBatch, MessageBatch, MessageBatchPage
-from .calls import Call, PageCall, model_parser
-from .options import RequestOptions, split_options
+from ..request.calls import Call, PageCall, model_parser
+from ..request.options import RequestOptions, split_options
+from .build import BatchRequest, BatchRequestsInput, batch_requests, check_batch_limits
+from .models import BatchNotEndedError, DeletedMessageBatch, MessageBatch, MessageBatchPage
 
 if TYPE_CHECKING:
-    from .request import RequestSpec
+    from ..request.spec import RequestSpec
 
 __all__ = [
     "BATCHES_PATH",

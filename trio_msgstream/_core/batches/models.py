@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag
 
-from .exceptions import APITimeoutError, MsgStreamError
-from .models import APIModel, Message
+from ..exceptions import APITimeoutError, MsgStreamError
+from ..schema.models import APIModel, Message
 
 __all__ = [
     "BatchNotEndedError",

@@ -26,10 +26,14 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
-from .batch_build import MAX_BATCH_BYTES, MAX_BATCH_REQUESTS, BatchRequestsInput, split_batches
-from .batch_calls import RequestBuilder, results_spec, retrieve_call, upload_call
-from .batch_results import BatchResultsDecoder, BatchResultsError
-from .batch_wait import (
+from ..exceptions import APIError
+from ..request.calls import Call
+from ..stream.sse import NEED_DATA, NeedData
+from .build import MAX_BATCH_BYTES, MAX_BATCH_REQUESTS, BatchRequestsInput, split_batches
+from .calls import RequestBuilder, results_spec, retrieve_call, upload_call
+from .models import BatchUploadError, MessageBatch, MessageBatchIndividualResponse
+from .results import BatchResultsDecoder, BatchResultsError
+from .wait import (
     DEFAULT_MAX_POLL_FAILURES,
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
@@ -37,13 +41,9 @@ from .batch_wait import (
     BatchWaiter,
     WaitPolicy,
 )
-from .batches import BatchUploadError, MessageBatch, MessageBatchIndividualResponse
-from .calls import Call
-from .exceptions import APIError
-from .sse import NEED_DATA, NeedData
 
 if TYPE_CHECKING:
-    from .request import RequestSpec
+    from ..request.spec import RequestSpec
 
 __all__ = [
     "NEED_DATA",

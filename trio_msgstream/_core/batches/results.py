@@ -24,9 +24,9 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from .batches import MessageBatchIndividualResponse
-from .exceptions import StreamProtocolError
-from .sse import NEED_DATA, NeedData
+from ..exceptions import StreamProtocolError
+from ..stream.sse import NEED_DATA, NeedData
+from .models import MessageBatchIndividualResponse
 
 __all__ = ["DEFAULT_MAX_RESULT_LINE", "BatchResultsDecoder", "BatchResultsError"]
 

@@ -30,9 +30,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .batches import BatchWaitTimeout, MessageBatch
-from .exceptions import APIError
-from .retry import error_headers, is_retryable, retry_after_from_headers
+from ..exceptions import APIError
+from ..request.retry import error_headers, is_retryable, retry_after_from_headers
+from .models import BatchWaitTimeout, MessageBatch
 
 __all__ = [
     "DEFAULT_MAX_POLL_FAILURES",

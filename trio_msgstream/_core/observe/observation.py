@@ -1,7 +1,7 @@
 """The request observations: the shared no-op base and the live span/metrics/log one.
 
 Theory of operation: :class:`RequestObservation` is the interface the request
-session reports to (see :mod:`trio_msgstream._core.observe` for the order of calls)
+session reports to (see :mod:`trio_msgstream._core.observe.telemetry` for the order of calls)
 and, as a base class, does nothing: its one shared instance is returned when nobody
 listens. :class:`_LiveObservation` is made by ``observe_request`` when OpenTelemetry
 or the ``trio_msgstream`` logger listens: it starts the span at once, keeps the
@@ -19,17 +19,17 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .exceptions import (
+from ..exceptions import (
     APIError,
     APIStatusError,
     APITimeoutError,
     StreamClosedError,
     StreamProtocolError,
 )
-from .observe_otel import PROVIDER, _Instruments, _output_content, _request_content
+from .otel import PROVIDER, _Instruments, _output_content, _request_content
 
 if TYPE_CHECKING:
-    from .models import Message, Usage
+    from ..schema.models import Message, Usage
 
 logger = logging.getLogger("trio_msgstream")
 

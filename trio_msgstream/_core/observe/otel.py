@@ -6,7 +6,7 @@ itself) and makes one tracer and the four histograms per pair of providers, cach
 until the application swaps providers. The ``_*_content`` helpers turn request
 params and a final message into the GenAI convention's JSON "parts"; they are only
 called when the user opted in to content capture (see
-:mod:`trio_msgstream._core.observe`). Sans-IO.
+:mod:`trio_msgstream._core.observe.telemetry`). Sans-IO.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._version import __version__
+from ..._version import __version__
 
 if TYPE_CHECKING:
-    from .models import Message
+    from ..schema.models import Message
 
 PROVIDER = "anthropic"
 INSTRUMENTATION_SCOPE = "trio_msgstream"

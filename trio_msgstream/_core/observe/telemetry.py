@@ -60,9 +60,9 @@ from .observation import RequestObservation as RequestObservation
 from .observation import _LiveObservation
 from .observation import error_type as error_type
 from .observation import logger as logger
-from .observe_otel import INSTRUMENTATION_SCOPE as INSTRUMENTATION_SCOPE
-from .observe_otel import PROVIDER as PROVIDER
-from .observe_otel import _current_instruments as _current_instruments
+from .otel import INSTRUMENTATION_SCOPE as INSTRUMENTATION_SCOPE
+from .otel import PROVIDER as PROVIDER
+from .otel import _current_instruments as _current_instruments
 
 __all__ = [
     "CAPTURE_CONTENT",

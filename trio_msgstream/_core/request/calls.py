@@ -15,8 +15,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .exceptions import StreamProtocolError
-from .request import RequestSpec
+from ..exceptions import StreamProtocolError
+from .spec import RequestSpec
 
 __all__ = ["Call", "PageCall", "model_parser"]
 

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar, overload
 
 from typing_extensions import Self, TypedDict, Unpack
 
-from .config import (
+from ..config import (
     API_VERSION,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -25,12 +25,12 @@ from .config import (
     default_base_url,
     resolve_timeout,
 )
-from .exceptions import MsgStreamError
-from .model_names import warn_if_deprecated
+from ..exceptions import MsgStreamError
+from ..schema.model_names import warn_if_deprecated
+from ..schema.params import check_params
+from ..typed_json.output_schema import prepare_request_params
 from .options import RequestOptions, split_options
-from .output_schema import prepare_request_params
-from .params import check_params
-from .request import RequestSpec
+from .spec import RequestSpec
 
 __all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions", "Namespace"]
 

@@ -1,7 +1,7 @@
 """The endpoints beside the Messages stream: ``create()``, token counting, the models list.
 
 Part of the sans-IO core: each endpoint is a function returning a
-:class:`~trio_msgstream._core.calls.Call` (or a :class:`PageCall`), built once here and
+:class:`~trio_msgstream._core.request.calls.Call` (or a :class:`PageCall`), built once here and
 executed by both clients' drivers.
 """
 
@@ -15,13 +15,13 @@ from urllib.parse import quote
 
 from pydantic import Field
 
+from ..schema.model_names import warn_if_deprecated
+from ..schema.models import APIModel, Message
+from ..typed_json.structured import OutputParser, ParsedMessage, as_parsed_message, output_parser
 from .calls import Call, PageCall, model_parser
 from .client_config import MESSAGES_PATH, ClientConfig
-from .model_names import warn_if_deprecated
-from .models import APIModel, Message
 from .options import RequestOptions, split_options
-from .request import RequestSpec
-from .structured import OutputParser, ParsedMessage, as_parsed_message, output_parser
+from .spec import RequestSpec
 
 __all__ = [
     "COUNT_TOKENS_PATH",

@@ -16,8 +16,8 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
-from .config import NotGiven, TimeoutTypes
-from .params import MessageCountTokensParams, MessageCreateParams
+from ..config import NotGiven, TimeoutTypes
+from ..schema.params import MessageCountTokensParams, MessageCreateParams
 
 __all__ = [
     "OPTION_NAMES",

@@ -25,7 +25,7 @@ Theory of operation::
                                                  response streamed
 
 The rules exist here once; the trio runtime only waits and sleeps as told
-(``_trio/fanout_gate.py``).
+(``_trio/fanout/gate.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import datetime
 import math
 from collections.abc import Mapping
 
-from .models import Usage
+from ..schema.models import Usage
 from .retry import MAX_RETRY_AFTER, retry_after_from_headers
 
 __all__ = [

@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Mapping
 
-from .exceptions import (
+from ..exceptions import (
     APIConnectionError,
     APIError,
     APIStatusError,

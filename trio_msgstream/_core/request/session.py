@@ -44,14 +44,14 @@ from typing import Any, Literal
 
 from typing_extensions import TypedDict
 
-from .engine import StreamEngine
-from .events import MessageStreamEvent
-from .exceptions import APIError, APITimeoutError, StreamClosedError, StreamProtocolError
-from .handlers import is_content
-from .models import Message, Usage
-from .observe import BodyParams, RequestObservation, observe_request
-from .request import RequestSpec
+from ..exceptions import APIError, APITimeoutError, StreamClosedError, StreamProtocolError
+from ..observe.telemetry import BodyParams, RequestObservation, observe_request
+from ..schema.models import Message, Usage
+from ..stream.engine import StreamEngine
+from ..stream.events import MessageStreamEvent
+from ..stream.handlers import is_content
 from .retry import error_headers, is_retryable, retry_delay
+from .spec import RequestSpec
 from .status import MAX_ERROR_BODY, status_error
 
 __all__ = ["CONTENT_TYPE_PREVIEW", "RequestSession", "SessionLabels", "SessionMode"]

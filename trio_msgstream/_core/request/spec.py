@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .config import Timeout
-from .redact import mask_headers
+from ..config import Timeout
+from ..redact import mask_headers
 
 __all__ = ["RequestSpec"]
 

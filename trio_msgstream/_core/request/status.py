@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .exceptions import APIStatusError, status_error_class
+from ..exceptions import APIStatusError, status_error_class
 
 __all__ = ["MAX_ERROR_BODY", "status_error"]
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, TypeAlias
 
-from .exceptions import RequestParameterError
+from ..exceptions import RequestParameterError
 from .param_types import *  # noqa: F403
 from .param_types import (
     AssistantMessageParam,

@@ -30,6 +30,18 @@ from typing import Any, cast
 
 from pydantic_core import from_json
 
+from ..exceptions import StreamProtocolError
+from ..schema.models import (
+    CompactionBlock,
+    ContentBlock,
+    FallbackBlock,
+    Message,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    UnknownDelta,
+    Usage,
+)
 from .events import (
     CitationEvent,
     CompactionEvent,
@@ -47,20 +59,8 @@ from .events import (
     TextEvent,
     ThinkingEvent,
 )
-from .exceptions import StreamProtocolError
 from .grammar import StreamGrammar
 from .lazy_deltas import SCANNED_DELTAS as _VALUE_FIELDS
-from .models import (
-    CompactionBlock,
-    ContentBlock,
-    FallbackBlock,
-    Message,
-    TextBlock,
-    TextDelta,
-    ThinkingBlock,
-    UnknownDelta,
-    Usage,
-)
 from .pieces import Chunks, Items, JsonChunks, parse_partial
 
 __all__ = ["MessageAccumulator"]
@@ -327,7 +327,7 @@ class MessageAccumulator:
 
     def apply_value(self, event: Any, index: int, kind: str, value: str) -> list[Any]:
         """Apply a ``content_block_delta`` given as its parts (see
-        :func:`~trio_msgstream._core.events.scan_delta`; ``kind`` is a key of
+        :func:`~trio_msgstream._core.stream.events.scan_delta`; ``kind`` is a key of
         ``_VALUE_FIELDS``): the same checks, state and derived event as :meth:`apply`
         with the typed event. ``event`` stands for the raw event in the returned list.
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..exceptions import APIError, APITimeoutError, IncompleteStreamError, StreamClosedError
+from ..schema.models import Message, TextBlock
+from ..typed_json.structured import OutputTracker
 from .events import MessageStopEvent, MessageStreamEvent, TextEvent
-from .exceptions import APIError, APITimeoutError, IncompleteStreamError, StreamClosedError
 from .lazy_deltas import PendingDeltaEvent
-from .models import Message, TextBlock
-from .structured import OutputTracker
 
 __all__ = ["StreamConsumer", "StreamView", "joined_text"]
 

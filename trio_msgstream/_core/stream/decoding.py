@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import zlib
 
-from .exceptions import IncompleteStreamError, StreamProtocolError
+from ..exceptions import IncompleteStreamError, StreamProtocolError
 
 __all__ = ["DEFAULT_MAX_DECODED_CHUNK", "ContentDecoder", "content_decoder"]
 

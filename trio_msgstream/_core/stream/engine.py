@@ -31,6 +31,15 @@ import codecs
 import json
 from typing import Any
 
+from ..exceptions import (
+    APIError,
+    APIStatusError,
+    IncompleteStreamError,
+    StreamProtocolError,
+    error_class_for_type,
+)
+from ..redact import redact
+from ..schema.models import Message
 from .accumulate import MessageAccumulator
 from .events import (
     MessageStreamEvent,
@@ -38,17 +47,8 @@ from .events import (
     RawMessageStreamEvent,
     parse_event,
 )
-from .exceptions import (
-    APIError,
-    APIStatusError,
-    IncompleteStreamError,
-    StreamProtocolError,
-    error_class_for_type,
-)
 from .grammar import StreamGrammar
 from .lazy_deltas import PendingDeltaEvent, scan_delta
-from .models import Message
-from .redact import redact
 from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
 
 __all__ = ["StreamEngine"]
@@ -66,7 +66,7 @@ class StreamEngine:
             redacted from mid-stream errors, whose text comes from the server.
         lazy_deltas: With ``accumulate``: a ``content_block_delta`` in its canonical
             shape is applied straight from its JSON, and stands in the returned events
-            as a :class:`~trio_msgstream._core.lazy_deltas.PendingDeltaEvent` whose typed
+            as a :class:`~trio_msgstream._core.stream.lazy_deltas.PendingDeltaEvent` whose typed
             event is built only if a consumer is handed it (the stream consumer does
             that). Errors, and the typed event once built, are the same.
     """

@@ -30,9 +30,9 @@ import pydantic
 from pydantic import Discriminator, Tag, TypeAdapter
 from pydantic_core import SchemaValidator
 
-from .blocks import APIModel
-from .exceptions import StreamProtocolError
-from .models import (
+from ..exceptions import StreamProtocolError
+from ..schema.blocks import APIModel
+from ..schema.models import (
     ContentBlock,
     ContentDelta,
     ContextManagementResponse,
@@ -41,7 +41,7 @@ from .models import (
     MessageDeltaBody,
     MessageDeltaUsage,
 )
-from .structured import ParsedOutputEvent
+from ..typed_json.structured import ParsedOutputEvent
 
 __all__ = [
     "CitationEvent",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .exceptions import StreamProtocolError
+from ..exceptions import StreamProtocolError
 
 __all__ = ["BEFORE", "DONE", "OPEN", "TRANSITIONS", "StreamGrammar"]
 

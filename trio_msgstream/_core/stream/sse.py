@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Final, NoReturn, final
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-from .exceptions import StreamProtocolError
+from ..exceptions import StreamProtocolError
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",

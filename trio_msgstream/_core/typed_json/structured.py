@@ -36,8 +36,8 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import ErrorDetails
 
-from .exceptions import MsgStreamError
-from .models import Message, TextBlock
+from ..exceptions import MsgStreamError
+from ..schema.models import Message, TextBlock
 from .output_schema import adapter_for, output_format_param, schema_params, transform_schema
 from .partial_json import PartialJSONParser
 

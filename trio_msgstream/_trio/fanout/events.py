@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 
 import trio
 
-from .._core.events import MessageStreamEvent, TextEvent
+from ..._core.stream.events import MessageStreamEvent, TextEvent
 
 __all__ = ["EVENT_SUBSCRIPTION_BUFFER", "EventSubscribers", "TextDeltas"]
 

@@ -10,7 +10,7 @@ Theory of operation::
                           └─ GroupGate.observe(response)      its head may pause the group
 
 The rules (what pauses, how budgets refill, how estimates are corrected) are the
-sans-IO :class:`~trio_msgstream._core.ratelimit.GroupRateLimit`; this module only
+sans-IO :class:`~trio_msgstream._core.request.ratelimit.GroupRateLimit`; this module only
 supplies the clocks, sleeps, and serialises the takers of each budget with a
 :class:`trio.Lock` so that budgets are first come, first served.
 
@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from .._core.config import Timeout
-from .._core.ratelimit import GroupRateLimit, TokenBucket, estimate_tokens
-from .._core.request import RequestSpec
-from .wire import WireClient, WireResponse
+from ..._core.config import Timeout
+from ..._core.request.ratelimit import GroupRateLimit, TokenBucket, estimate_tokens
+from ..._core.request.spec import RequestSpec
+from ..wire import WireClient, WireResponse
 
 if TYPE_CHECKING:
-    from .fanout_handle import FanOutHandle
+    from .handle import FanOutHandle
 
 __all__ = ["GroupGate", "ItemClient"]
 

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import trio
 
-from .._core.events import MessageStreamEvent
-from .._core.models import Usage
-from .fanout_events import EventSubscribers, TextDeltas
-from .fanout_results import FanOutMetrics, FanOutResult
-from .stream import MessageStream
+from ..._core.schema.models import Usage
+from ..._core.stream.events import MessageStreamEvent
+from ..stream import MessageStream
+from .events import EventSubscribers, TextDeltas
+from .results import FanOutMetrics, FanOutResult
 
 if TYPE_CHECKING:
-    from .fanout import FanOut
+    from .scheduler import FanOut
 
 __all__ = ["QUEUED", "RUNNING", "DONE", "FanOutHandle", "ItemState"]
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import outcome
 
-from .._core.exceptions import MsgStreamError
-from .._core.models import Message, Usage
+from ..._core.exceptions import MsgStreamError
+from ..._core.schema.models import Message, Usage
 
 __all__ = ["FanOutCancelled", "FanOutMetrics", "FanOutResult", "FanOutStatistics"]
 

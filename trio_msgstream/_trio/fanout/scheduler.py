@@ -21,7 +21,7 @@ This module is the scheduler. Theory of operation::
 The other jobs live next door: the item's handle (``fanout_handle.py``), its event
 subscribers (``fanout_events.py``), the result types (``fanout_results.py``), and the
 gate (``fanout_gate.py``), a thin per-item wrapper around the client that drives the
-sans-IO rate-limit rules (``_core/ratelimit.py``), so the stream runtime needs no hook.
+sans-IO rate-limit rules (``_core/request/ratelimit.py``), so the stream runtime needs no hook.
 """
 
 from __future__ import annotations
@@ -36,16 +36,16 @@ import outcome
 import trio
 from typing_extensions import Unpack
 
-from .._core.config import DEFAULT_MAX_BUFFER_SIZE
-from .._core.events import TextEvent
-from .._core.models import Message, Usage
-from .._core.options import StreamKwargs
-from .api import _sole_cancelled, start_message_stream
-from .fanout_gate import GroupGate, ItemClient
-from .fanout_handle import DONE, QUEUED, RUNNING, FanOutHandle
-from .fanout_results import FanOutCancelled, FanOutResult, FanOutStatistics
-from .stream import MessageStream
-from .wire import WireClient
+from ..._core.config import DEFAULT_MAX_BUFFER_SIZE
+from ..._core.request.options import StreamKwargs
+from ..._core.schema.models import Message, Usage
+from ..._core.stream.events import TextEvent
+from ..api import _sole_cancelled, start_message_stream
+from ..stream import MessageStream
+from ..wire import WireClient
+from .gate import GroupGate, ItemClient
+from .handle import DONE, QUEUED, RUNNING, FanOutHandle
+from .results import FanOutCancelled, FanOutResult, FanOutStatistics
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
