@@ -19,12 +19,12 @@ from _otel_support import Telemetry, telemetry_fixture, text_of
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
-from trio_msgstream._core.observe import telemetry as observe
 from trio_msgstream._core.exceptions import (
     APITimeoutError,
     OverloadedError,
     StreamProtocolError,
 )
+from trio_msgstream._core.observe import telemetry as observe
 from trio_msgstream._core.schema.models import Message, TextBlock, Usage
 
 PARAMS: dict[str, Any] = {
