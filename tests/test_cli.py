@@ -16,7 +16,7 @@ import pytest
 from _cli_support import run_cli, run_cli_process
 from _shared import env_without_anthropic
 
-from trio_msgstream._core import model_names
+from trio_msgstream._core.schema import model_names
 from trio_msgstream.testing import (
     FakeAnthropicServer,
     ScriptedResponse,

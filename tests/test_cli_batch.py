@@ -11,7 +11,7 @@ import pytest
 from _cli_support import run_cli
 
 from trio_msgstream._cli.batch import main, read_requests
-from trio_msgstream._core import model_names
+from trio_msgstream._core.schema import model_names
 from trio_msgstream.testing import FakeBatches, fake_anthropic_in_thread
 
 

@@ -23,7 +23,7 @@ from _terminal_support import WIDTH, Screen, pty_pair, read_until_closed
 
 from trio_msgstream._cli.batch import main
 from trio_msgstream._cli.batch_progress import WaitProgress, format_elapsed
-from trio_msgstream._core.batches import MessageBatch
+from trio_msgstream._core.batches.models import MessageBatch
 from trio_msgstream.testing import FakeBatches, fake_anthropic_in_thread
 
 pytestmark = pytest.mark.usefixtures("no_anthropic_env")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from _cli_support import run_cli
 
-from trio_msgstream._core import model_names
+from trio_msgstream._core.schema import model_names
 from trio_msgstream.testing import (
     FakeAnthropicServer,
     ScriptedResponse,

@@ -26,7 +26,7 @@ from _terminal_support import WIDTH, Screen
 
 import trio_msgstream as tms
 from trio_msgstream._cli.batch_progress import WaitProgress
-from trio_msgstream._core.batches import MessageBatch
+from trio_msgstream._core.batches.models import MessageBatch
 from trio_msgstream.testing import (
     FakeBatches,
     RecordedRequest,

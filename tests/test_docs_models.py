@@ -1,6 +1,6 @@
 """The docs, the README and the examples name current models only.
 
-The sets come from the library's own table (``_core/model_names``, itself checked
+The sets come from the library's own table (``_core/schema/model_names``, itself checked
 against the SDK's lists): a model the table deprecates, or a name it does not know at
 all (a model retired before the table began), fails here. The one exception is the
 table of deprecated models in docs/types.md, which must equal ``DEPRECATED_MODELS``.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from _cli_support import run_cli
 
-from trio_msgstream._core import model_names
+from trio_msgstream._core.schema import model_names
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = re.compile(r"\bclaude-[a-z0-9]+(?:[-.][a-z0-9]+)*")

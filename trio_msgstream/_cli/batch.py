@@ -31,12 +31,12 @@ from typing import IO, Any
 
 import trio
 
-from .._core.batch_build import MAX_BATCH_REQUESTS, BatchLimitError
-from .._core.batch_wait import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL
-from .._core.batches import BatchNotEndedError
+from .._core.batches.build import MAX_BATCH_REQUESTS, BatchLimitError
+from .._core.batches.models import BatchNotEndedError
+from .._core.batches.wait import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL
 from .._core.config import Timeout
 from .._core.exceptions import MsgStreamError
-from .._core.model_names import deprecation_notice
+from .._core.schema.model_names import deprecation_notice
 from .._httpx.async_client import AsyncClient
 from .._trio.batches import AsyncBatches
 from .batch_progress import ResultsProgress, WaitProgress

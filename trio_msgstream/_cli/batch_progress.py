@@ -21,7 +21,7 @@ from typing import IO
 
 import trio
 
-from .._core.batches import MessageBatch
+from .._core.batches.models import MessageBatch
 from .board import LiveLines
 
 __all__ = ["ResultsProgress", "WaitProgress", "describe_batch", "format_elapsed"]

@@ -18,9 +18,8 @@ from typing import Any
 
 import pydantic
 
-from .._core.batches import BatchWaitTimeout
+from .._core.batches.models import BatchWaitTimeout
 from .._core.config import Timeout
-from .._core.events import MessageStreamEvent
 from .._core.exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -29,9 +28,10 @@ from .._core.exceptions import (
     MsgStreamError,
     StreamProtocolError,
 )
-from .._core.handlers import is_api_event
-from .._core.model_names import deprecation_notice
-from .._core.models import Message, TextBlock
+from .._core.schema.model_names import deprecation_notice
+from .._core.schema.models import Message, TextBlock
+from .._core.stream.events import MessageStreamEvent
+from .._core.stream.handlers import is_api_event
 from .options import EXIT_API_ERROR, EXIT_TIMEOUT
 
 __all__ = [
