@@ -43,7 +43,7 @@ from ._core.agents.mcp_convert import mcp_message as mcp_message
 from ._core.agents.mcp_convert import mcp_resource_to_content as mcp_resource_to_content
 from ._core.agents.mcp_convert import mcp_resource_to_file as mcp_resource_to_file
 from ._core.exceptions import UnsupportedMCPValueError as UnsupportedMCPValueError
-from ._core.tools import FunctionTool
+from ._core.typed_json.tools import FunctionTool
 
 if TYPE_CHECKING:
     from anyio.from_thread import BlockingPortal

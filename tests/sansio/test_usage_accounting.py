@@ -10,9 +10,9 @@ import pytest
 from trio_msgstream._core.agents.usage_limits import RunUsage, UsageLimits, UsageTracker
 from trio_msgstream._core.config import Timeout
 from trio_msgstream._core.exceptions import APIError, OverloadedError, UsageLimitExceeded
-from trio_msgstream._core.models import Message
-from trio_msgstream._core.request import RequestSpec, usage_budgets
-from trio_msgstream._core.session import RequestSession
+from trio_msgstream._core.request.session import RequestSession
+from trio_msgstream._core.request.spec import RequestSpec, usage_budgets
+from trio_msgstream._core.schema.models import Message
 from trio_msgstream.testing._sse import sse_bytes
 from trio_msgstream.testing._transcripts import message_events, text_block
 
@@ -233,7 +233,7 @@ def test_tool_calls_limit() -> None:
 
 
 def test_the_error_pickles_and_is_an_api_error_that_is_never_retried() -> None:
-    from trio_msgstream._core.retry import is_retryable
+    from trio_msgstream._core.request.retry import is_retryable
 
     tracker = UsageTracker(UsageLimits(request_limit=0))
     with pytest.raises(UsageLimitExceeded) as info:

@@ -56,7 +56,7 @@ from .error_codes import error_code_of as error_code_of
 
 if TYPE_CHECKING:
     from .agents.usage_limits import RunUsage
-    from .models import Message
+    from .schema.models import Message
 
 __all__ = [
     "APIConnectionError",

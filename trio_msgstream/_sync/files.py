@@ -30,7 +30,7 @@ from .._core.files.calls import (
     upload_source,
 )
 from .._core.files.models import DeletedFile, FileMetadata, FilePage
-from .._core.session import RequestSession
+from .._core.request.session import RequestSession
 from .request import SyncPaginator, execute, new_session, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 

@@ -1,1 +1,1 @@
-"""Agents: the tool runner's state and the usage budgets of runs and groups (sans-IO)."""
+"""Agents: the tool runner's state machine and the usage budgets of runs and groups (sans-IO)."""

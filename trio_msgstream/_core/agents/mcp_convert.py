@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..exceptions import UnsupportedMCPValueError
-from ..tools import ToolError
+from ..typed_json.tools import ToolError
 
 __all__ = [
     "SUPPORTED_IMAGE_TYPES",

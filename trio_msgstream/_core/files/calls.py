@@ -1,7 +1,7 @@
 """The Files API's requests, written once for both clients (``client.beta.files``).
 
 Part of the sans-IO core. Each endpoint is a function returning a
-:class:`~trio_msgstream._core.calls.Call` (a :class:`PageCall` for the list, a bare
+:class:`~trio_msgstream._core.request.calls.Call` (a :class:`PageCall` for the list, a bare
 :class:`RequestSpec` for the download, whose body is read by the driver as it
 arrives). Reading an upload's file from disk or a file object is I/O, so the drivers
 do it (:func:`upload_source` says what to read) and hand the bytes to
@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any, TypeAlias, Union
 from urllib.parse import quote
 
-from ..calls import Call, PageCall, model_parser
-from ..client_config import ClientConfig
-from ..options import RequestOptions, split_options
-from ..request import RequestSpec
+from ..request.calls import Call, PageCall, model_parser
+from ..request.client_config import ClientConfig
+from ..request.options import RequestOptions, split_options
+from ..request.spec import RequestSpec
 from .models import DeletedFile, FileMetadata, FilePage
 from .multipart import FilePart, encode_multipart
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..blocks import APIModel
+from ..schema.blocks import APIModel
 
 __all__ = ["DeletedFile", "FileMetadata", "FilePage", "FileScope"]
 
