@@ -53,9 +53,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .error_codes import CODE_CLASS_NAMES, STATUS_CLASS_NAMES, TYPE_CLASS_NAMES
 from .error_codes import error_code_of as error_code_of
+from .usage import RunUsage
 
 if TYPE_CHECKING:
-    from .agents.usage_limits import RunUsage
     from .schema.models import Message
 
 __all__ = [
@@ -334,12 +334,14 @@ class UsageLimitExceeded(APIError):
         self,
         message: str,
         *,
-        usage: RunUsage,
-        limit: str,
+        usage: RunUsage | None = None,
+        limit: str = "",
+        request: Any = None,
+        body: object | None = None,
         partial_message: Message | None = None,
     ) -> None:
-        super().__init__(message, partial_message=partial_message)
-        self.usage = usage
+        super().__init__(message, request=request, body=body, partial_message=partial_message)
+        self.usage = usage if usage is not None else RunUsage()
         self.limit = limit
 
 

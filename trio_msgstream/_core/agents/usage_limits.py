@@ -45,6 +45,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..exceptions import UsageLimitExceeded
+from ..usage import RunUsage
 
 __all__ = ["RequestUsage", "RunUsage", "UsageLimits", "UsageTracker", "scope_tracker"]
 
@@ -110,34 +111,6 @@ class UsageLimits:
     def begin_request(self) -> RequestUsage:
         """Count a request against a fresh tracker of these limits."""
         return UsageTracker(self).begin_request()
-
-
-@dataclass(frozen=True)
-class RunUsage:
-    """What a run or a group has used so far (a snapshot)."""
-
-    requests: int = 0
-    """Requests sent (retries are not counted)."""
-    tool_calls: int = 0
-    """Tool calls run by the tool runner."""
-    input_tokens: int = 0
-    """Uncached input tokens, as the API reports them."""
-    cache_creation_input_tokens: int = 0
-    """Input tokens written to the prompt cache."""
-    cache_read_input_tokens: int = 0
-    """Input tokens read from the prompt cache."""
-    output_tokens: int = 0
-    """Output tokens (while a reply streams, an estimate: see the module docs)."""
-
-    @property
-    def total_input_tokens(self) -> int:
-        """Every input token: uncached, cache writes and cache reads."""
-        return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
-
-    @property
-    def total_tokens(self) -> int:
-        """Every input token plus the output tokens."""
-        return self.total_input_tokens + self.output_tokens
 
 
 class UsageTracker:
