@@ -53,10 +53,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .error_codes import CODE_CLASS_NAMES, STATUS_CLASS_NAMES, TYPE_CLASS_NAMES
 from .error_codes import error_code_of as error_code_of
-from .usage import RunUsage
 
 if TYPE_CHECKING:
     from .schema.models import Message
+    from .usage import RunUsage
 
 __all__ = [
     "APIConnectionError",
@@ -341,7 +341,11 @@ class UsageLimitExceeded(APIError):
         partial_message: Message | None = None,
     ) -> None:
         super().__init__(message, request=request, body=body, partial_message=partial_message)
-        self.usage = usage if usage is not None else RunUsage()
+        if usage is None:
+            from .usage import RunUsage  # only here: importing the errors stays minimal
+
+            usage = RunUsage()
+        self.usage = usage
         self.limit = limit
 
 
