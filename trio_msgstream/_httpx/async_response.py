@@ -32,6 +32,11 @@ class HttpxWireResponse(HttpxResponseView):
     __slots__ = ()
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
+        in_memory = self._body_in_memory()
+        if in_memory is not None:
+            for piece in in_memory:
+                yield piece
+            return
         decoder = self._decoder()
         chunks = self._raw_chunks()
         try:
@@ -51,8 +56,9 @@ class HttpxWireResponse(HttpxResponseView):
     def _raw_chunks(self) -> AsyncIterator[bytes]:
         # The response's byte stream itself: aiter_raw() would add a generator layer,
         # a chunker and a byte count to every network chunk, and we read raw bytes in
-        # the network's chunking anyway. (A body already read or closed goes through
-        # aiter_raw, which raises httpx's error for it.)
+        # the network's chunking anyway. (A body already read is served from memory
+        # before this; one streamed or closed goes through aiter_raw, which raises
+        # httpx's error for it.)
         response = self._response
         stream = response.stream
         if (

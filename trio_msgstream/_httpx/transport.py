@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 
 from .._core.config import Timeout
-from .._core.decoding import ContentDecoder, content_decoder
+from .._core.decoding import DEFAULT_MAX_DECODED_CHUNK, ContentDecoder, content_decoder
 from .._core.exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -223,6 +223,23 @@ class HttpxResponseView:
         """The client's own secrets sent with the request (for redacting text built
         from this response, e.g. ``StreamEngine(secrets=...)``). Not shown anywhere."""
         return self._secrets
+
+    def _body_in_memory(self) -> Iterator[bytes] | None:
+        """The body in pieces when it is already in memory, else ``None`` (read it).
+
+        A response built with its content (a mock's ``content=``, ``json=``, ``text=``)
+        or read by an event hook was read, decoded, and marked consumed by httpx: its
+        stream cannot be read again, and its ``content`` is the decoded body.
+        """
+        response = self._response
+        if not response.is_stream_consumed:
+            return None
+        try:
+            content: bytes = response.content
+        except Exception:  # consumed by a stream, not read: reading will say so
+            return None
+        step = DEFAULT_MAX_DECODED_CHUNK
+        return (content[i : i + step] for i in range(0, len(content), step))
 
     def _decoder(self) -> ContentDecoder | None:
         with map_httpx_errors(request=self._response.request, in_body=True):
