@@ -50,8 +50,9 @@ class AsyncClient(ClientConfig[httpx.AsyncClient, httpx.AsyncBaseTransport]):
             (ignored with ``http_client``).
 
     Resource handling:
-        ``async with client:`` or ``await client.aclose()`` closes the httpx client
-        the client created (not one passed in as ``http_client``).
+        ``async with client:`` or ``await client.aclose()`` (``close()``, as in the
+        official SDK) closes the httpx client the client created (not one passed in
+        as ``http_client``).
     """
 
     messages: Namespace[AsyncMessages] = Namespace(AsyncMessages)
@@ -85,6 +86,10 @@ class AsyncClient(ClientConfig[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         """Close the httpx client, if this client created it."""
         if self._owns_http:
             await self._http.aclose()
+
+    async def close(self) -> None:
+        """``await client.close()``: the official SDK's name for :meth:`aclose`."""
+        await self.aclose()
 
     async def __aenter__(self) -> Self:
         return self
