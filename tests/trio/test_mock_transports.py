@@ -18,12 +18,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import httpx2
 import pydantic
 import pytest
 import respx
 import trio
 from _mock_support import BODY_MODES, mock_handler, sync_body
-from _shared import API_KEY, PARAMS
+from _shared import API_KEY, PARAMS, TEST_HTTP
 
 import trio_msgstream as tms
 from trio_msgstream.testing import (
@@ -43,6 +44,23 @@ if sys.version_info < (3, 11):
 pytestmark = pytest.mark.filterwarnings("error")
 
 BASE_URL = "https://api.anthropic.com"
+
+HOWS = [
+    pytest.param(httpx, "transport", id="httpx-transport"),
+    pytest.param(httpx, "http_client", id="httpx-http_client"),
+    pytest.param(
+        httpx,
+        "respx",
+        id="respx",
+        marks=pytest.mark.skipif(
+            TEST_HTTP != "httpx", reason="respx mocks httpx, not this run's default httpx2"
+        ),
+    ),
+    pytest.param(httpx2, "transport", id="httpx2-transport"),
+    pytest.param(httpx2, "http_client", id="httpx2-http_client"),
+]
+"""How the user's mock is plugged in: a transport or a client of either library, or
+respx (which patches httpx's own transport)."""
 
 
 class Answer(pydantic.BaseModel):
@@ -187,24 +205,26 @@ ASYNC: dict[str, Callable[[tms.AsyncClient], Awaitable[Any]]] = {
 }
 
 
-def _async_client(how: str, handler: Any, **kwargs: Any) -> tms.AsyncClient:
+def _async_client(lib: Any, how: str, handler: Any, **kwargs: Any) -> tms.AsyncClient:
     if how == "http_client":
-        http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        http = lib.AsyncClient(transport=lib.MockTransport(handler))
         return tms.AsyncClient(api_key=API_KEY, base_url=BASE_URL, http_client=http, **kwargs)
     if how == "transport":
-        transport = httpx.MockTransport(handler)
+        transport = lib.MockTransport(handler)
         return tms.AsyncClient(api_key=API_KEY, base_url=BASE_URL, transport=transport, **kwargs)
     return tms.AsyncClient(api_key=API_KEY, base_url=BASE_URL, **kwargs)  # respx
 
 
-@pytest.mark.parametrize("how", ["transport", "http_client", "respx"])
+@pytest.mark.parametrize(("lib", "how"), HOWS)
 @pytest.mark.parametrize("body", BODY_MODES)
 @pytest.mark.parametrize("entry", ENTRIES)
-async def test_async_entry_points_take_mocked_bodies(entry: str, body: str, how: str) -> None:
+async def test_async_entry_points_take_mocked_bodies(
+    entry: str, body: str, lib: Any, how: str
+) -> None:
     server = _setup(entry)
-    handler = mock_handler(server, body)  # type: ignore[arg-type]
+    handler = mock_handler(server, body, http=lib)  # type: ignore[arg-type]
     with trio.fail_after(10), _respx(how, handler):
-        async with _async_client(how, handler) as client:
+        async with _async_client(lib, how, handler) as client:
             result = await ASYNC[entry](client)
     _check(entry, result)
     assert all(r.path.startswith("/v1/") for r in server.requests)
@@ -252,24 +272,24 @@ SYNC: dict[str, Callable[[tms.Client], Any]] = {
 }
 
 
-def _sync_client(how: str, handler: Any, **kwargs: Any) -> tms.Client:
+def _sync_client(lib: Any, how: str, handler: Any, **kwargs: Any) -> tms.Client:
     if how == "http_client":
-        http = httpx.Client(transport=httpx.MockTransport(handler))
+        http = lib.Client(transport=lib.MockTransport(handler))
         return tms.Client(api_key=API_KEY, base_url=BASE_URL, http_client=http, **kwargs)
     if how == "transport":
-        transport = httpx.MockTransport(handler)
+        transport = lib.MockTransport(handler)
         return tms.Client(api_key=API_KEY, base_url=BASE_URL, transport=transport, **kwargs)
     return tms.Client(api_key=API_KEY, base_url=BASE_URL, **kwargs)
 
 
-@pytest.mark.parametrize("how", ["transport", "http_client", "respx"])
+@pytest.mark.parametrize(("lib", "how"), HOWS)
 @pytest.mark.parametrize("body", BODY_MODES)
 @pytest.mark.parametrize("entry", list(SYNC))
-def test_sync_entry_points_take_mocked_bodies(entry: str, body: str, how: str) -> None:
+def test_sync_entry_points_take_mocked_bodies(entry: str, body: str, lib: Any, how: str) -> None:
     server = _setup(entry)
-    handler = mock_handler(server, sync_body(body))  # type: ignore[arg-type]
+    handler = mock_handler(server, sync_body(body), http=lib)  # type: ignore[arg-type]
     with _respx(how, handler):
-        with _sync_client(how, handler) as client:
+        with _sync_client(lib, how, handler) as client:
             result = SYNC[entry](client)
     _check(entry, result)
 
@@ -283,22 +303,28 @@ ERRORS: list[tuple[int, str, type[tms.APIStatusError]]] = [
 ]
 
 
-def _error_handler(status: int, kind: str, calls: list[str]) -> Callable[[Any], Any]:
+def _error_handler(
+    status: int, kind: str, calls: list[str], lib: Any = httpx
+) -> Callable[[Any], Any]:
     def handle(request: Any) -> Any:
         calls.append(request.url.path)
         error = {"type": "error", "error": {"type": kind, "message": f"mocked {kind}"}}
-        return httpx.Response(status, json=error, headers={"request-id": "req_mocked"})
+        return lib.Response(status, json=error, headers={"request-id": "req_mocked"})
 
     return handle
 
 
+LIBS = [pytest.param(httpx, id="httpx"), pytest.param(httpx2, id="httpx2")]
+
+
+@pytest.mark.parametrize("lib", LIBS)
 @pytest.mark.parametrize(("status", "kind", "error"), ERRORS)
 @pytest.mark.parametrize("entry", ENTRIES)
 async def test_async_error_status_with_body_in_memory_is_typed(
-    entry: str, status: int, kind: str, error: type[tms.APIStatusError]
+    entry: str, status: int, kind: str, error: type[tms.APIStatusError], lib: Any
 ) -> None:
     calls: list[str] = []
-    transport = httpx.MockTransport(_error_handler(status, kind, calls))
+    transport = lib.MockTransport(_error_handler(status, kind, calls, lib))
     with trio.fail_after(10):
         async with tms.AsyncClient(
             api_key=API_KEY, base_url=BASE_URL, transport=transport, max_retries=0
@@ -312,13 +338,14 @@ async def test_async_error_status_with_body_in_memory_is_typed(
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize("lib", LIBS)
 @pytest.mark.parametrize(("status", "kind", "error"), ERRORS)
 @pytest.mark.parametrize("entry", list(SYNC))
 def test_sync_error_status_with_body_in_memory_is_typed(
-    entry: str, status: int, kind: str, error: type[tms.APIStatusError]
+    entry: str, status: int, kind: str, error: type[tms.APIStatusError], lib: Any
 ) -> None:
     calls: list[str] = []
-    transport = httpx.MockTransport(_error_handler(status, kind, calls))
+    transport = lib.MockTransport(_error_handler(status, kind, calls, lib))
     with tms.Client(
         api_key=API_KEY, base_url=BASE_URL, transport=transport, max_retries=0
     ) as client:

@@ -1,4 +1,5 @@
-"""An ``httpx.Response`` opened with ``stream=True``, seen through the runtime's seam.
+"""An ``httpx.Response`` (or ``httpx2.Response``) opened with ``stream=True``, seen
+through the runtime's seam.
 
 The async half of the httpx glue: reading the body under trio (undecoded, then decoded
 in bounded steps), translating httpx's errors (``map_httpx_errors``) and finishing
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import trio
 
 from .._core.exceptions import APIError, StreamProtocolError
@@ -62,7 +62,7 @@ class HttpxWireResponse(HttpxResponseView):
         response = self._response
         stream = response.stream
         if (
-            isinstance(stream, httpx.AsyncByteStream)
+            hasattr(stream, "__aiter__")  # an AsyncByteStream, of either library
             and not response.is_stream_consumed
             and not response.is_closed
         ):
