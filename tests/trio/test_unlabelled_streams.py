@@ -20,7 +20,7 @@ import trio
 from _shared import API_KEY, PARAMS
 
 import trio_msgstream as tms
-from trio_msgstream._core.sse import sniff_event_stream
+from trio_msgstream._core.stream.sse import sniff_event_stream
 from trio_msgstream.testing import text_response
 
 if sys.version_info < (3, 11):

@@ -43,7 +43,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .._core.config import Timeout
-from .._core.decoding import DEFAULT_MAX_DECODED_CHUNK, ContentDecoder, content_decoder
 from .._core.exceptions import (
     APIConnectionError,
     APIError,
@@ -53,8 +52,9 @@ from .._core.exceptions import (
     TimeoutKind,
 )
 from .._core.redact import MASK, SECRET_HEADERS, redact_bytes, secret_values
-from .._core.request import RequestSpec
-from .._core.status import status_error
+from .._core.request.spec import RequestSpec
+from .._core.request.status import status_error
+from .._core.stream.decoding import DEFAULT_MAX_DECODED_CHUNK, ContentDecoder, content_decoder
 from .library import HttpLibrary, default_library, library_of
 
 if TYPE_CHECKING:
