@@ -11,8 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, TypeVar
 
-import httpx
-
 from .._core.request.calls import Call
 from .._core.request.client_config import ClientConfig, Namespace
 from .._core.request.spec import RequestSpec
@@ -20,17 +18,25 @@ from .._trio.messages import AsyncBeta, AsyncMessages, AsyncModels
 from .._trio.request import execute, open_body
 from .._trio.wire import WireResponse
 from .async_response import HttpxWireResponse
+from .library import default_library, library_of
 from .transport import build_httpx_request, default_ssl_context, httpx_timeout, map_httpx_errors
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import httpx
+    import httpx2
     from typing_extensions import Self
+
+    AsyncHttpClient: TypeAlias = httpx.AsyncClient | httpx2.AsyncClient
+    AsyncTransport: TypeAlias = httpx.AsyncBaseTransport | httpx2.AsyncBaseTransport
 
 __all__ = ["AsyncClient", "AsyncMessages"]
 
 T = TypeVar("T")
 
 
-class AsyncClient(ClientConfig[httpx.AsyncClient, httpx.AsyncBaseTransport]):
+class AsyncClient(ClientConfig["AsyncHttpClient", "AsyncTransport"]):
     """The Trio client of the Messages API (also exported as ``AsyncAnthropic``).
 
     Args:
@@ -44,14 +50,17 @@ class AsyncClient(ClientConfig[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         default_query: Added to the query of every request.
         api_version: The ``anthropic-version`` to send (default: the current one,
             ``2026-10-21``; ``2023-06-01`` keeps working).
-        http_client: An ``httpx.AsyncClient`` to use (its transport, proxies, limits);
-            you keep ownership and close it yourself.
-        transport: An ``httpx.AsyncBaseTransport`` for the client this one creates
-            (ignored with ``http_client``).
+        http_client: An ``httpx.AsyncClient`` or ``httpx2.AsyncClient`` to use (its
+            transport, proxies, limits); you keep ownership and close it yourself.
+        transport: An ``httpx.AsyncBaseTransport`` or ``httpx2.AsyncBaseTransport``
+            for the client this one creates, of the same library (ignored with
+            ``http_client``). With neither, the client is an ``httpx.AsyncClient``
+            (``httpx2`` when httpx is not installed).
 
     Resource handling:
-        ``async with client:`` or ``await client.aclose()`` closes the httpx client
-        the client created (not one passed in as ``http_client``).
+        ``async with client:`` or ``await client.aclose()`` (``close()``, as in the
+        official SDK) closes the httpx client the client created (not one passed in
+        as ``http_client``).
     """
 
     messages: Namespace[AsyncMessages] = Namespace(AsyncMessages)
@@ -61,8 +70,13 @@ class AsyncClient(ClientConfig[httpx.AsyncClient, httpx.AsyncBaseTransport]):
     beta: Namespace[AsyncBeta] = Namespace(AsyncBeta)
     """``client.beta``: the same surfaces with ``betas=[...]``."""
 
-    def _new_http_client(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=transport, verify=default_ssl_context(), timeout=None)
+    def _new_http_client(self, transport: AsyncTransport | None) -> AsyncHttpClient:
+        lib = library_of(transport) if transport is not None else None
+        http = (lib or default_library()).module
+        client: AsyncHttpClient = http.AsyncClient(
+            transport=transport, verify=default_ssl_context(), timeout=None
+        )
+        return client
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         """Send ``spec``; return once the status line and headers are in."""
@@ -85,6 +99,10 @@ class AsyncClient(ClientConfig[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         """Close the httpx client, if this client created it."""
         if self._owns_http:
             await self._http.aclose()
+
+    async def close(self) -> None:
+        """``await client.close()``: the official SDK's name for :meth:`aclose`."""
+        await self.aclose()
 
     async def __aenter__(self) -> Self:
         return self

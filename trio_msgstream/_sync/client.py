@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-import httpx
 from typing_extensions import Unpack
 
 from .._core.request.calls import Call
@@ -32,6 +31,7 @@ from .._core.request.options import CountTokensKwargs, MessageKwargs, StreamKwar
 from .._core.request.spec import RequestSpec
 from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage, output_parser
+from .._httpx.library import default_library, library_of
 from .._httpx.transport import build_httpx_request, default_ssl_context, map_httpx_errors
 from .batches import Batches
 from .files import Files
@@ -42,7 +42,14 @@ from .stream import SyncMessageStream, SyncMessageStreamManager
 from .tool_runner import ToolRunner
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import httpx
+    import httpx2
     from typing_extensions import Self
+
+    SyncHttpClient: TypeAlias = httpx.Client | httpx2.Client
+    SyncTransport: TypeAlias = httpx.BaseTransport | httpx2.BaseTransport
 
 __all__ = ["Client", "Messages", "Models", "SyncRawMessageStream"]
 
@@ -172,7 +179,7 @@ class Beta:
         """``client.beta.files``: the Files API."""
 
 
-class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):
+class Client(ClientConfig["SyncHttpClient", "SyncTransport"]):
     """The synchronous client of the Messages API (also exported as ``Anthropic``).
 
     The same interface as :class:`~trio_msgstream.AsyncClient` without async/await::
@@ -184,9 +191,10 @@ class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):
         message = stream.get_final_message()
 
     Takes the same arguments as :class:`~trio_msgstream.AsyncClient`, with an
-    ``httpx.Client`` as ``http_client`` and an ``httpx.BaseTransport`` as
-    ``transport``. See :mod:`trio_msgstream._sync.stream` for how ``content_idle``
-    and ``deadline`` are enforced without a cancel scope.
+    ``httpx.Client`` or ``httpx2.Client`` as ``http_client`` and an
+    ``httpx.BaseTransport`` or ``httpx2.BaseTransport`` as ``transport``. See
+    :mod:`trio_msgstream._sync.stream` for how ``content_idle`` and ``deadline`` are
+    enforced without a cancel scope.
 
     Resource handling:
         ``with client:`` or ``client.close()`` closes the httpx client the client
@@ -200,13 +208,17 @@ class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):
     beta: Namespace[Beta] = Namespace(Beta)
     """``client.beta``: the same surfaces with ``betas=[...]``."""
 
-    def _new_http_client(self, transport: httpx.BaseTransport | None) -> httpx.Client:
-        return httpx.Client(transport=transport, verify=default_ssl_context(), timeout=None)
+    def _new_http_client(self, transport: SyncTransport | None) -> SyncHttpClient:
+        lib = library_of(transport) if transport is not None else None
+        http = (lib or default_library()).module
+        client: SyncHttpClient = http.Client(
+            transport=transport, verify=default_ssl_context(), timeout=None
+        )
+        return client
 
     def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
         connect, read, write, pool = limits
-        timeout = httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
-        request = build_httpx_request(self._http, self.base_url, spec, timeout)
+        request = build_httpx_request(self._http, self.base_url, spec, (connect, read, write, pool))
         with map_httpx_errors(request=request):
             response = self._http.send(request, stream=True)
         return SyncHttpxWireResponse(response)

@@ -32,7 +32,7 @@ from ..typed_json.output_schema import prepare_request_params
 from .options import RequestOptions, split_options
 from .spec import RequestSpec, usage_budgets
 
-__all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions", "Namespace"]
+__all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions", "CopyOptions", "Namespace"]
 
 MESSAGES_PATH = "/v1/messages"
 
@@ -69,6 +69,15 @@ class ClientOptions(TypedDict, total=False):
     api_version: str
     """The ``anthropic-version`` to send (default: the current one, ``2026-10-21``;
     ``2023-06-01`` keeps working)."""
+
+
+class CopyOptions(ClientOptions, total=False):
+    """What ``with_options``/``copy`` take: the settings, and the SDK's replacing forms."""
+
+    set_default_headers: Mapping[str, str] | None
+    """Replaces ``default_headers`` (``default_headers=`` is merged into them)."""
+    set_default_query: Mapping[str, str] | None
+    """Replaces ``default_query`` (``default_query=`` is merged into it)."""
 
 
 class Namespace(Generic[N]):
@@ -149,9 +158,31 @@ class ClientConfig(Generic[HttpT, TransportT]):
         """The httpx client requests go through (made here, or the one passed in)."""
         return self._http
 
-    def with_options(self, **changes: Unpack[ClientOptions]) -> Self:
-        """A client sharing this one's connections, with some settings changed."""
+    def with_options(self, **changes: Unpack[CopyOptions]) -> Self:
+        """A client sharing this one's connections, with some settings changed.
+
+        As the official SDK's: ``default_headers``/``default_query`` are merged into
+        this client's; ``set_default_headers``/``set_default_query`` replace them.
+        """
         return type(self)(**self._settings(changes), http_client=self._http)
+
+    copy = with_options
+    """The official SDK's other name for :meth:`with_options`."""
+
+    def is_closed(self) -> bool:
+        """Whether the HTTP client requests go through has been closed."""
+        return bool(getattr(self._http, "is_closed", False))
+
+    @property
+    def default_headers(self) -> Mapping[str, str]:
+        """The headers given as ``default_headers`` (sent with every request, beside
+        the ones the library sets)."""
+        return dict(self._default_headers)
+
+    @property
+    def default_query(self) -> Mapping[str, str]:
+        """The query given as ``default_query`` (added to every request's URL)."""
+        return dict(self._default_query)
 
     def _new_http_client(self, transport: TransportT | None) -> HttpT:
         # The driver's httpx client, over ``transport`` (httpx's default when None).
@@ -181,8 +212,18 @@ class ClientConfig(Generic[HttpT, TransportT]):
         rest = self.base_url.split("://", 1)[-1]
         return rest.split("/", 1)[0].rsplit("@", 1)[-1]
 
-    def _settings(self, changes: ClientOptions) -> ClientOptions:
+    def _settings(self, changes: CopyOptions) -> ClientOptions:
         """This client's settings with ``changes`` applied (for ``with_options``)."""
+        changes = CopyOptions(**changes)
+        for name in ("headers", "query"):
+            merged, replaced = f"default_{name}", f"set_default_{name}"
+            if merged in changes and replaced in changes:
+                raise ValueError(f"pass {merged} or {replaced}, not both")
+            if merged in changes:
+                ours: Mapping[str, str] = getattr(self, f"_default_{name}")
+                changes[merged] = {**ours, **(changes[merged] or {})}  # type: ignore[literal-required]
+            elif replaced in changes:
+                changes[merged] = changes.pop(replaced)  # type: ignore[literal-required,misc]
         settings = ClientOptions(
             api_key=self._api_key,
             auth_token=self._auth_token,

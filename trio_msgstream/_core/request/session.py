@@ -46,10 +46,12 @@ from typing_extensions import TypedDict
 
 from ..exceptions import APIError, APITimeoutError, StreamClosedError, StreamProtocolError
 from ..observe.telemetry import BodyParams, RequestObservation, observe_request
+from ..redact import redact_bytes
 from ..schema.models import Message, Usage
 from ..stream.engine import StreamEngine
 from ..stream.events import MessageStreamEvent
 from ..stream.handlers import is_content
+from ..stream.sse import SNIFF_LIMIT, sniff_event_stream
 from .retry import error_headers, is_retryable, retry_delay
 from .spec import RequestSpec, UsageWatch
 from .status import MAX_ERROR_BODY, status_error
@@ -131,6 +133,9 @@ class RequestSession:
         self._held_pings = 0
         self._last_error: APIError | None = None
         self._batch_had_content = False
+        self._unlabelled: bytes | None = None
+        """The start of a body without a content type, until it reads as an event
+        stream (``None``: the content type said so, or the body did)."""
         self._ended = False
         self._usage: list[UsageWatch] = []
         self.observation: RequestObservation = observe_request(
@@ -255,9 +260,13 @@ class RequestSession:
         self.observation.response(status=status_code, request_id=headers.get("request-id"))
         if not 200 <= status_code < 300:
             return MAX_ERROR_BODY
+        self._unlabelled = None
         if self.mode != "body":
             content_type = headers.get("content-type", "")
-            if not content_type.lower().startswith("text/event-stream"):
+            if not content_type:
+                # Mocks often leave it out: the body itself decides (_check_unlabelled).
+                self._unlabelled = b""
+            elif not content_type.lower().startswith("text/event-stream"):
                 return CONTENT_TYPE_PREVIEW
         return None
 
@@ -307,6 +316,8 @@ class RequestSession:
         assert engine is not None
         events: list[MessageStreamEvent] = engine.receive_data(data)
         if not events:
+            if self._unlabelled is not None:
+                self._check_unlabelled(data)
             return events
         for watch in self._usage:
             watch.observe(events)  # raises UsageLimitExceeded past a limit
@@ -330,12 +341,35 @@ class RequestSession:
         """
         engine = self.engine
         assert engine is not None
+        if self._unlabelled and not engine.events_received:
+            raise self._not_an_event_stream(self._unlabelled)
         tail: list[MessageStreamEvent] = engine.receive_eof()
         events = self._held + tail
         self._held = []
         if events:
             self.content_delivered = True
         return events
+
+    def _check_unlabelled(self, data: bytes) -> None:
+        # Called only for chunks that gave no event: a body that gave one is a stream.
+        engine = self.engine
+        assert engine is not None
+        head = self._unlabelled + data[:SNIFF_LIMIT] if self._unlabelled is not None else b""
+        verdict = True if engine.events_received else sniff_event_stream(head)
+        if verdict is None:
+            self._unlabelled = head
+            return
+        self._unlabelled = None
+        if not verdict:
+            raise self._not_an_event_stream(head)
+
+    def _not_an_event_stream(self, head: bytes) -> StreamProtocolError:
+        secrets = self.engine.secrets if self.engine is not None else ()
+        return StreamProtocolError(
+            "expected content-type text/event-stream, got none, and the body is not an "
+            "event stream",
+            body=redact_bytes(head, secrets).decode("utf-8", "replace"),
+        )
 
     @property
     def done(self) -> bool:
