@@ -124,6 +124,12 @@ if _typing.TYPE_CHECKING:
     from .errors import RetryableError as RetryableError
     from .errors import SandboxEgressRestrictedError as SandboxEgressRestrictedError
     from .errors import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
+    from .middleware import APIRequest as APIRequest
+    from .middleware import APIResponse as APIResponse
+    from .middleware import AsyncAPIResponse as AsyncAPIResponse
+    from .middleware import AsyncCallNext as AsyncCallNext
+    from .middleware import CallNext as CallNext
+    from .middleware import Middleware as Middleware
     from .sansio import NEED_DATA as NEED_DATA
     from .sansio import MessageAccumulator as MessageAccumulator
     from .sansio import ServerSentEvent as ServerSentEvent
@@ -240,6 +246,12 @@ _MOVED = {
     "RetryableError": "errors",
     "SandboxEgressRestrictedError": "errors",
     "WorkspaceHumanReviewDisabledError": "errors",
+    "APIRequest": "middleware",
+    "APIResponse": "middleware",
+    "AsyncAPIResponse": "middleware",
+    "AsyncCallNext": "middleware",
+    "CallNext": "middleware",
+    "Middleware": "middleware",
 }
 
 
@@ -321,7 +333,7 @@ def _fix_module_names() -> None:
     import importlib
 
     public = {__name__: __all__}
-    for module_name in ("types", "sansio", "errors"):
+    for module_name in ("types", "sansio", "errors", "middleware"):
         module = importlib.import_module(f"{__name__}.{module_name}")
         public[module.__name__] = module.__all__
     for module_name, names in public.items():

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from pydantic import Field
 
 from .calls import Call, PageCall, model_parser
-from .client_config import MESSAGES_PATH, ClientConfig
+from .client_config import BETA_MARK, MESSAGES_PATH, ClientConfig
 from .model_names import warn_if_deprecated
 from .models import APIModel, Message
 from .options import RequestOptions, split_options
@@ -191,6 +191,7 @@ def message_create(
         kwargs["output_format"] = output_format
     spec = config.build_spec(kwargs, stream=stream)
     params, _ = split_options(kwargs)
+    params.pop(BETA_MARK, None)
     return MessageCreate(spec, params, output_parser(kwargs))
 
 

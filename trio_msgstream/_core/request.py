@@ -29,6 +29,8 @@ class RequestSpec:
     timeout: Timeout
     max_retries: int
     query: Mapping[str, str] = field(default_factory=dict)
+    beta: bool = False
+    """Made by ``client.beta`` (not sent: middleware reads it as ``APIRequest.beta``)."""
 
     def __repr__(self) -> str:
         return (

@@ -7,20 +7,28 @@ core and know nothing of httpx.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from .._core.calls import Call
 from .._core.client_config import ClientConfig, Namespace
+from .._core.middleware.chain import validate_middleware
+from .._core.middleware.request import APIRequest
 from .._core.request import RequestSpec
 from .._trio.messages import AsyncBeta, AsyncMessages, AsyncModels
 from .._trio.request import execute, open_body
 from .._trio.wire import WireResponse
 from .async_response import HttpxWireResponse
-from .transport import build_httpx_request, default_ssl_context, httpx_timeout, map_httpx_errors
+from .transport import (
+    adopt_httpx_response,
+    build_httpx_request,
+    default_ssl_context,
+    httpx_timeout,
+    map_httpx_errors,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -48,6 +56,9 @@ class AsyncClient(ClientConfig[httpx.AsyncClient, httpx.AsyncBaseTransport]):
             you keep ownership and close it yourself.
         transport: An ``httpx.AsyncBaseTransport`` for the client this one creates
             (ignored with ``http_client``).
+        middleware: Run around every HTTP attempt, first entry outermost:
+            :class:`~trio_msgstream.middleware.Middleware` instances (``handle_async``)
+            or ``async def (request, call_next)`` functions. See ``docs/middleware.md``.
 
     Resource handling:
         ``async with client:`` or ``await client.aclose()`` closes the httpx client
@@ -63,6 +74,14 @@ class AsyncClient(ClientConfig[httpx.AsyncClient, httpx.AsyncBaseTransport]):
 
     def _new_http_client(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=transport, verify=default_ssl_context(), timeout=None)
+
+    def _accept_middleware(self, entries: Iterable[Any]) -> tuple[Any, ...]:
+        return validate_middleware(entries, "async")
+
+    def _adopt_response(self, response: object, request: APIRequest) -> WireResponse | None:
+        """A middleware's answer that is an ``httpx.Response``, as a wire response."""
+        adopted = adopt_httpx_response(response, request, self.base_url)
+        return HttpxWireResponse(adopted) if adopted is not None else None
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         """Send ``spec``; return once the status line and headers are in."""

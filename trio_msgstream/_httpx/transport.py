@@ -51,6 +51,7 @@ from .._core.status import status_error
 
 __all__ = [
     "HttpxResponseView",
+    "adopt_httpx_response",
     "build_httpx_request",
     "decoded_pieces",
     "httpx_timeout",
@@ -303,3 +304,15 @@ def build_httpx_request(
             params=dict(spec.query) if spec.query else None,
             timeout=timeout,
         )
+
+
+def adopt_httpx_response(response: object, request: Any, base_url: str) -> httpx.Response | None:
+    """``response`` when it is an ``httpx.Response`` (a middleware's answer), given the
+    request it answers (method and URL only) when it has none; else ``None``."""
+    if not isinstance(response, httpx.Response):
+        return None
+    try:
+        response.request  # noqa: B018  (raises when the response has none)
+    except RuntimeError:
+        response.request = httpx.Request(request.method.upper(), base_url + request.url)
+    return response

@@ -7,7 +7,7 @@ the sans-IO core and run them through the sync driver (``request``, ``stream``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -15,7 +15,7 @@ import httpx
 from typing_extensions import Unpack
 
 from .._core.calls import Call
-from .._core.client_config import ClientConfig, Namespace
+from .._core.client_config import BETA_MARK, ClientConfig, Namespace
 from .._core.endpoints import (
     MessageTokensCount,
     ModelInfo,
@@ -28,11 +28,18 @@ from .._core.endpoints import (
     models_retrieve_call,
     parsed_reply,
 )
+from .._core.middleware.chain import validate_middleware
+from .._core.middleware.request import APIRequest
 from .._core.models import Message
 from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs
 from .._core.request import RequestSpec
 from .._core.structured import ParsedMessage, output_parser
-from .._httpx.transport import build_httpx_request, default_ssl_context, map_httpx_errors
+from .._httpx.transport import (
+    adopt_httpx_response,
+    build_httpx_request,
+    default_ssl_context,
+    map_httpx_errors,
+)
 from .batches import Batches
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
@@ -53,10 +60,15 @@ T = TypeVar("T")
 class Messages:
     """``client.messages`` of the sync client: the async namespace's methods, sync."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, *, beta: bool = False) -> None:
         self._client = client
+        self._beta = beta
         self.batches: Batches = Batches(client)
         """``client.messages.batches``: the Message Batches API."""
+
+    def _marked(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # Requests made through ``client.beta`` are marked for the middleware.
+        return {**kwargs, BETA_MARK: True} if self._beta else kwargs
 
     @overload
     def stream(
@@ -80,7 +92,7 @@ class Messages:
             raise TypeError(
                 f"event_handler must be a SyncMessageStream subclass, not {event_handler!r}"
             )
-        spec = self._client.build_spec(kwargs, stream=True)
+        spec = self._client.build_spec(self._marked(kwargs), stream=True)
         return SyncMessageStreamManager(self._client, event_handler, spec, output_parser(kwargs))
 
     @overload
@@ -109,7 +121,9 @@ class Messages:
         (``with client.messages.create(..., stream=True) as events``); otherwise wait
         for and return the whole message."""
         client = self._client
-        request = message_create(client, kwargs, stream=stream, output_format=output_format)
+        request = message_create(
+            client, self._marked(kwargs), stream=stream, output_format=output_format
+        )
         if not stream:
             return request.reply(execute(client, request.call(), params=request.params))
         session = new_session(client, request.spec, "raw", params=request.params)
@@ -164,7 +178,7 @@ class Beta:
     """``client.beta`` of the sync client."""
 
     def __init__(self, client: Client) -> None:
-        self.messages: Messages = Messages(client)
+        self.messages: Messages = Messages(client, beta=True)
         self.messages.batches = Batches(client, beta=True)
         self.models: Models = Models(client)
 
@@ -199,6 +213,16 @@ class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):
 
     def _new_http_client(self, transport: httpx.BaseTransport | None) -> httpx.Client:
         return httpx.Client(transport=transport, verify=default_ssl_context(), timeout=None)
+
+    def _accept_middleware(self, entries: Iterable[Any]) -> tuple[Any, ...]:
+        return validate_middleware(entries, "sync")
+
+    def _adopt_response(
+        self, response: object, request: APIRequest
+    ) -> SyncHttpxWireResponse | None:
+        """A middleware's answer that is an ``httpx.Response``, as a wire response."""
+        adopted = adopt_httpx_response(response, request, self.base_url)
+        return SyncHttpxWireResponse(adopted) if adopted is not None else None
 
     def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
         connect, read, write, pool = limits
