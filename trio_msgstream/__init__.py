@@ -128,6 +128,8 @@ if _typing.TYPE_CHECKING:
     from .middleware import APIResponse as APIResponse
     from .middleware import AsyncAPIResponse as AsyncAPIResponse
     from .middleware import AsyncCallNext as AsyncCallNext
+    from .middleware import BetaFallbackState as BetaFallbackState
+    from .middleware import BetaRefusalFallbackMiddleware as BetaRefusalFallbackMiddleware
     from .middleware import CallNext as CallNext
     from .middleware import Middleware as Middleware
     from .sansio import NEED_DATA as NEED_DATA
@@ -250,6 +252,8 @@ _MOVED = {
     "APIResponse": "middleware",
     "AsyncAPIResponse": "middleware",
     "AsyncCallNext": "middleware",
+    "BetaFallbackState": "middleware",
+    "BetaRefusalFallbackMiddleware": "middleware",
     "CallNext": "middleware",
     "Middleware": "middleware",
 }

@@ -18,20 +18,30 @@ from ._core.middleware.chain import CallNext as CallNext
 from ._core.middleware.chain import Middleware as Middleware
 from ._core.middleware.chain import MiddlewareCallable as MiddlewareCallable
 from ._core.middleware.chain import MiddlewareInput as MiddlewareInput
+from ._core.middleware.fallback import DEFAULT_BETAS as DEFAULT_BETAS
+from ._core.middleware.fallback import BetaFallbackState as BetaFallbackState
+from ._core.middleware.fallback import (
+    BetaRefusalFallbackMiddleware as BetaRefusalFallbackMiddleware,
+)
+from ._core.middleware.framing import register_framing as register_framing
 from ._core.middleware.request import APIRequest as APIRequest
 from ._core.middleware.request import RequestHeaders as RequestHeaders
 from ._sync.middleware import APIResponse as APIResponse
 from ._trio.middleware import AsyncAPIResponse as AsyncAPIResponse
 
 __all__ = [
+    "DEFAULT_BETAS",
     "APIRequest",
     "APIResponse",
     "AsyncAPIResponse",
     "AsyncCallNext",
     "AsyncMiddlewareCallable",
+    "BetaFallbackState",
+    "BetaRefusalFallbackMiddleware",
     "CallNext",
     "Middleware",
     "MiddlewareCallable",
     "MiddlewareInput",
     "RequestHeaders",
+    "register_framing",
 ]

@@ -40,6 +40,7 @@ from .._httpx.transport import (
     default_ssl_context,
     map_httpx_errors,
 )
+from . import fallback as _fallback_driver  # noqa: F401  (registers the sync driver)
 from .batches import Batches
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts

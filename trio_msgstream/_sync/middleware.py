@@ -120,6 +120,19 @@ class APIResponse:
     def __repr__(self) -> str:
         return f"<APIResponse [{self.status_code}]>"
 
+    def _with_body(self, body: bytes) -> APIResponse:
+        """This response with another (read) body: the same status and headers."""
+        derived = APIResponse(self._wire, retries_taken=self.retries_taken, parser=self._parser)
+        derived._body, derived._closed = body, True
+        return derived
+
+    def _with_stream(self, body: Iterator[bytes]) -> APIResponse:
+        """This response (which the new one now owns) with ``body`` as its event
+        stream: what a middleware splicing events returns."""
+        self._adopted = True
+        wire = _GeneratedWire(self._wire, body)
+        return APIResponse(wire, retries_taken=self.retries_taken, parser=self._parser)
+
     # -- the sync runtime's response protocol --------------------------------------------
 
     @property
@@ -161,6 +174,53 @@ class APIResponse:
     def abort(self) -> None:
         if self._wire is not None and self._body is None:
             self._wire.abort()
+
+
+class _GeneratedWire:
+    """A response whose event stream is generated (by a middleware), with the status
+    and headers of the response it came from (see the trio driver's twin)."""
+
+    def __init__(self, origin: Any, body: Iterator[bytes]) -> None:
+        self._origin = origin
+        self._body = body
+        headers = {k.lower(): v for k, v in origin.headers.items()}
+        for name in ("content-length", "content-encoding"):
+            headers.pop(name, None)
+        headers["content-type"] = "text/event-stream"
+        self.headers: Mapping[str, str] = headers
+        self.status_code: int = origin.status_code
+        self.request_id: str | None = origin.request_id
+        self.raw: Any = origin.raw
+        self.request: Any = origin.request
+        self.secrets: tuple[str, ...] = origin.secrets
+
+    def iter_chunks(self) -> Iterator[bytes]:
+        return self._body
+
+    def read_bounded(self, limit: int) -> bytes:
+        return self.read_body(limit + 1)[:limit]
+
+    def read_body(self, limit: int) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        for part in self._body:
+            parts.append(part)
+            size += len(part)
+            if size > limit:
+                break
+        return b"".join(parts)
+
+    def drain(self, chunks: Iterator[bytes], timeout: float) -> None:
+        self._origin.drain(chunks, timeout)
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            close()
+        self._origin.close()
+
+    def abort(self) -> None:
+        self._origin.abort()
 
 
 def parsed_body(response: Any, parse: Callable[[bytes], Any]) -> Any:

@@ -128,10 +128,9 @@ class AsyncAPIResponse:
             self._parsed = self._parser(body) if self._parser is not None else json.loads(body)
         return self._parsed
 
-    async def iter_bytes(self) -> AsyncIterator[bytes]:
+    def iter_bytes(self) -> AsyncIterator[bytes]:
         """The body as it arrives (decoded). The caller can then no longer read it."""
-        async for chunk in self.iter_chunks():
-            yield chunk
+        return self.iter_chunks()
 
     async def close(self) -> None:
         """Release the connection (shielded, bounded: safe while cancelled)."""
@@ -142,6 +141,22 @@ class AsyncAPIResponse:
 
     def __repr__(self) -> str:
         return f"<AsyncAPIResponse [{self.status_code}]>"
+
+    def _with_body(self, body: bytes) -> AsyncAPIResponse:
+        """This response with another (read) body: the same status and headers."""
+        derived = AsyncAPIResponse(
+            self._wire, retries_taken=self.retries_taken, parser=self._parser
+        )
+        derived._body, derived._closed = body, True
+        return derived
+
+    def _with_stream(self, body: AsyncIterator[bytes]) -> AsyncAPIResponse:
+        """This response (which the new one now owns) with ``body`` as its event
+        stream: what a middleware splicing events returns."""
+        assert self._wire is not None
+        self._adopted = True
+        wire = _GeneratedWire(self._wire, body)
+        return AsyncAPIResponse(wire, retries_taken=self.retries_taken, parser=self._parser)
 
     # -- the runtime's WireResponse protocol ---------------------------------------------
 
@@ -157,14 +172,12 @@ class AsyncAPIResponse:
     def secrets(self) -> tuple[str, ...]:
         return self._wire.secrets if self._wire is not None else ()
 
-    async def iter_chunks(self) -> AsyncIterator[bytes]:
+    def iter_chunks(self) -> AsyncIterator[bytes]:
+        # The wire's own iterator (not wrapped): closing it closes the body reader.
         if self._body is not None:
-            if self._body:
-                yield self._body
-            return
+            return _once(self._body)
         assert self._wire is not None
-        async for chunk in self._wire.iter_chunks():
-            yield chunk
+        return self._wire.iter_chunks()
 
     async def read_bounded(self, limit: int) -> bytes:
         if self._body is None:
@@ -182,6 +195,69 @@ class AsyncAPIResponse:
 
     async def aclose(self) -> None:
         await self.close()
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    if body:
+        yield body
+
+
+class _GeneratedWire:
+    """A response whose event stream is generated (by a middleware), with the status
+    and headers of the response it came from (an SSE content type: the generator
+    writes Server-Sent Events)."""
+
+    def __init__(self, origin: WireResponse, body: AsyncIterator[bytes]) -> None:
+        self._origin = origin
+        self._body = body
+        headers = {k.lower(): v for k, v in origin.headers.items()}
+        for name in ("content-length", "content-encoding"):
+            headers.pop(name, None)
+        headers["content-type"] = "text/event-stream"
+        self.headers: Mapping[str, str] = headers
+
+    @property
+    def status_code(self) -> int:
+        return self._origin.status_code
+
+    @property
+    def request_id(self) -> str | None:
+        return self._origin.request_id
+
+    @property
+    def raw(self) -> Any:
+        return self._origin.raw
+
+    @property
+    def request(self) -> Any:
+        return self._origin.request
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self._origin.secrets
+
+    def iter_chunks(self) -> AsyncIterator[bytes]:
+        return self._body
+
+    async def read_bounded(self, limit: int) -> bytes:
+        return (await self.read_body(limit + 1))[:limit]
+
+    async def read_body(self, limit: int) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        async for part in self._body:
+            parts.append(part)
+            size += len(part)
+            if size > limit:
+                break
+        return b"".join(parts)
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._body, "aclose", None)
+        if aclose is not None:
+            with trio.CancelScope(shield=True):
+                await aclose()
+        await _close_wire(self._origin)
 
 
 async def parsed_body(response: WireResponse, parse: Callable[[bytes], Any]) -> Any:
