@@ -23,13 +23,13 @@ from urllib.parse import urlsplit
 
 import trio
 
-from .._core.events import TextEvent
 from .._core.exceptions import MsgStreamError
-from .._core.models import Message
+from .._core.schema.models import Message
+from .._core.stream.events import TextEvent
 from .._httpx.async_client import AsyncClient
-from .._trio.fanout import open_fan_out
-from .._trio.fanout_handle import FanOutHandle
-from .._trio.fanout_results import FanOutResult
+from .._trio.fanout.handle import FanOutHandle
+from .._trio.fanout.results import FanOutResult
+from .._trio.fanout.scheduler import open_fan_out
 from .board import Board, Progress, progress_handler
 from .options import (
     EXIT_INTERRUPTED,
@@ -53,6 +53,7 @@ from .output import (
     is_wire_event,
     max_tokens_note,
     message_text,
+    model_notices,
 )
 
 __all__ = ["main"]
@@ -265,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help, --version, bad arguments
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        return trio.run(run, options, sys.stdout)
+        with model_notices([options.model], err):
+            return trio.run(run, options, sys.stdout)
     except BaseException as exc:
         leaves = _leaves(exc)
         if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):

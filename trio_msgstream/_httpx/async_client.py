@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from .._core.calls import Call
-from .._core.client_config import ClientConfig, Namespace
 from .._core.middleware.chain import validate_middleware
 from .._core.middleware.request import APIRequest
-from .._core.request import RequestSpec
+from .._core.request.calls import Call
+from .._core.request.client_config import ClientConfig, Namespace
+from .._core.request.spec import RequestSpec
 from .._trio import fallback as _fallback_driver  # noqa: F401  (registers the async driver)
 from .._trio.messages import AsyncBeta, AsyncMessages, AsyncModels
 from .._trio.request import execute, open_body

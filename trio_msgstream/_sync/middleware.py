@@ -20,7 +20,7 @@ from .._core.exceptions import StreamProtocolError
 from .._core.middleware.chain import compose
 from .._core.middleware.request import APIRequest
 from .._core.redact import redact_bytes
-from .._core.session import RequestSession
+from .._core.request.session import RequestSession
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from .._core.middleware.fallback import (
 from .._core.middleware.framing import decoder_for, encode_sse
 from .._core.middleware.request import APIRequest
 from .._core.middleware.splice import HopReader
-from .._core.status import MAX_ERROR_BODY
+from .._core.request.status import MAX_ERROR_BODY
 from .middleware import AsyncAPIResponse
 
 __all__ = ["handle_async"]

@@ -34,7 +34,7 @@ from .._core.exceptions import StreamProtocolError
 from .._core.middleware.chain import compose
 from .._core.middleware.request import APIRequest
 from .._core.redact import redact_bytes
-from .._core.session import RequestSession
+from .._core.request.session import RequestSession
 from .wire import WireClient, WireResponse
 
 __all__ = ["AsyncAPIResponse", "open_attempt", "parsed_body"]

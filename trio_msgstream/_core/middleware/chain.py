@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Literal, TypeAlias
 
 from ..exceptions import APIConnectionError, APIError, RetryableError
-from ..session import RequestSession
+from ..request.session import RequestSession
 from .request import APIRequest
 
 __all__ = [

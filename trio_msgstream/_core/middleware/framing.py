@@ -16,7 +16,7 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from ..sse import ServerSentEvent, SSEDecoder
+from ..stream.sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["SSE_CONTENT_TYPE", "EventDecoder", "decoder_for", "encode_sse", "register_framing"]
 

@@ -1,7 +1,7 @@
 """The request a middleware sees: :class:`APIRequest`, a view over one HTTP attempt.
 
 Part of the sans-IO core. The drivers build one ``APIRequest`` per attempt from the
-session's :class:`~trio_msgstream._core.request.RequestSpec` and hand it to the first
+session's :class:`~trio_msgstream._core.request.spec.RequestSpec` and hand it to the first
 middleware; a middleware derives a changed request with :meth:`APIRequest.copy` and
 passes it on; the innermost handler sends the spec of whatever request reaches it.
 
@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..config import NOT_GIVEN, NotGiven, Timeout, TimeoutTypes, resolve_timeout
 from ..redact import MASK, SECRET_HEADERS
-from ..request import RequestSpec
+from ..request.spec import RequestSpec
 
 __all__ = ["CLIENT_HEADERS", "APIRequest", "RequestHeaders"]
 
