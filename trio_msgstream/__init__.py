@@ -17,6 +17,7 @@ here.
 
 import typing as _typing
 
+from ._core.agents.usage_limits import UsageLimits as UsageLimits
 from ._core.config import NOT_GIVEN as NOT_GIVEN
 from ._core.config import NotGiven as NotGiven
 from ._core.config import Timeout as Timeout
@@ -123,6 +124,7 @@ if _typing.TYPE_CHECKING:
     from .errors import RequestTimeoutError as RequestTimeoutError
     from .errors import RetryableError as RetryableError
     from .errors import SandboxEgressRestrictedError as SandboxEgressRestrictedError
+    from .errors import UsageLimitExceeded as UsageLimitExceeded
     from .errors import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
     from .middleware import APIRequest as APIRequest
     from .middleware import APIResponse as APIResponse
@@ -172,6 +174,8 @@ if _typing.TYPE_CHECKING:
     from .types import UnknownEvent as UnknownEvent
     from .types import Usage as Usage
     from .types import WebSearchToolResultBlock as WebSearchToolResultBlock
+    from .usage import RunUsage as RunUsage
+    from .usage import UsageTracker as UsageTracker
 
 _MOVED = {
     "MessageAccumulator": "sansio",
@@ -248,6 +252,9 @@ _MOVED = {
     "RetryableError": "errors",
     "SandboxEgressRestrictedError": "errors",
     "WorkspaceHumanReviewDisabledError": "errors",
+    "UsageLimitExceeded": "errors",
+    "RunUsage": "usage",
+    "UsageTracker": "usage",
     "APIRequest": "middleware",
     "APIResponse": "middleware",
     "AsyncAPIResponse": "middleware",
@@ -322,6 +329,7 @@ __all__ = [
     "ToolError",
     "ToolRunner",
     "UnprocessableEntityError",
+    "UsageLimits",
     "__version__",
     "beta_async_tool",
     "beta_tool",
@@ -337,7 +345,7 @@ def _fix_module_names() -> None:
     import importlib
 
     public = {__name__: __all__}
-    for module_name in ("types", "sansio", "errors", "middleware"):
+    for module_name in ("types", "sansio", "errors", "usage", "middleware"):
         module = importlib.import_module(f"{__name__}.{module_name}")
         public[module.__name__] = module.__all__
     for module_name, names in public.items():

@@ -67,6 +67,8 @@ from ._core.exceptions import ServiceUnavailableError as ServiceUnavailableError
 from ._core.exceptions import StreamProtocolError as StreamProtocolError
 from ._core.exceptions import TimeoutKind as TimeoutKind
 from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
+from ._core.exceptions import UnsupportedMCPValueError as UnsupportedMCPValueError
+from ._core.exceptions import UsageLimitExceeded as UsageLimitExceeded
 from ._core.exceptions import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
 from ._core.exceptions import status_error_class as status_error_class
 
@@ -124,6 +126,8 @@ __all__ = [
     "StreamProtocolError",
     "TimeoutKind",
     "UnprocessableEntityError",
+    "UnsupportedMCPValueError",
+    "UsageLimitExceeded",
     "WorkspaceHumanReviewDisabledError",
     "status_error_class",
 ]

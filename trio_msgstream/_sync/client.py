@@ -42,6 +42,7 @@ from .._httpx.transport import (
 )
 from . import fallback as _fallback_driver  # noqa: F401  (registers the sync driver)
 from .batches import Batches
+from .files import Files
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
@@ -182,6 +183,8 @@ class Beta:
         self.messages: Messages = Messages(client, beta=True)
         self.messages.batches = Batches(client, beta=True)
         self.models: Models = Models(client)
+        self.files: Files = Files(client)
+        """``client.beta.files``: the Files API."""
 
 
 class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):

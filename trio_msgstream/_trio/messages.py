@@ -31,6 +31,7 @@ from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage
 from .api import MessageStreamManager
 from .batches import AsyncBatches
+from .files import AsyncFiles
 from .pages import AsyncPaginator
 from .raw import RawMessageStream, open_raw_stream
 from .request import execute
@@ -182,3 +183,5 @@ class AsyncBeta:
         self.messages: AsyncMessages = AsyncMessages(client, beta=True)
         self.messages.batches = AsyncBatches(client, beta=True)
         self.models: AsyncModels = AsyncModels(client)
+        self.files: AsyncFiles = AsyncFiles(client)
+        """``client.beta.files``: the Files API."""
