@@ -126,6 +126,14 @@ if _typing.TYPE_CHECKING:
     from .errors import SandboxEgressRestrictedError as SandboxEgressRestrictedError
     from .errors import UsageLimitExceeded as UsageLimitExceeded
     from .errors import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
+    from .middleware import APIRequest as APIRequest
+    from .middleware import APIResponse as APIResponse
+    from .middleware import AsyncAPIResponse as AsyncAPIResponse
+    from .middleware import AsyncCallNext as AsyncCallNext
+    from .middleware import BetaFallbackState as BetaFallbackState
+    from .middleware import BetaRefusalFallbackMiddleware as BetaRefusalFallbackMiddleware
+    from .middleware import CallNext as CallNext
+    from .middleware import Middleware as Middleware
     from .sansio import NEED_DATA as NEED_DATA
     from .sansio import MessageAccumulator as MessageAccumulator
     from .sansio import ServerSentEvent as ServerSentEvent
@@ -247,6 +255,14 @@ _MOVED = {
     "UsageLimitExceeded": "errors",
     "RunUsage": "usage",
     "UsageTracker": "usage",
+    "APIRequest": "middleware",
+    "APIResponse": "middleware",
+    "AsyncAPIResponse": "middleware",
+    "AsyncCallNext": "middleware",
+    "BetaFallbackState": "middleware",
+    "BetaRefusalFallbackMiddleware": "middleware",
+    "CallNext": "middleware",
+    "Middleware": "middleware",
 }
 
 
@@ -329,7 +345,7 @@ def _fix_module_names() -> None:
     import importlib
 
     public = {__name__: __all__}
-    for module_name in ("types", "sansio", "errors", "usage"):
+    for module_name in ("types", "sansio", "errors", "usage", "middleware"):
         module = importlib.import_module(f"{__name__}.{module_name}")
         public[module.__name__] = module.__all__
     for module_name, names in public.items():

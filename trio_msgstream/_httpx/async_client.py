@@ -7,19 +7,28 @@ core and know nothing of httpx.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._core.middleware.chain import validate_middleware
+from .._core.middleware.request import APIRequest
 from .._core.request.calls import Call
 from .._core.request.client_config import ClientConfig, Namespace
 from .._core.request.spec import RequestSpec
+from .._trio import fallback as _fallback_driver  # noqa: F401  (registers the async driver)
 from .._trio.messages import AsyncBeta, AsyncMessages, AsyncModels
 from .._trio.request import execute, open_body
 from .._trio.wire import WireResponse
 from .async_response import HttpxWireResponse
 from .library import default_library, library_of
-from .transport import build_httpx_request, default_ssl_context, httpx_timeout, map_httpx_errors
+from .transport import (
+    adopt_httpx_response,
+    build_httpx_request,
+    default_ssl_context,
+    httpx_timeout,
+    map_httpx_errors,
+)
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -56,6 +65,9 @@ class AsyncClient(ClientConfig["AsyncHttpClient", "AsyncTransport"]):
             for the client this one creates, of the same library (ignored with
             ``http_client``). With neither, the client is an ``httpx.AsyncClient``
             (``httpx2`` when httpx is not installed).
+        middleware: Run around every HTTP attempt, first entry outermost:
+            :class:`~trio_msgstream.middleware.Middleware` instances (``handle_async``)
+            or ``async def (request, call_next)`` functions. See ``docs/middleware.md``.
 
     Resource handling:
         ``async with client:`` or ``await client.aclose()`` (``close()``, as in the
@@ -77,6 +89,14 @@ class AsyncClient(ClientConfig["AsyncHttpClient", "AsyncTransport"]):
             transport=transport, verify=default_ssl_context(), timeout=None
         )
         return client
+
+    def _accept_middleware(self, entries: Iterable[Any]) -> tuple[Any, ...]:
+        return validate_middleware(entries, "async")
+
+    def _adopt_response(self, response: object, request: APIRequest) -> WireResponse | None:
+        """A middleware's answer that is an ``httpx.Response``, as a wire response."""
+        adopted = adopt_httpx_response(response, request, self.base_url)
+        return HttpxWireResponse(adopted) if adopted is not None else None
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         """Send ``spec``; return once the status line and headers are in."""

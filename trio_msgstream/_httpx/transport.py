@@ -40,7 +40,7 @@ import functools
 import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._core.config import Timeout
 from .._core.exceptions import (
@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HttpxResponseView",
     "TransportTimeouts",
+    "adopt_httpx_response",
     "build_httpx_request",
     "decoded_pieces",
     "httpx_timeout",
@@ -344,3 +345,18 @@ def build_httpx_request(
             params=dict(spec.query) if spec.query else None,
             timeout=timeout,
         )
+
+
+def adopt_httpx_response(
+    response: object, request: Any, base_url: str
+) -> httpx.Response | httpx2.Response | None:
+    """``response`` when it is a response of either library (a middleware's answer),
+    given the request it answers (method and URL only) when it has none; else ``None``."""
+    library = library_of(response)
+    if library is None or not isinstance(response, library.module.Response):
+        return None
+    try:
+        response.request  # noqa: B018  (raises when the response has none)
+    except RuntimeError:
+        response.request = library.module.Request(request.method.upper(), base_url + request.url)
+    return response

@@ -7,14 +7,16 @@ the sans-IO core and run them through the sync driver (``request``, ``stream``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from typing_extensions import Unpack
 
+from .._core.middleware.chain import validate_middleware
+from .._core.middleware.request import APIRequest
 from .._core.request.calls import Call
-from .._core.request.client_config import ClientConfig, Namespace
+from .._core.request.client_config import BETA_MARK, ClientConfig, Namespace
 from .._core.request.endpoints import (
     MessageTokensCount,
     ModelInfo,
@@ -32,7 +34,13 @@ from .._core.request.spec import RequestSpec
 from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage, output_parser
 from .._httpx.library import default_library, library_of
-from .._httpx.transport import build_httpx_request, default_ssl_context, map_httpx_errors
+from .._httpx.transport import (
+    adopt_httpx_response,
+    build_httpx_request,
+    default_ssl_context,
+    map_httpx_errors,
+)
+from . import fallback as _fallback_driver  # noqa: F401  (registers the sync driver)
 from .batches import Batches
 from .files import Files
 from .raw import SyncRawMessageStream
@@ -61,10 +69,15 @@ T = TypeVar("T")
 class Messages:
     """``client.messages`` of the sync client: the async namespace's methods, sync."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, *, beta: bool = False) -> None:
         self._client = client
+        self._beta = beta
         self.batches: Batches = Batches(client)
         """``client.messages.batches``: the Message Batches API."""
+
+    def _marked(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # Requests made through ``client.beta`` are marked for the middleware.
+        return {**kwargs, BETA_MARK: True} if self._beta else kwargs
 
     @overload
     def stream(
@@ -88,7 +101,7 @@ class Messages:
             raise TypeError(
                 f"event_handler must be a SyncMessageStream subclass, not {event_handler!r}"
             )
-        spec = self._client.build_spec(kwargs, stream=True)
+        spec = self._client.build_spec(self._marked(kwargs), stream=True)
         return SyncMessageStreamManager(self._client, event_handler, spec, output_parser(kwargs))
 
     @overload
@@ -117,7 +130,9 @@ class Messages:
         (``with client.messages.create(..., stream=True) as events``); otherwise wait
         for and return the whole message."""
         client = self._client
-        request = message_create(client, kwargs, stream=stream, output_format=output_format)
+        request = message_create(
+            client, self._marked(kwargs), stream=stream, output_format=output_format
+        )
         if not stream:
             return request.reply(execute(client, request.call(), params=request.params))
         session = new_session(client, request.spec, "raw", params=request.params)
@@ -172,7 +187,7 @@ class Beta:
     """``client.beta`` of the sync client."""
 
     def __init__(self, client: Client) -> None:
-        self.messages: Messages = Messages(client)
+        self.messages: Messages = Messages(client, beta=True)
         self.messages.batches = Batches(client, beta=True)
         self.models: Models = Models(client)
         self.files: Files = Files(client)
@@ -215,6 +230,16 @@ class Client(ClientConfig["SyncHttpClient", "SyncTransport"]):
             transport=transport, verify=default_ssl_context(), timeout=None
         )
         return client
+
+    def _accept_middleware(self, entries: Iterable[Any]) -> tuple[Any, ...]:
+        return validate_middleware(entries, "sync")
+
+    def _adopt_response(
+        self, response: object, request: APIRequest
+    ) -> SyncHttpxWireResponse | None:
+        """A middleware's answer that is an ``httpx.Response``, as a wire response."""
+        adopted = adopt_httpx_response(response, request, self.base_url)
+        return SyncHttpxWireResponse(adopted) if adopted is not None else None
 
     def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
         connect, read, write, pool = limits

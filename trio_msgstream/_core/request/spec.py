@@ -32,6 +32,8 @@ class RequestSpec:
     query: Mapping[str, str] = field(default_factory=dict)
     usage: tuple[UsageBudget, ...] = field(default=(), compare=False)
     """The usage budgets the request counts against (``usage_limits=``)."""
+    beta: bool = False
+    """Made by ``client.beta`` (not sent: middleware reads it as ``APIRequest.beta``)."""
 
     def __repr__(self) -> str:
         return (
