@@ -359,4 +359,4 @@ def adopt_httpx_response(
         response.request  # noqa: B018  (raises when the response has none)
     except RuntimeError:
         response.request = library.module.Request(request.method.upper(), base_url + request.url)
-    return response
+    return cast("httpx.Response | httpx2.Response", response)
