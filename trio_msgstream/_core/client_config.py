@@ -30,6 +30,7 @@ from .model_names import warn_if_deprecated
 from .options import RequestOptions, split_options
 from .output_schema import prepare_request_params
 from .params import check_params
+from .redact import held_secrets
 from .request import RequestSpec
 
 __all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions", "Namespace"]
@@ -122,6 +123,8 @@ class ClientConfig(Generic[HttpT, TransportT]):
     ) -> None:
         self._api_key = api_key if api_key is not None else default_api_key()
         self._auth_token = auth_token if auth_token is not None else default_auth_token()
+        # Redacted from every text built from a response, whichever one a request sent.
+        self._held_secrets = held_secrets(self._api_key, self._auth_token)
         self.base_url: str = (
             str(base_url).rstrip("/") if base_url is not None else default_base_url()
         )

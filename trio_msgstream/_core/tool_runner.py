@@ -226,8 +226,7 @@ class ToolRunnerBase:
             {**params, "tools": list(tools)}, max_iterations=max_iterations
         )
         # Credentials are cut out of the error text a failing tool sends back.
-        credentials = (getattr(client, "api_key", None), getattr(client, "_auth_token", None))
-        self._secrets = [s for s in credentials if isinstance(s, str)]
+        self._secrets = list(getattr(client, "_held_secrets", ()))
         self._turn: Any = None
         self._recorded = True
         self._results: dict[str, dict[str, Any]] | None = None

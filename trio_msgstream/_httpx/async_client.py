@@ -69,7 +69,7 @@ class AsyncClient(ClientConfig[httpx.AsyncClient, httpx.AsyncBaseTransport]):
         request = build_httpx_request(self._http, self.base_url, spec, httpx_timeout(spec.timeout))
         with map_httpx_errors(request=request):
             response = await self._http.send(request, stream=True)
-        return HttpxWireResponse(response)
+        return HttpxWireResponse(response, held=self._held_secrets)
 
     async def _execute(self, call: Call[T]) -> T:
         """Send a call (retries, timeouts, typed errors) and return its parsed answer."""

@@ -45,7 +45,7 @@ from .._core.exceptions import (
     StreamProtocolError,
     TimeoutKind,
 )
-from .._core.redact import MASK, SECRET_HEADERS, redact_bytes, secret_values
+from .._core.redact import MASK, SECRET_HEADERS, held_secrets, redact_bytes, secret_values
 from .._core.request import RequestSpec
 from .._core.status import status_error
 
@@ -185,13 +185,16 @@ class HttpxResponseView:
 
     Shared by the async and the sync glue; each adds its own way of reading the body.
     Constructing the view masks the secrets on ``response.request`` (it was sent).
+    ``held`` are the client's credentials, sent or not: they are redacted too.
     """
 
     __slots__ = ("_response", "_secrets")
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, *, held: tuple[str, ...] = ()) -> None:
         self._response = response
-        self._secrets = secret_values(response.request.headers.multi_items())
+        self._secrets = held_secrets(
+            also=(*held, *secret_values(response.request.headers.multi_items()))
+        )
         response.request = scrub_request(response.request)
 
     def __repr__(self) -> str:
@@ -220,8 +223,9 @@ class HttpxResponseView:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """The client's own secrets sent with the request (for redacting text built
-        from this response, e.g. ``StreamEngine(secrets=...)``). Not shown anywhere."""
+        """The client's own secrets: those sent with the request and every credential
+        it holds (for redacting text built from this response, e.g.
+        ``StreamEngine(secrets=...)``). Not shown anywhere."""
         return self._secrets
 
     def _decoder(self) -> ContentDecoder | None:

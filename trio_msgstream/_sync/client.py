@@ -206,7 +206,7 @@ class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):
         request = build_httpx_request(self._http, self.base_url, spec, timeout)
         with map_httpx_errors(request=request):
             response = self._http.send(request, stream=True)
-        return SyncHttpxWireResponse(response)
+        return SyncHttpxWireResponse(response, held=self._held_secrets)
 
     def _execute(self, call: Call[T]) -> T:
         """Send a call (retries, timeouts, typed errors) and return its parsed answer."""
