@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import trio_msgstream as tms
-from trio_msgstream._core.engine import StreamEngine
+from trio_msgstream._core.stream.engine import StreamEngine
 from trio_msgstream.testing import sse_bytes
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "anthropic" / "docs_tool_use.sse"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sdk_oracle import sdk_input_json_snapshots
 
-from trio_msgstream._core.engine import StreamEngine
+from trio_msgstream._core.stream.engine import StreamEngine
 from trio_msgstream.testing import split_events, sse_bytes
 
 FINE_GRAINED = "fine-grained-tool-streaming-2025-05-14"
