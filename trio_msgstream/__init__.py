@@ -46,6 +46,7 @@ from ._core.typed_json.structured import OutputValidationError as OutputValidati
 from ._core.typed_json.structured import ParsedMessage as ParsedMessage
 from ._core.typed_json.structured import StructuredOutputError as StructuredOutputError
 from ._core.typed_json.tools import FunctionTool as FunctionTool
+from ._core.typed_json.tools import RunnerTool as RunnerTool
 from ._core.typed_json.tools import ToolError as ToolError
 from ._core.typed_json.tools import tool as tool
 from ._httpx.async_client import AsyncClient as AsyncClient
@@ -294,6 +295,7 @@ __all__ = [
     "RateLimitError",
     "RawMessageStream",
     "RequestTooLargeError",
+    "RunnerTool",
     "ServiceUnavailableError",
     "StreamClosedError",
     "StreamProtocolError",

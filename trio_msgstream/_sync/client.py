@@ -38,7 +38,7 @@ from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 from .stream import SyncMessageStream, SyncMessageStreamManager
-from .tool_runner import ToolRunner
+from .tool_runner import SyncToolRunnerKwargs, ToolRunner
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -125,15 +125,17 @@ class Messages:
 
     @overload
     def tool_runner(
-        self, *, stream: Literal[True], **kwargs: Any
+        self, *, stream: Literal[True], **kwargs: Unpack[SyncToolRunnerKwargs]
     ) -> ToolRunner[SyncMessageStream]: ...
 
     @overload
     def tool_runner(
-        self, *, stream: Literal[False] = ..., **kwargs: Any
+        self, *, stream: Literal[False] = ..., **kwargs: Unpack[SyncToolRunnerKwargs]
     ) -> ToolRunner[ParsedMessage[Any]]: ...
 
-    def tool_runner(self, *, stream: bool = False, **kwargs: Any) -> ToolRunner[Any]:
+    def tool_runner(
+        self, *, stream: bool = False, **kwargs: Unpack[SyncToolRunnerKwargs]
+    ) -> ToolRunner[Any]:
         """An agent loop that runs the model's (sync) tool calls until it stops
         asking: ``tools=[...]``, ``max_iterations``, ``stream``, ``run_tools_eagerly``,
         ``max_concurrency`` (threads), ``tool_timeout``, and the API's parameters."""

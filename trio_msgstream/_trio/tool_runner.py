@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
 
-from .._core.agents.tool_runner import ToolCall, ToolRunnerBase
+from .._core.agents.tool_runner import ToolCall, ToolRunnerBase, ToolRunnerKwargs
 from .._core.schema.models import ContentBlock, ToolUseBlock
 from .._core.typed_json.structured import ParsedMessage
 from .._core.typed_json.tools import tool_error_block, tool_result_block
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
     from .fanout.scheduler import FanOut
 
-__all__ = ["DEFAULT_TOOL_TIMEOUT", "AsyncToolRunner"]
+__all__ = ["DEFAULT_TOOL_TIMEOUT", "AsyncToolRunner", "AsyncToolRunnerKwargs"]
 
 DEFAULT_TOOL_TIMEOUT = 600.0
 """Seconds a tool call may take by default, so a hung tool never hangs the run forever."""
@@ -63,6 +63,18 @@ DEFAULT_TOOL_TIMEOUT = 600.0
 logger = logging.getLogger("trio_msgstream.tools")
 
 _Item = TypeVar("_Item")
+
+
+class AsyncToolRunnerKwargs(ToolRunnerKwargs, total=False):
+    """The keyword arguments of ``AsyncClient.messages.tool_runner`` (beside
+    ``stream``): those both clients take, and the async runner's own."""
+
+    max_concurrency: int | None
+    """Most tool calls running at once (``None``: no limit)."""
+    event_handler: type[MessageStream]
+    """The :class:`MessageStream` subclass of streamed turns."""
+    fan_out: FanOut | None
+    """Send every turn through this fan-out (``stream=False``)."""
 
 
 class AsyncToolRunner(ToolRunnerBase, Generic[_Item]):
