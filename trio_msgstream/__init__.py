@@ -110,6 +110,7 @@ if _typing.TYPE_CHECKING:
     )
     from .errors import OrganizationOnHoldError as OrganizationOnHoldError
     from .errors import OrganizationTypeNotSupportedError as OrganizationTypeNotSupportedError
+    from .errors import OrganizationURLFetchDisabledError as OrganizationURLFetchDisabledError
     from .errors import ParentOrganizationRequiredError as ParentOrganizationRequiredError
     from .errors import PaymentRequiredError as PaymentRequiredError
     from .errors import PreconditionFailedError as PreconditionFailedError
@@ -124,6 +125,7 @@ if _typing.TYPE_CHECKING:
     from .errors import RequestTimeoutError as RequestTimeoutError
     from .errors import RetryableError as RetryableError
     from .errors import SandboxEgressRestrictedError as SandboxEgressRestrictedError
+    from .errors import StorageNotReadyError as StorageNotReadyError
     from .errors import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
     from .sansio import NEED_DATA as NEED_DATA
     from .sansio import MessageAccumulator as MessageAccumulator
@@ -228,6 +230,7 @@ _MOVED = {
     "LinkedOrganizationSpendLimitReachedError": "errors",
     "OrganizationOnHoldError": "errors",
     "OrganizationTypeNotSupportedError": "errors",
+    "OrganizationURLFetchDisabledError": "errors",
     "ParentOrganizationRequiredError": "errors",
     "PaymentRequiredError": "errors",
     "PreconditionFailedError": "errors",
@@ -240,6 +243,7 @@ _MOVED = {
     "RequestTimeoutError": "errors",
     "RetryableError": "errors",
     "SandboxEgressRestrictedError": "errors",
+    "StorageNotReadyError": "errors",
     "WorkspaceHumanReviewDisabledError": "errors",
 }
 
