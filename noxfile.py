@@ -7,7 +7,9 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
+"""The Pythons with upstream support (3.11 to 3.14): ``requires-python``, the
+classifiers, mypy's and ruff's target and the type tests' pyright config follow it."""
 
 
 @nox.session(python=PYTHONS)
@@ -17,9 +19,10 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
-@nox.session
+@nox.session(python=PYTHONS[0])
 def tests_oldest_deps(session: nox.Session) -> None:
-    """The suite against the oldest dependency versions pyproject.toml allows."""
+    """The suite against the oldest dependency versions pyproject.toml allows, on the
+    oldest supported Python."""
     session.install(
         "trio==0.25.0", "httpx==0.27.0", "pydantic==2.12.5", "outcome==1.3.0", "h11==0.14.0"
     )

@@ -22,14 +22,14 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, NotRequired, Required, Union, get_args, get_origin, get_type_hints
 
 import anthropic.types.beta.message_count_tokens_params as BC
 import anthropic.types.beta.message_create_params as BM
 import anthropic.types.message_count_tokens_params as RC
 import anthropic.types.message_create_params as RM
 import pydantic
-from typing_extensions import NotRequired, Required, is_typeddict
+from typing_extensions import is_typeddict
 
 OUT = Path(__file__).resolve().parents[1] / "trio_msgstream" / "_core" / "schema" / "param_types.py"
 
@@ -220,9 +220,9 @@ Part of the sans-IO core. Only for type checkers: at run time these are plain di
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, TypeAlias
+from typing import Literal, Required, TypeAlias
 
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from .blocks import ContentBlock
 

@@ -10,10 +10,9 @@ the official SDK's do, so that the literal narrows.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_type
 
 from pydantic import BaseModel
-from typing_extensions import assert_type
 
 import trio_msgstream as tms
 

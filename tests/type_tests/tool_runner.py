@@ -8,9 +8,7 @@ error (the ``type: ignore`` would be reported as unused otherwise).
 
 from __future__ import annotations
 
-from typing import Any
-
-from typing_extensions import assert_type
+from typing import Any, assert_type
 
 import trio_msgstream as tms
 

@@ -23,7 +23,7 @@ from .async_response import HttpxWireResponse
 from .transport import build_httpx_request, default_ssl_context, httpx_timeout, map_httpx_errors
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 __all__ = ["AsyncClient", "AsyncMessages"]
 

@@ -41,7 +41,7 @@ from .stream import SyncMessageStream, SyncMessageStreamManager
 from .tool_runner import SyncToolRunnerKwargs, ToolRunner
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 __all__ = ["Client", "Messages", "Models", "SyncRawMessageStream"]
 

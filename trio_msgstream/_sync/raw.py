@@ -18,8 +18,9 @@ from .._core.stream.events import RawMessageStreamEvent
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
+    from typing import Self
+
     import httpx
-    from typing_extensions import Self
 
 __all__ = ["SyncRawMessageStream"]
 

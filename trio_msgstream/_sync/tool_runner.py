@@ -31,7 +31,7 @@ from .._core.typed_json.tools import FunctionTool, tool_error_block, tool_result
 from .stream import SyncMessageStream
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 __all__ = ["SyncToolRunnerKwargs", "ToolRunner"]
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -47,11 +46,8 @@ from .._core.typed_json.tools import tool_error_block, tool_result_block
 from .api import _sole_cancelled, start_message_stream
 from .stream import MessageStream
 
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
-
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
     from .fanout.scheduler import FanOut
 

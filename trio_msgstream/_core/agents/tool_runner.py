@@ -30,9 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from typing_extensions import Required
+from typing import Any, Literal, Required
 
 from ..request.options import RequestOptions, split_options
 from ..schema.models import Message, ToolUseBlock

@@ -6,9 +6,9 @@ Part of the sans-IO core: both clients inherit it, so a request is built one way
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, Self, TypeVar, overload
 
-from typing_extensions import Self, TypedDict, Unpack
+from typing_extensions import TypedDict, Unpack
 
 from ..config import (
     API_VERSION,

@@ -10,9 +10,9 @@ Part of the sans-IO core. Only for type checkers: at run time these are plain di
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, TypeAlias
+from typing import Literal, Required, TypeAlias
 
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from .blocks import ContentBlock
 
