@@ -17,6 +17,7 @@ here.
 
 import typing as _typing
 
+from ._core.agents.usage_limits import UsageLimits as UsageLimits
 from ._core.config import NOT_GIVEN as NOT_GIVEN
 from ._core.config import NotGiven as NotGiven
 from ._core.config import Timeout as Timeout
@@ -46,7 +47,6 @@ from ._core.typed_json.structured import OutputValidationError as OutputValidati
 from ._core.typed_json.structured import ParsedMessage as ParsedMessage
 from ._core.typed_json.structured import StructuredOutputError as StructuredOutputError
 from ._core.typed_json.tools import FunctionTool as FunctionTool
-from ._core.typed_json.tools import RunnerTool as RunnerTool
 from ._core.typed_json.tools import ToolError as ToolError
 from ._core.typed_json.tools import tool as tool
 from ._httpx.async_client import AsyncClient as AsyncClient
@@ -126,6 +126,7 @@ if _typing.TYPE_CHECKING:
     from .errors import RetryableError as RetryableError
     from .errors import SandboxEgressRestrictedError as SandboxEgressRestrictedError
     from .errors import StorageNotReadyError as StorageNotReadyError
+    from .errors import UsageLimitExceeded as UsageLimitExceeded
     from .errors import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
     from .sansio import NEED_DATA as NEED_DATA
     from .sansio import MessageAccumulator as MessageAccumulator
@@ -152,6 +153,7 @@ if _typing.TYPE_CHECKING:
     from .types import RawMessageStreamEvent as RawMessageStreamEvent
     from .types import RawPingEvent as RawPingEvent
     from .types import RedactedThinkingBlock as RedactedThinkingBlock
+    from .types import RunnerTool as RunnerTool
     from .types import ServerToolUseBlock as ServerToolUseBlock
     from .types import SignatureDelta as SignatureDelta
     from .types import SignatureEvent as SignatureEvent
@@ -167,6 +169,8 @@ if _typing.TYPE_CHECKING:
     from .types import UnknownEvent as UnknownEvent
     from .types import Usage as Usage
     from .types import WebSearchToolResultBlock as WebSearchToolResultBlock
+    from .usage import RunUsage as RunUsage
+    from .usage import UsageTracker as UsageTracker
 
 _MOVED = {
     "MessageAccumulator": "sansio",
@@ -202,6 +206,7 @@ _MOVED = {
     "ThinkingBlock": "types",
     "ThinkingDelta": "types",
     "ToolUseBlock": "types",
+    "RunnerTool": "types",
     "UnknownBlock": "types",
     "UnknownDelta": "types",
     "Usage": "types",
@@ -245,6 +250,9 @@ _MOVED = {
     "SandboxEgressRestrictedError": "errors",
     "StorageNotReadyError": "errors",
     "WorkspaceHumanReviewDisabledError": "errors",
+    "UsageLimitExceeded": "errors",
+    "RunUsage": "usage",
+    "UsageTracker": "usage",
 }
 
 
@@ -299,7 +307,6 @@ __all__ = [
     "RateLimitError",
     "RawMessageStream",
     "RequestTooLargeError",
-    "RunnerTool",
     "ServiceUnavailableError",
     "StreamClosedError",
     "StreamProtocolError",
@@ -312,6 +319,7 @@ __all__ = [
     "ToolError",
     "ToolRunner",
     "UnprocessableEntityError",
+    "UsageLimits",
     "__version__",
     "beta_async_tool",
     "beta_tool",
@@ -327,7 +335,7 @@ def _fix_module_names() -> None:
     import importlib
 
     public = {__name__: __all__}
-    for module_name in ("types", "sansio", "errors"):
+    for module_name in ("types", "sansio", "errors", "usage"):
         module = importlib.import_module(f"{__name__}.{module_name}")
         public[module.__name__] = module.__all__
     for module_name, names in public.items():

@@ -71,6 +71,8 @@ from ._core.exceptions import StorageNotReadyError as StorageNotReadyError
 from ._core.exceptions import StreamProtocolError as StreamProtocolError
 from ._core.exceptions import TimeoutKind as TimeoutKind
 from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
+from ._core.exceptions import UnsupportedMCPValueError as UnsupportedMCPValueError
+from ._core.exceptions import UsageLimitExceeded as UsageLimitExceeded
 from ._core.exceptions import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
 from ._core.exceptions import status_error_class as status_error_class
 
@@ -130,6 +132,8 @@ __all__ = [
     "StreamProtocolError",
     "TimeoutKind",
     "UnprocessableEntityError",
+    "UnsupportedMCPValueError",
+    "UsageLimitExceeded",
     "WorkspaceHumanReviewDisabledError",
     "status_error_class",
 ]

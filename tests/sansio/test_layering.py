@@ -40,6 +40,7 @@ CORE_GROUPS: dict[str, set[str]] = {
     "request": {"base", "schema", "typed_json", "stream", "observe", "request"},
     "agents": {"base", "schema", "typed_json", "stream", "request", "agents"},
     "batches": {"base", "schema", "typed_json", "stream", "request", "batches"},
+    "files": {"base", "schema", "request", "files"},
 }
 """The core's groups (its sub-packages; ``base`` is the modules directly in ``_core``)
 and the groups each may import at run time: the event stream and observation on the

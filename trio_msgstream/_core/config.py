@@ -192,9 +192,9 @@ def build_body(
         body["stream"] = stream
     if extra_body:
         body.update(extra_body)
-    return json.dumps(
-        body, separators=(",", ":"), ensure_ascii=False, default=_jsonable
-    ).encode("utf-8")
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_jsonable).encode(
+        "utf-8"
+    )
 
 
 def _jsonable(value: object) -> object:

@@ -34,6 +34,7 @@ from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage, output_parser
 from .._httpx.transport import build_httpx_request, default_ssl_context, map_httpx_errors
 from .batches import Batches
+from .files import Files
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
@@ -169,6 +170,8 @@ class Beta:
         self.messages: Messages = Messages(client)
         self.messages.batches = Batches(client, beta=True)
         self.models: Models = Models(client)
+        self.files: Files = Files(client)
+        """``client.beta.files``: the Files API."""
 
 
 class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):

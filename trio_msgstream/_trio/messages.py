@@ -30,6 +30,7 @@ from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage
 from .api import MessageStreamManager
 from .batches import AsyncBatches
+from .files import AsyncFiles
 from .pages import AsyncPaginator
 from .raw import RawMessageStream, open_raw_stream
 from .request import execute
@@ -174,3 +175,5 @@ class AsyncBeta:
         self.messages: AsyncMessages = AsyncMessages(client)
         self.messages.batches = AsyncBatches(client, beta=True)
         self.models: AsyncModels = AsyncModels(client)
+        self.files: AsyncFiles = AsyncFiles(client)
+        """``client.beta.files``: the Files API."""

@@ -31,7 +31,7 @@ from ..schema.model_names import warn_if_deprecated
 from ..schema.params import check_params
 from ..typed_json.output_schema import prepare_request_params
 from .options import RequestOptions, split_options
-from .spec import RequestSpec
+from .spec import RequestSpec, usage_budgets
 
 __all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions", "Namespace"]
 
@@ -261,6 +261,7 @@ class ClientConfig(Generic[HttpT, TransportT]):
                 self._max_retries if isinstance(max_retries, NotGiven) else int(max_retries)
             ),
             query=full_query,
+            usage=usage_budgets(options.get("usage_limits")),
         )
 
     def build_spec(

@@ -51,7 +51,7 @@ from ..stream.engine import StreamEngine
 from ..stream.events import MessageStreamEvent
 from ..stream.handlers import is_content
 from .retry import error_headers, is_retryable, retry_delay
-from .spec import RequestSpec
+from .spec import RequestSpec, UsageWatch
 from .status import MAX_ERROR_BODY, status_error
 
 __all__ = ["CONTENT_TYPE_PREVIEW", "RequestSession", "SessionLabels", "SessionMode"]
@@ -132,6 +132,7 @@ class RequestSession:
         self._last_error: APIError | None = None
         self._batch_had_content = False
         self._ended = False
+        self._usage: list[UsageWatch] = []
         self.observation: RequestObservation = observe_request(
             operation=operation,
             params=params if params is not None else BodyParams(spec.body),
@@ -151,6 +152,11 @@ class RequestSession:
         """Start the next attempt. Raises the deadline error when no time is left."""
         if now >= self.deadline_at:
             raise self._finish_error(self.deadline_error())
+        if self.attempts == 0:
+            self._begin_usage()
+        else:
+            for watch in self._usage:
+                watch.new_attempt()
         self.attempts += 1
         self.observation.attempt(self.attempts)
         if self.mode != "body":
@@ -161,6 +167,17 @@ class RequestSession:
             self._held = []
             self._held_pings = 0
             self._reset_idle(now)
+
+    def _begin_usage(self) -> None:
+        # Every budget is asked before any counts the request: a request refused by
+        # one budget is counted by none.
+        budgets = self.spec.usage
+        try:
+            for budget in budgets:
+                budget.check_request()
+            self._usage = [budget.begin_request() for budget in budgets]
+        except APIError as exc:  # UsageLimitExceeded: the request is not sent
+            raise self._finish_error(exc) from None
 
     def after_failure(self, error: APIError, now: float) -> float:
         """Decide after a failed attempt: the seconds to wait before the next one.
@@ -217,6 +234,11 @@ class RequestSession:
         """Record the request's success (its final message or parsed body)."""
         if self._ended:
             return
+        try:
+            for watch in self._usage:
+                watch.settle(result)
+        except APIError as exc:  # UsageLimitExceeded, carrying the reply
+            raise self._finish_error(exc) from None
         self._ended = True
         message = result if isinstance(result, Message) else None
         usage = getattr(result, "usage", None) if message is None else message.usage
@@ -286,6 +308,8 @@ class RequestSession:
         events: list[MessageStreamEvent] = engine.receive_data(data)
         if not events:
             return events
+        for watch in self._usage:
+            watch.observe(events)  # raises UsageLimitExceeded past a limit
         self._batch_had_content = False
         if self._idle is not None:
             for event in events:
