@@ -8,7 +8,9 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
+"""The Pythons with upstream support (3.11 to 3.14): ``requires-python``, the
+classifiers, mypy's and ruff's target and the type tests' pyright config follow it."""
 
 
 @nox.session(python=PYTHONS)
@@ -18,7 +20,7 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
-@nox.session
+@nox.session(python=PYTHONS[0])
 def tests_httpx2(session: nox.Session) -> None:
     """The whole suite with httpx2 as the library's HTTP client (``-- -m "not slow"``
     for a smoke run); ``tests`` runs it on httpx, the default."""
@@ -26,7 +28,7 @@ def tests_httpx2(session: nox.Session) -> None:
     session.run("pytest", *session.posargs, env={"TRIO_MSGSTREAM_TEST_HTTP": "httpx2"})
 
 
-@nox.session
+@nox.session(python=PYTHONS[0])
 def httpx2_only(session: nox.Session) -> None:
     """The contract suite with httpx2 installed and httpx not: a user of httpx2 alone."""
     session.install(
@@ -38,9 +40,10 @@ def httpx2_only(session: nox.Session) -> None:
     session.run("pytest", "tests/contract", *session.posargs)
 
 
-@nox.session
+@nox.session(python=PYTHONS[0])
 def tests_oldest_deps(session: nox.Session) -> None:
-    """The suite against the oldest dependency versions pyproject.toml allows."""
+    """The suite against the oldest dependency versions pyproject.toml allows, on the
+    oldest supported Python."""
     session.install(
         "trio==0.25.0", "httpx==0.27.0", "pydantic==2.12.5", "outcome==1.3.0", "h11==0.14.0"
     )

@@ -110,7 +110,7 @@ def machine_info() -> dict[str, Any]:
         except Exception:
             versions[name] = None
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "python": platform.python_version(),

@@ -110,6 +110,7 @@ if _typing.TYPE_CHECKING:
     )
     from .errors import OrganizationOnHoldError as OrganizationOnHoldError
     from .errors import OrganizationTypeNotSupportedError as OrganizationTypeNotSupportedError
+    from .errors import OrganizationURLFetchDisabledError as OrganizationURLFetchDisabledError
     from .errors import ParentOrganizationRequiredError as ParentOrganizationRequiredError
     from .errors import PaymentRequiredError as PaymentRequiredError
     from .errors import PreconditionFailedError as PreconditionFailedError
@@ -124,6 +125,7 @@ if _typing.TYPE_CHECKING:
     from .errors import RequestTimeoutError as RequestTimeoutError
     from .errors import RetryableError as RetryableError
     from .errors import SandboxEgressRestrictedError as SandboxEgressRestrictedError
+    from .errors import StorageNotReadyError as StorageNotReadyError
     from .errors import UsageLimitExceeded as UsageLimitExceeded
     from .errors import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
     from .middleware import APIRequest as APIRequest
@@ -159,6 +161,7 @@ if _typing.TYPE_CHECKING:
     from .types import RawMessageStreamEvent as RawMessageStreamEvent
     from .types import RawPingEvent as RawPingEvent
     from .types import RedactedThinkingBlock as RedactedThinkingBlock
+    from .types import RunnerTool as RunnerTool
     from .types import ServerToolUseBlock as ServerToolUseBlock
     from .types import SignatureDelta as SignatureDelta
     from .types import SignatureEvent as SignatureEvent
@@ -211,6 +214,7 @@ _MOVED = {
     "ThinkingBlock": "types",
     "ThinkingDelta": "types",
     "ToolUseBlock": "types",
+    "RunnerTool": "types",
     "UnknownBlock": "types",
     "UnknownDelta": "types",
     "Usage": "types",
@@ -239,6 +243,7 @@ _MOVED = {
     "LinkedOrganizationSpendLimitReachedError": "errors",
     "OrganizationOnHoldError": "errors",
     "OrganizationTypeNotSupportedError": "errors",
+    "OrganizationURLFetchDisabledError": "errors",
     "ParentOrganizationRequiredError": "errors",
     "PaymentRequiredError": "errors",
     "PreconditionFailedError": "errors",
@@ -251,6 +256,7 @@ _MOVED = {
     "RequestTimeoutError": "errors",
     "RetryableError": "errors",
     "SandboxEgressRestrictedError": "errors",
+    "StorageNotReadyError": "errors",
     "WorkspaceHumanReviewDisabledError": "errors",
     "UsageLimitExceeded": "errors",
     "RunUsage": "usage",

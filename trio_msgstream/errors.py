@@ -43,6 +43,9 @@ from ._core.exceptions import MsgStreamError as MsgStreamError
 from ._core.exceptions import NotFoundError as NotFoundError
 from ._core.exceptions import OrganizationOnHoldError as OrganizationOnHoldError
 from ._core.exceptions import OrganizationTypeNotSupportedError as OrganizationTypeNotSupportedError
+from ._core.exceptions import (
+    OrganizationURLFetchDisabledError as OrganizationURLFetchDisabledError,
+)
 from ._core.exceptions import OverloadedError as OverloadedError
 from ._core.exceptions import ParentOrganizationRequiredError as ParentOrganizationRequiredError
 from ._core.exceptions import PaymentRequiredError as PaymentRequiredError
@@ -64,6 +67,7 @@ from ._core.exceptions import RequestTooLargeError as RequestTooLargeError
 from ._core.exceptions import RetryableError as RetryableError
 from ._core.exceptions import SandboxEgressRestrictedError as SandboxEgressRestrictedError
 from ._core.exceptions import ServiceUnavailableError as ServiceUnavailableError
+from ._core.exceptions import StorageNotReadyError as StorageNotReadyError
 from ._core.exceptions import StreamProtocolError as StreamProtocolError
 from ._core.exceptions import TimeoutKind as TimeoutKind
 from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
@@ -106,6 +110,7 @@ __all__ = [
     "NotFoundError",
     "OrganizationOnHoldError",
     "OrganizationTypeNotSupportedError",
+    "OrganizationURLFetchDisabledError",
     "OverloadedError",
     "ParentOrganizationRequiredError",
     "PaymentRequiredError",
@@ -123,6 +128,7 @@ __all__ = [
     "RetryableError",
     "SandboxEgressRestrictedError",
     "ServiceUnavailableError",
+    "StorageNotReadyError",
     "StreamProtocolError",
     "TimeoutKind",
     "UnprocessableEntityError",

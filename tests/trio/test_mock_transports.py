@@ -12,7 +12,6 @@ every endpoint answers as it does over the network (``_mock_support``).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,9 +36,6 @@ from trio_msgstream.testing import (
     text_response,
     tool_calls_response,
 )
-
-if sys.version_info < (3, 11):
-    from exceptiongroup import BaseExceptionGroup
 
 pytestmark = pytest.mark.filterwarnings("error")
 

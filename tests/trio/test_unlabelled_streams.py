@@ -10,7 +10,6 @@ point.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -22,9 +21,6 @@ from _shared import API_KEY, PARAMS
 import trio_msgstream as tms
 from trio_msgstream._core.stream.sse import sniff_event_stream
 from trio_msgstream.testing import text_response
-
-if sys.version_info < (3, 11):
-    from exceptiongroup import BaseExceptionGroup
 
 pytestmark = pytest.mark.filterwarnings("error")
 

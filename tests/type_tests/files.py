@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-from typing_extensions import assert_type
+from typing import assert_type
 
 import trio_msgstream as tms
 from trio_msgstream.files import AsyncFileDownload, DeletedFile, FileDownload, FileMetadata

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_type, cast
 
 from mcp.client.session import ClientSession
-from typing_extensions import assert_type
 
 import trio_msgstream as tms
 from trio_msgstream.mcp import async_mcp_tool, mcp_message, mcp_resource_to_file
+from trio_msgstream.types import MessageParam
 
 
 async def agent(session: ClientSession) -> None:
@@ -18,8 +18,13 @@ async def agent(session: ClientSession) -> None:
     prompt = await session.get_prompt("plan", {"city": "Oslo"})
     first = mcp_message(prompt.messages[0])
     async with tms.AsyncClient(api_key="sk-test") as client:
+        # mcp_message gives a plain dict (as the official SDK's): typed parameters take
+        # it as a MessageParam by a cast.
         runner = client.messages.tool_runner(
-            model="claude-sonnet-4-6", max_tokens=64, tools=tools, messages=[first]
+            model="claude-sonnet-4-6",
+            max_tokens=64,
+            tools=tools,
+            messages=[cast("MessageParam", first)],
         )
         await runner.until_done()
         resource = await session.read_resource("data://a.pdf")

@@ -3,9 +3,7 @@ pyright --strict (never run). The SDK-style names import from the top level."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from typing_extensions import assert_type
+from typing import Any, assert_type
 
 import trio_msgstream as tms
 from trio_msgstream import (

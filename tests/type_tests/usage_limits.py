@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import assert_type
+
 import trio
-from typing_extensions import assert_type
 
 import trio_msgstream as tms
 from trio_msgstream.usage import RunUsage, UsageTracker
@@ -30,7 +31,9 @@ async def budgets() -> None:
                 pass
         async with tms.open_fan_out(client, usage_limits=limits) as fan:
             assert_type(fan.usage, RunUsage)
-        runner = client.messages.tool_runner(tools=[], usage_limits=tracker, model=MODEL)
+        runner = client.messages.tool_runner(
+            tools=[], usage_limits=tracker, model=MODEL, max_tokens=1, messages=[]
+        )
         assert_type(runner.usage, RunUsage)
     try:
         pass

@@ -104,6 +104,7 @@ __all__ = [
     "CMEKKeyNetworkBlockedError",
     "OrganizationOnHoldError",
     "OrganizationTypeNotSupportedError",
+    "OrganizationURLFetchDisabledError",
     "ParentOrganizationRequiredError",
     "RequestBodyEncodingInvalidError",
     "RequestBodyEncodingUnsupportedError",
@@ -117,6 +118,7 @@ __all__ = [
     "RampLimitExceededError",
     "CMEKContextUnavailableError",
     "CMEKKeyUnreachableError",
+    "StorageNotReadyError",
     "error_code_of",
     "RequestParameterError",
 ]
@@ -432,6 +434,11 @@ class OrganizationTypeNotSupportedError(BadRequestError):
     """400 ``organization_type_not_supported``."""
 
 
+class OrganizationURLFetchDisabledError(BadRequestError):
+    """400 ``organization_url_fetch_disabled``: URL image and document sources, the
+    ``web_fetch`` tool and ``mcp_servers`` are turned off for the organization."""
+
+
 class ParentOrganizationRequiredError(BadRequestError):
     """400 ``parent_organization_required``."""
 
@@ -482,6 +489,11 @@ class CMEKContextUnavailableError(ServiceUnavailableError):
 
 class CMEKKeyUnreachableError(ServiceUnavailableError):
     """503 ``cmek_key_unreachable``."""
+
+
+class StorageNotReadyError(ServiceUnavailableError):
+    """503 ``storage_not_ready``: the workspace is still being connected to its
+    storage; try again in a minute."""
 
 
 def _named(name: str) -> type[APIStatusError]:

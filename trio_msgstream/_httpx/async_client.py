@@ -31,11 +31,10 @@ from .transport import (
 )
 
 if TYPE_CHECKING:
-    from typing import TypeAlias
+    from typing import Self, TypeAlias
 
     import httpx
     import httpx2
-    from typing_extensions import Self
 
     AsyncHttpClient: TypeAlias = httpx.AsyncClient | httpx2.AsyncClient
     AsyncTransport: TypeAlias = httpx.AsyncBaseTransport | httpx2.AsyncBaseTransport
@@ -103,7 +102,7 @@ class AsyncClient(ClientConfig["AsyncHttpClient", "AsyncTransport"]):
         request = build_httpx_request(self._http, self.base_url, spec, httpx_timeout(spec.timeout))
         with map_httpx_errors(request=request):
             response = await self._http.send(request, stream=True)
-        return HttpxWireResponse(response)
+        return HttpxWireResponse(response, held=self._held_secrets)
 
     async def _execute(self, call: Call[T]) -> T:
         """Send a call (retries, timeouts, typed errors) and return its parsed answer."""

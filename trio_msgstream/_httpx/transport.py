@@ -51,7 +51,7 @@ from .._core.exceptions import (
     StreamProtocolError,
     TimeoutKind,
 )
-from .._core.redact import MASK, SECRET_HEADERS, redact_bytes, secret_values
+from .._core.redact import MASK, SECRET_HEADERS, held_secrets, redact_bytes, secret_values
 from .._core.request.spec import RequestSpec
 from .._core.request.status import status_error
 from .._core.stream.decoding import DEFAULT_MAX_DECODED_CHUNK, ContentDecoder, content_decoder
@@ -209,13 +209,16 @@ class HttpxResponseView:
 
     Shared by the async and the sync glue; each adds its own way of reading the body.
     Constructing the view masks the secrets on ``response.request`` (it was sent).
+    ``held`` are the client's credentials, sent or not: they are redacted too.
     """
 
     __slots__ = ("_response", "_secrets")
 
-    def __init__(self, response: HttpResponse) -> None:
+    def __init__(self, response: HttpResponse, *, held: tuple[str, ...] = ()) -> None:
         self._response = response
-        self._secrets = secret_values(response.request.headers.multi_items())
+        self._secrets = held_secrets(
+            also=(*held, *secret_values(response.request.headers.multi_items()))
+        )
         response.request = scrub_request(response.request)
 
     def __repr__(self) -> str:
@@ -244,8 +247,9 @@ class HttpxResponseView:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """The client's own secrets sent with the request (for redacting text built
-        from this response, e.g. ``StreamEngine(secrets=...)``). Not shown anywhere."""
+        """The client's own secrets: those sent with the request and every credential
+        it holds (for redacting text built from this response, e.g.
+        ``StreamEngine(secrets=...)``). Not shown anywhere."""
         return self._secrets
 
     def _body_in_memory(self) -> Iterator[bytes] | None:

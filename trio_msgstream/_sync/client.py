@@ -47,14 +47,13 @@ from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 from .stream import SyncMessageStream, SyncMessageStreamManager
-from .tool_runner import ToolRunner
+from .tool_runner import SyncToolRunnerKwargs, ToolRunner
 
 if TYPE_CHECKING:
-    from typing import TypeAlias
+    from typing import Self, TypeAlias
 
     import httpx
     import httpx2
-    from typing_extensions import Self
 
     SyncHttpClient: TypeAlias = httpx.Client | httpx2.Client
     SyncTransport: TypeAlias = httpx.BaseTransport | httpx2.BaseTransport
@@ -148,15 +147,17 @@ class Messages:
 
     @overload
     def tool_runner(
-        self, *, stream: Literal[True], **kwargs: Any
+        self, *, stream: Literal[True], **kwargs: Unpack[SyncToolRunnerKwargs]
     ) -> ToolRunner[SyncMessageStream]: ...
 
     @overload
     def tool_runner(
-        self, *, stream: Literal[False] = ..., **kwargs: Any
+        self, *, stream: Literal[False] = ..., **kwargs: Unpack[SyncToolRunnerKwargs]
     ) -> ToolRunner[ParsedMessage[Any]]: ...
 
-    def tool_runner(self, *, stream: bool = False, **kwargs: Any) -> ToolRunner[Any]:
+    def tool_runner(
+        self, *, stream: bool = False, **kwargs: Unpack[SyncToolRunnerKwargs]
+    ) -> ToolRunner[Any]:
         """An agent loop that runs the model's (sync) tool calls until it stops
         asking: ``tools=[...]``, ``max_iterations``, ``stream``, ``run_tools_eagerly``,
         ``max_concurrency`` (threads), ``tool_timeout``, and the API's parameters."""
@@ -246,7 +247,7 @@ class Client(ClientConfig["SyncHttpClient", "SyncTransport"]):
         request = build_httpx_request(self._http, self.base_url, spec, (connect, read, write, pool))
         with map_httpx_errors(request=request):
             response = self._http.send(request, stream=True)
-        return SyncHttpxWireResponse(response)
+        return SyncHttpxWireResponse(response, held=self._held_secrets)
 
     def _execute(self, call: Call[T]) -> T:
         """Send a call (retries, timeouts, typed errors) and return its parsed answer."""

@@ -35,7 +35,7 @@ from .request import SyncPaginator, execute, new_session, open_checked, run_atte
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 __all__ = ["FileDownload", "Files"]
 

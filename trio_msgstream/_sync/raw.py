@@ -18,9 +18,10 @@ from .._core.stream.events import RawMessageStreamEvent
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
+    from typing import Self
+
     import httpx
     import httpx2
-    from typing_extensions import Self
 
 __all__ = ["SyncRawMessageStream"]
 

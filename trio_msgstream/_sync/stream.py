@@ -40,7 +40,7 @@ from .request import new_session, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
     from .client import Client
 

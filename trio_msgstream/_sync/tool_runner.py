@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .._core.agents.tool_runner import ToolCall, ToolRunnerBase
+from .._core.agents.tool_runner import ToolCall, ToolRunnerBase, ToolRunnerKwargs
 from .._core.exceptions import UsageLimitExceeded
 from .._core.schema.models import ContentBlock, ToolUseBlock
 from .._core.typed_json.structured import ParsedMessage
@@ -32,13 +32,23 @@ from .._core.typed_json.tools import FunctionTool, tool_error_block, tool_result
 from .stream import SyncMessageStream
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
-__all__ = ["ToolRunner"]
+__all__ = ["SyncToolRunnerKwargs", "ToolRunner"]
 
 logger = logging.getLogger("trio_msgstream.tools")
 
 _Item = TypeVar("_Item")
+
+
+class SyncToolRunnerKwargs(ToolRunnerKwargs, total=False):
+    """The keyword arguments of ``Client.messages.tool_runner`` (beside ``stream``):
+    those both clients take, and the sync runner's own."""
+
+    max_concurrency: int
+    """Tool calls running at once (threads); 1 runs them in sequence."""
+    event_handler: type[SyncMessageStream]
+    """The :class:`SyncMessageStream` subclass of streamed turns."""
 
 
 class ToolRunner(ToolRunnerBase, Generic[_Item]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Generic, TypeVar, cast, overload
@@ -16,9 +15,6 @@ from .._core.request.options import StreamKwargs
 from .._core.typed_json.structured import OutputTracker, output_parser
 from .stream import MessageStream
 from .wire import WireClient
-
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = ["MessageStreamManager", "open_message_stream", "start_message_stream"]
 

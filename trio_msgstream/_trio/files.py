@@ -39,7 +39,7 @@ from .request import close_response, execute, new_session, open_checked, run_att
 from .wire import WireResponse
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 __all__ = ["AsyncFileDownload", "AsyncFiles"]
 

@@ -36,7 +36,7 @@ from .pages import AsyncPaginator
 from .raw import RawMessageStream, open_raw_stream
 from .request import execute
 from .stream import MessageStream
-from .tool_runner import AsyncToolRunner
+from .tool_runner import AsyncToolRunner, AsyncToolRunnerKwargs
 
 __all__ = ["AsyncBeta", "AsyncMessages", "AsyncModels"]
 
@@ -138,15 +138,17 @@ class AsyncMessages:
 
     @overload
     def tool_runner(
-        self, *, stream: Literal[True], **kwargs: Any
+        self, *, stream: Literal[True], **kwargs: Unpack[AsyncToolRunnerKwargs]
     ) -> AsyncToolRunner[MessageStream]: ...
 
     @overload
     def tool_runner(
-        self, *, stream: Literal[False] = ..., **kwargs: Any
+        self, *, stream: Literal[False] = ..., **kwargs: Unpack[AsyncToolRunnerKwargs]
     ) -> AsyncToolRunner[ParsedMessage[Any]]: ...
 
-    def tool_runner(self, *, stream: bool = False, **kwargs: Any) -> AsyncToolRunner[Any]:
+    def tool_runner(
+        self, *, stream: bool = False, **kwargs: Unpack[AsyncToolRunnerKwargs]
+    ) -> AsyncToolRunner[Any]:
         """An agent loop that runs the model's tool calls until it stops asking
         (see :class:`~trio_msgstream._trio.tool_runner.AsyncToolRunner` and the
         tool runner docs): ``tools=[...]``, ``max_iterations``, ``stream``,

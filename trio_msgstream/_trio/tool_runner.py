@@ -34,13 +34,12 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
 
-from .._core.agents.tool_runner import ToolCall, ToolRunnerBase
+from .._core.agents.tool_runner import ToolCall, ToolRunnerBase, ToolRunnerKwargs
 from .._core.exceptions import UsageLimitExceeded
 from .._core.schema.models import ContentBlock, ToolUseBlock
 from .._core.typed_json.structured import ParsedMessage
@@ -48,15 +47,12 @@ from .._core.typed_json.tools import tool_error_block, tool_result_block
 from .api import _sole_cancelled, start_message_stream
 from .stream import MessageStream
 
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
-
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
     from .fanout.scheduler import FanOut
 
-__all__ = ["DEFAULT_TOOL_TIMEOUT", "AsyncToolRunner"]
+__all__ = ["DEFAULT_TOOL_TIMEOUT", "AsyncToolRunner", "AsyncToolRunnerKwargs"]
 
 DEFAULT_TOOL_TIMEOUT = 600.0
 """Seconds a tool call may take by default, so a hung tool never hangs the run forever."""
@@ -64,6 +60,18 @@ DEFAULT_TOOL_TIMEOUT = 600.0
 logger = logging.getLogger("trio_msgstream.tools")
 
 _Item = TypeVar("_Item")
+
+
+class AsyncToolRunnerKwargs(ToolRunnerKwargs, total=False):
+    """The keyword arguments of ``AsyncClient.messages.tool_runner`` (beside
+    ``stream``): those both clients take, and the async runner's own."""
+
+    max_concurrency: int | None
+    """Most tool calls running at once (``None``: no limit)."""
+    event_handler: type[MessageStream]
+    """The :class:`MessageStream` subclass of streamed turns."""
+    fan_out: FanOut | None
+    """Send every turn through this fan-out (``stream=False``)."""
 
 
 class AsyncToolRunner(ToolRunnerBase, Generic[_Item]):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, Self, TypeVar, overload
 
-from typing_extensions import Self, TypedDict, Unpack
+from typing_extensions import TypedDict, Unpack
 
 from ..config import (
     API_VERSION,
@@ -27,6 +27,7 @@ from ..config import (
     resolve_timeout,
 )
 from ..exceptions import MsgStreamError
+from ..redact import held_secrets
 from ..schema.model_names import warn_if_deprecated
 from ..schema.params import check_params
 from ..typed_json.output_schema import prepare_request_params
@@ -149,6 +150,8 @@ class ClientConfig(Generic[HttpT, TransportT]):
         self._middleware: tuple[Any, ...] = self._accept_middleware(middleware or ())
         self._api_key = api_key if api_key is not None else default_api_key()
         self._auth_token = auth_token if auth_token is not None else default_auth_token()
+        # Redacted from every text built from a response, whichever one a request sent.
+        self._held_secrets = held_secrets(self._api_key, self._auth_token)
         self.base_url: str = (
             str(base_url).rstrip("/") if base_url is not None else default_base_url()
         )

@@ -42,12 +42,14 @@ from .param_types import (
     UserMessageParam,
     _MessageCountTokensFields,
     _MessageCreateFields,
+    _MessageCreateFieldsExceptTools,
 )
 
 __all__ = [
     "API_VERSION_RULES",
     "MessageCountTokensParams",
     "MessageCreateParams",
+    "MessageCreateParamsExceptTools",
     "MessageParam",
     "ThinkingConfigParam",
     "ToolChoiceParam",
@@ -55,14 +57,13 @@ __all__ = [
 ]
 
 
-class MessageCreateParams(_MessageCreateFields, total=False):
-    """The parameters of ``messages.create`` and ``messages.stream``.
+class MessageCreateParamsExceptTools(_MessageCreateFieldsExceptTools, total=False):
+    """The parameters of ``messages.create`` but ``tools``: what the tool runner
+    takes beside its own ``tools`` (which holds ``@tool`` functions too).
 
-    ``model``, ``max_tokens`` and ``messages`` are required. ``temperature``,
-    ``top_p`` and ``top_k`` exist only for clients pinned to API version
-    ``2023-06-01``: under ``2026-10-21`` they are rejected (see :func:`check_params`).
-    Beta-only parameters (``mcp_servers``, ``context_management``, ...) need the beta
-    endpoint (``client.beta.messages`` with ``betas=[...]``).
+    ``temperature``, ``top_p`` and ``top_k`` exist only for clients pinned to API
+    version ``2023-06-01``: under ``2026-10-21`` they are rejected (see
+    :func:`check_params`).
     """
 
     temperature: float
@@ -71,6 +72,17 @@ class MessageCreateParams(_MessageCreateFields, total=False):
     """Nucleus sampling (API version ``2023-06-01`` only)."""
     top_k: int
     """Top-k sampling (API version ``2023-06-01`` only)."""
+
+
+class MessageCreateParams(_MessageCreateFields, MessageCreateParamsExceptTools, total=False):
+    """The parameters of ``messages.create`` and ``messages.stream``.
+
+    ``model``, ``max_tokens`` and ``messages`` are required. ``temperature``,
+    ``top_p`` and ``top_k`` exist only for clients pinned to API version
+    ``2023-06-01``: under ``2026-10-21`` they are rejected (see :func:`check_params`).
+    Beta-only parameters (``mcp_servers``, ``context_management``, ...) need the beta
+    endpoint (``client.beta.messages`` with ``betas=[...]``).
+    """
 
 
 class MessageCountTokensParams(_MessageCountTokensFields, total=False):

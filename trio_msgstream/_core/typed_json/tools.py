@@ -25,14 +25,18 @@ import inspect
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Generic, TypeVar, overload
+from typing import Any, Final, Generic, Protocol, TypeAlias, TypeVar, overload
 
 import pydantic
 from pydantic_core import to_jsonable_python
 
+from ..schema.param_types import ToolUnionParam
+
 __all__ = [
     "MAX_ERROR_TEXT",
     "FunctionTool",
+    "RunnerTool",
+    "SupportsToolDict",
     "ToolError",
     "tool",
     "tool_error_block",
@@ -193,6 +197,19 @@ def tool(
         )
 
     return make(func) if func is not None else make
+
+
+class SupportsToolDict(Protocol):
+    """A tool object that gives its definition (``to_dict()``), as a ``@tool``
+    function and other libraries' tool adapters do."""
+
+    def to_dict(self) -> Mapping[str, Any]: ...
+
+
+RunnerTool: TypeAlias = FunctionTool[Any] | ToolUnionParam | SupportsToolDict
+"""One entry of the tool runner's ``tools``: a ``@tool`` function (run by the runner),
+or a definition only (a custom tool's, a server tool's, an object with ``to_dict()``),
+sent but not run."""
 
 
 def tool_param(item: Any) -> dict[str, Any]:

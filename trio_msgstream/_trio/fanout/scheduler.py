@@ -27,7 +27,6 @@ sans-IO rate-limit rules (``_core/request/ratelimit.py``), so the stream runtime
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from typing import Literal
@@ -49,9 +48,6 @@ from ..wire import WireClient
 from .gate import GroupGate, ItemClient
 from .handle import DONE, QUEUED, RUNNING, FanOutHandle
 from .results import FanOutCancelled, FanOutResult, FanOutStatistics
-
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = ["FanOut", "open_fan_out"]
 
