@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, assert_type, cast
+from typing import Any, assert_type
 
 from mcp.client.session import ClientSession
 
@@ -17,14 +17,13 @@ async def agent(session: ClientSession) -> None:
     assert_type(tools, list[tms.FunctionTool[Any]])
     prompt = await session.get_prompt("plan", {"city": "Oslo"})
     first = mcp_message(prompt.messages[0])
+    assert_type(first, MessageParam)
     async with tms.AsyncClient(api_key="sk-test") as client:
-        # mcp_message gives a plain dict (as the official SDK's): typed parameters take
-        # it as a MessageParam by a cast.
         runner = client.messages.tool_runner(
             model="claude-sonnet-4-6",
             max_tokens=64,
             tools=tools,
-            messages=[cast("MessageParam", first)],
+            messages=[first, {"role": "user", "content": "Go."}],
         )
         await runner.until_done()
         resource = await session.read_resource("data://a.pdf")

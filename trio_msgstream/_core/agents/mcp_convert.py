@@ -24,11 +24,14 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlparse
 
 from ..exceptions import UnsupportedMCPValueError
 from ..typed_json.tools import ToolError
+
+if TYPE_CHECKING:
+    from ..schema.params import MessageParam
 
 __all__ = [
     "SUPPORTED_IMAGE_TYPES",
@@ -121,12 +124,14 @@ def _supported(mime_type: Any) -> bool:
     )
 
 
-def mcp_message(message: Any, *, cache_control: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """An MCP prompt message (``get_prompt().messages``) as a message param."""
-    return {
+def mcp_message(message: Any, *, cache_control: Mapping[str, Any] | None = None) -> MessageParam:
+    """An MCP prompt message (``get_prompt().messages``) as a message param (typed, so
+    that it goes into ``messages=[...]`` as it is)."""
+    param = {
         "role": message.role,
         "content": [mcp_content(message.content, cache_control=cache_control)],
     }
+    return cast("MessageParam", param)
 
 
 def mcp_resource_to_content(
