@@ -211,7 +211,8 @@ class Both:
         read: int | None = None,
         **params: Any,
     ) -> Any:
-        """``operation``: ``create`` (the message), ``events`` (the raw stream's events;
+        """``operation``: ``create`` (the message), ``runner`` (a tool runner's last
+        message), ``events`` (the raw stream's events;
         with ``read``, that many then close) or ``final`` (``messages.stream``'s final
         message)."""
         params = {**PARAMS, **params}
@@ -246,6 +247,8 @@ def _sync_twin(middleware: Any) -> Any:
 async def _async_op(messages: Any, operation: str, read: int | None, params: Any) -> Any:
     if operation == "create":
         return await messages.create(**params)
+    if operation == "runner":
+        return await messages.tool_runner(tools=[], **params).until_done()
     if operation == "final":
         async with messages.stream(**params) as stream:
             return await stream.get_final_message()
@@ -261,6 +264,8 @@ async def _async_op(messages: Any, operation: str, read: int | None, params: Any
 def _sync_op(messages: Any, operation: str, read: int | None, params: Any) -> Any:
     if operation == "create":
         return messages.create(**params)
+    if operation == "runner":
+        return messages.tool_runner(tools=[], **params).until_done()
     if operation == "final":
         with messages.stream(**params) as stream:
             return stream.get_final_message()

@@ -285,6 +285,14 @@ async def test_an_empty_chain_disables_the_middleware(both: Both) -> None:
     assert both.betas == [None, None]
 
 
+async def test_the_beta_tool_runner_falls_back_too(both: Both) -> None:
+    both.server.enqueue(refused(PRIMARY, "credit-token", "cyber"), message(FALLBACK))
+    result = await both.run(mw(), "runner")
+    assert result.model == FALLBACK
+    assert [b["model"] for b in both.bodies] == [PRIMARY, FALLBACK]
+    assert both.bodies[1]["fallback_credit_token"] == redeemed("credit-token")
+
+
 async def test_the_non_beta_surface_passes_through(both: Both) -> None:
     both.server.enqueue(refused(PRIMARY, "tok"))
     result = await both.run(mw(), "create", surface="messages")

@@ -161,7 +161,7 @@ class Messages:
         """An agent loop that runs the model's (sync) tool calls until it stops
         asking: ``tools=[...]``, ``max_iterations``, ``stream``, ``run_tools_eagerly``,
         ``max_concurrency`` (threads), ``tool_timeout``, and the API's parameters."""
-        return ToolRunner(self._client, stream=stream, **kwargs)
+        return ToolRunner(self._client, stream=stream, **self._marked(dict(kwargs)))
 
     def count_tokens(self, **kwargs: Unpack[CountTokensKwargs]) -> MessageTokensCount:
         """Count the input tokens of a request without sending it to the model."""

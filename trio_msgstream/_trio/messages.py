@@ -154,7 +154,7 @@ class AsyncMessages:
         tool runner docs): ``tools=[...]``, ``max_iterations``, ``stream``,
         ``run_tools_eagerly``, ``max_concurrency``, ``tool_timeout``, ``fan_out``, and
         the API's parameters."""
-        return AsyncToolRunner(self._client, stream=stream, **kwargs)
+        return AsyncToolRunner(self._client, stream=stream, **self._marked(dict(kwargs)))
 
     async def count_tokens(self, **kwargs: Unpack[CountTokensKwargs]) -> MessageTokensCount:
         """Count the input tokens of a request (``model``, ``messages``, ``system``,
