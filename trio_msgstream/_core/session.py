@@ -44,7 +44,7 @@ from typing import Any, Literal
 
 from typing_extensions import TypedDict
 
-from .engine import StreamEngine
+from .engine import FRAMINGS, Framing, StreamEngine, media_type
 from .events import MessageStreamEvent
 from .exceptions import APIError, APITimeoutError, StreamClosedError, StreamProtocolError
 from .handlers import is_content
@@ -87,6 +87,8 @@ class RequestSession:
         mode: What the response body is (see :data:`SessionMode`).
         operation: The request's name for telemetry.
         params: The request's parameters, for telemetry (the model, max_tokens).
+        framings: The stream framings the client accepts, by media type (a response
+            of another content type is refused); :data:`~.engine.FRAMINGS` unless told.
     """
 
     def __init__(
@@ -98,8 +100,10 @@ class RequestSession:
         operation: str = "chat",
         params: Mapping[str, Any] | None = None,
         server_address: str | None = None,
+        framings: Mapping[str, Framing] = FRAMINGS,
     ) -> None:
         self.mode: SessionMode = mode
+        self._framings = framings
         timeout = spec.timeout
         read_limit = timeout.read
         if mode == "raw" and timeout.content_idle is not None:
@@ -234,9 +238,11 @@ class RequestSession:
         if not 200 <= status_code < 300:
             return MAX_ERROR_BODY
         if self.mode != "body":
-            content_type = headers.get("content-type", "")
-            if not content_type.lower().startswith("text/event-stream"):
+            framing = self._framings.get(media_type(headers.get("content-type", "")))
+            if framing is None:
                 return CONTENT_TYPE_PREVIEW
+            if self.engine is not None:
+                self.engine.use_framing(framing)
         return None
 
     def head_error(
@@ -259,7 +265,7 @@ class RequestSession:
             )
         content_type = headers.get("content-type", "")
         return StreamProtocolError(
-            f"expected content-type text/event-stream, got {content_type!r}",
+            f"expected content-type {' or '.join(self._framings)}, got {content_type!r}",
             request=request,
             body=body.decode("utf-8", "replace"),
         )

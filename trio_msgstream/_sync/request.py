@@ -18,6 +18,7 @@ from typing_extensions import Unpack
 
 from .._core.calls import Call, PageCall
 from .._core.config import MAX_RESPONSE_BODY
+from .._core.engine import FRAMINGS
 from .._core.exceptions import APIError
 from .._core.request import RequestSpec
 from .._core.session import RequestSession, SessionLabels, SessionMode
@@ -38,7 +39,10 @@ def new_session(
 ) -> RequestSession:
     """A session for ``spec`` on this driver's clock."""
     address = getattr(client, "server_address", None)
-    return RequestSession(spec, now=time.monotonic(), mode=mode, server_address=address, **labels)
+    framings = getattr(client, "stream_framings", FRAMINGS)
+    return RequestSession(
+        spec, now=time.monotonic(), mode=mode, server_address=address, framings=framings, **labels
+    )
 
 
 def run_attempts(session: RequestSession, attempt: Callable[[], T]) -> T:

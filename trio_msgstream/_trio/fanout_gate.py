@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from .._core.config import Timeout
+from .._core.engine import FRAMINGS, Framing
 from .._core.ratelimit import GroupRateLimit, TokenBucket, estimate_tokens
 from .._core.request import RequestSpec
 from .wire import WireClient, WireResponse
@@ -134,6 +135,12 @@ class ItemClient:
 
     def build_spec(self, kwargs: Mapping[str, Any], *, stream: bool) -> RequestSpec:
         return self._inner.build_spec(kwargs, stream=stream)
+
+    @property
+    def stream_framings(self) -> Mapping[str, Framing]:
+        """The client's stream framings (a cloud platform's own, for one)."""
+        framings: Mapping[str, Framing] = getattr(self._inner, "stream_framings", FRAMINGS)
+        return framings
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         handle = self._handle

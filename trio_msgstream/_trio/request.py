@@ -18,6 +18,7 @@ from typing_extensions import Unpack
 
 from .._core.calls import Call
 from .._core.config import MAX_RESPONSE_BODY
+from .._core.engine import FRAMINGS
 from .._core.exceptions import APIError
 from .._core.request import RequestSpec
 from .._core.session import RequestSession, SessionLabels, SessionMode
@@ -45,8 +46,14 @@ def new_session(
 ) -> RequestSession:
     """A session for ``spec`` on this driver's clock."""
     address = getattr(client, "server_address", None)
+    framings = getattr(client, "stream_framings", FRAMINGS)
     return RequestSession(
-        spec, now=trio.current_time(), mode=mode, server_address=address, **labels
+        spec,
+        now=trio.current_time(),
+        mode=mode,
+        server_address=address,
+        framings=framings,
+        **labels,
     )
 
 
