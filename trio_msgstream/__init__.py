@@ -123,7 +123,14 @@ if _typing.TYPE_CHECKING:
     from .errors import RequestTimeoutError as RequestTimeoutError
     from .errors import RetryableError as RetryableError
     from .errors import SandboxEgressRestrictedError as SandboxEgressRestrictedError
+    from .errors import UnsupportedEndpointError as UnsupportedEndpointError
     from .errors import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
+    from .platforms import AnthropicBedrock as AnthropicBedrock
+    from .platforms import AnthropicFoundry as AnthropicFoundry
+    from .platforms import AnthropicVertex as AnthropicVertex
+    from .platforms import AsyncAnthropicBedrock as AsyncAnthropicBedrock
+    from .platforms import AsyncAnthropicFoundry as AsyncAnthropicFoundry
+    from .platforms import AsyncAnthropicVertex as AsyncAnthropicVertex
     from .sansio import NEED_DATA as NEED_DATA
     from .sansio import MessageAccumulator as MessageAccumulator
     from .sansio import ServerSentEvent as ServerSentEvent
@@ -240,6 +247,13 @@ _MOVED = {
     "RetryableError": "errors",
     "SandboxEgressRestrictedError": "errors",
     "WorkspaceHumanReviewDisabledError": "errors",
+    "UnsupportedEndpointError": "errors",
+    "AnthropicBedrock": "platforms",
+    "AnthropicFoundry": "platforms",
+    "AnthropicVertex": "platforms",
+    "AsyncAnthropicBedrock": "platforms",
+    "AsyncAnthropicFoundry": "platforms",
+    "AsyncAnthropicVertex": "platforms",
 }
 
 
@@ -321,7 +335,7 @@ def _fix_module_names() -> None:
     import importlib
 
     public = {__name__: __all__}
-    for module_name in ("types", "sansio", "errors"):
+    for module_name in ("types", "sansio", "errors", "platforms"):
         module = importlib.import_module(f"{__name__}.{module_name}")
         public[module.__name__] = module.__all__
     for module_name, names in public.items():

@@ -67,6 +67,7 @@ from ._core.exceptions import ServiceUnavailableError as ServiceUnavailableError
 from ._core.exceptions import StreamProtocolError as StreamProtocolError
 from ._core.exceptions import TimeoutKind as TimeoutKind
 from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
+from ._core.exceptions import UnsupportedEndpointError as UnsupportedEndpointError
 from ._core.exceptions import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
 from ._core.exceptions import status_error_class as status_error_class
 
@@ -124,6 +125,7 @@ __all__ = [
     "StreamProtocolError",
     "TimeoutKind",
     "UnprocessableEntityError",
+    "UnsupportedEndpointError",
     "WorkspaceHumanReviewDisabledError",
     "status_error_class",
 ]

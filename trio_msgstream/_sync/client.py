@@ -203,10 +203,15 @@ class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):
     def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
         connect, read, write, pool = limits
         timeout = httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
-        request = build_httpx_request(self._http, self.base_url, spec, timeout)
+        request = self._wire_request(spec, timeout)
         with map_httpx_errors(request=request):
             response = self._http.send(request, stream=True)
         return SyncHttpxWireResponse(response)
+
+    def _wire_request(self, spec: RequestSpec, timeout: httpx.Timeout) -> httpx.Request:
+        """The httpx request that goes on the wire for ``spec``: the last step before
+        the send (the cloud platform clients rewrite and sign it here)."""
+        return build_httpx_request(self._http, self.base_url, spec, timeout)
 
     def _execute(self, call: Call[T]) -> T:
         """Send a call (retries, timeouts, typed errors) and return its parsed answer."""

@@ -2,8 +2,8 @@
 
 Part of the sans-IO core: no trio, no httpx.
 
-What goes on the wire, as the official SDK sends it: the first-party request unchanged
-(``anthropic-version`` header included) under
+What goes on the wire, as the official SDK sends it: the first-party request (the
+``anthropic-version`` header included; a Messages body without ``"stream": false``) under
 ``https://{resource}.services.ai.azure.com/anthropic/``, authenticated either by the
 Foundry API key in both ``x-api-key`` and ``api-key`` headers, or by an Entra ID
 (Azure AD) token from ``azure_ad_token_provider`` as ``Authorization: Bearer``. The
@@ -23,7 +23,16 @@ from typing import Any, ClassVar
 
 from ..exceptions import CredentialsError
 from ..request import RequestSpec
-from .base import Awaiting, Blocking, Platform, WireRequest, check_token
+from .base import (
+    MESSAGES_PATH,
+    Awaiting,
+    Blocking,
+    Platform,
+    WireRequest,
+    check_token,
+    json_body,
+    with_body,
+)
 
 __all__ = ["FoundryPlatform", "FoundrySettings", "TokenProvider", "foundry_settings"]
 
@@ -113,7 +122,15 @@ class FoundryPlatform(Platform):
         return {"api_key": self.settings.api_key, "azure_ad_token_provider": self.token_provider}
 
     def rewrite(self, spec: RequestSpec) -> RequestSpec:
-        return spec
+        # The first-party request, but (as the official SDK sends it) without a
+        # ``"stream": false`` in a Messages body.
+        if spec.path != MESSAGES_PATH or b'"stream":false' not in spec.body:
+            return spec
+        body = json_body(spec)
+        if body is None or body.get("stream") is not False:
+            return spec
+        del body["stream"]
+        return with_body(spec, body)
 
     def credential(self) -> Any:
         provider = self.token_provider

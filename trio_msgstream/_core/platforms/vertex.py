@@ -273,6 +273,8 @@ class VertexPlatform(Platform):
             if not isinstance(model, str):
                 raise ValueError(f"expected a model name, got {model!r}")
             stream = bool(body.get("stream", False))
+            if not stream:
+                body.pop("stream", None)  # as the official SDK: only a stream says so
             path = self._model_path(model, "streamRawPredict" if stream else "rawPredict")
             set_headers["accept"] = "application/json"
             if stream:
