@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trio_msgstream._core.config import Timeout
-from trio_msgstream._core.engine import Framing, StreamEngine
 from trio_msgstream._core.exceptions import (
     APIStatusError,
     BadRequestError,
@@ -32,10 +31,11 @@ from trio_msgstream._core.platforms.eventstream import (
     encode_exception,
     encode_frame,
 )
-from trio_msgstream._core.request import RequestSpec
-from trio_msgstream._core.retry import is_retryable
-from trio_msgstream._core.session import CONTENT_TYPE_PREVIEW, RequestSession
-from trio_msgstream._core.sse import NEED_DATA, SSEDecoder
+from trio_msgstream._core.request.retry import is_retryable
+from trio_msgstream._core.request.session import CONTENT_TYPE_PREVIEW, RequestSession
+from trio_msgstream._core.request.spec import RequestSpec
+from trio_msgstream._core.stream.engine import Framing, StreamEngine
+from trio_msgstream._core.stream.sse import NEED_DATA, SSEDecoder
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "anthropic"
 TRANSCRIPTS = [

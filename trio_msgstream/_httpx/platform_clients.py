@@ -20,7 +20,7 @@ from .._core.platforms.bedrock import BedrockPlatform
 from .._core.platforms.client import PlatformConfig
 from .._core.platforms.foundry import FoundryPlatform, TokenProvider
 from .._core.platforms.vertex import VertexPlatform
-from .._core.request import RequestSpec
+from .._core.request.spec import RequestSpec
 from .._trio.credentials import resolve_credential
 from .async_client import AsyncClient
 from .platform_wire import platform_request

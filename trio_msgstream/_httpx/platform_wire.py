@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from .._core.platforms.base import Platform, WireRequest
-from .._core.request import RequestSpec
+from .._core.request.spec import RequestSpec
 
 __all__ = ["platform_request", "wire_view"]
 

@@ -22,7 +22,7 @@ from .._core.platforms.bedrock import BedrockPlatform
 from .._core.platforms.client import PlatformConfig
 from .._core.platforms.foundry import FoundryPlatform, TokenProvider
 from .._core.platforms.vertex import VertexPlatform
-from .._core.request import RequestSpec
+from .._core.request.spec import RequestSpec
 from .._httpx.platform_wire import platform_request
 from .._httpx.transport import build_httpx_request
 from .client import Client

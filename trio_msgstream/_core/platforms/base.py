@@ -31,9 +31,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from ..engine import FRAMINGS, Framing
 from ..exceptions import CredentialsError, UnsupportedEndpointError
-from ..request import RequestSpec
+from ..request.spec import RequestSpec
+from ..stream.engine import FRAMINGS, Framing
 
 __all__ = [
     "Awaiting",

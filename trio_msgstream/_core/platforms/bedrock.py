@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from ..engine import FRAMINGS, Framing
 from ..exceptions import CredentialsError, MsgStreamError
-from ..request import RequestSpec
+from ..request.spec import RequestSpec
+from ..stream.engine import FRAMINGS, Framing
 from .base import (
     COUNT_TOKENS_PATH,
     MESSAGES_PATH,

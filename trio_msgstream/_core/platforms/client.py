@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, cast
 
-from ..client_config import ClientConfig, ClientOptions
 from ..config import NotGiven, TimeoutTypes
-from ..engine import Framing
-from ..options import RequestOptions
-from ..request import RequestSpec
+from ..request.client_config import ClientConfig, ClientOptions
+from ..request.options import RequestOptions
+from ..request.spec import RequestSpec
+from ..stream.engine import Framing
 from .base import Platform
 
 __all__ = ["PlatformConfig"]

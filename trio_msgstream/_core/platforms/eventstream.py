@@ -58,7 +58,7 @@ from collections.abc import Callable, Mapping
 from typing import Final, NoReturn
 
 from ..exceptions import StreamProtocolError
-from ..sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, NeedData, ServerSentEvent
+from ..stream.sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, NeedData, ServerSentEvent
 
 __all__ = [
     "EVENTSTREAM_CONTENT_TYPE",
@@ -186,10 +186,10 @@ _BY_MESSAGE_TYPE: Final[
 class EventStreamDecoder:
     """Incremental, sans-IO decoder of an AWS event stream into Messages API events.
 
-    The same interface as :class:`~trio_msgstream._core.sse.SSEDecoder` (the stream
+    The same interface as :class:`~trio_msgstream._core.stream.sse.SSEDecoder` (the stream
     engine drives either): :meth:`receive_data` (``b""`` is EOF), :meth:`next_event`,
     :meth:`receive_single`, :meth:`feed`. Each event is a
-    :class:`~trio_msgstream._core.sse.ServerSentEvent` whose ``event`` is the Messages
+    :class:`~trio_msgstream._core.stream.sse.ServerSentEvent` whose ``event`` is the Messages
     event type (``error`` for an exception frame) and whose ``data`` is its JSON.
 
     Args:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..exceptions import CredentialsError
-from ..request import RequestSpec
+from ..request.spec import RequestSpec
 from .base import (
     MESSAGES_PATH,
     Awaiting,

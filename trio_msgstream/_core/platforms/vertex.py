@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ..exceptions import CredentialsError, MsgStreamError
-from ..request import RequestSpec
+from ..request.spec import RequestSpec
 from .base import (
     COUNT_TOKENS_PATH,
     MESSAGES_PATH,
