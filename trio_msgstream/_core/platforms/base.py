@@ -136,11 +136,6 @@ class Platform(ABC):
     def sign(self, request: WireRequest, credential: Any) -> dict[str, str]:
         """The headers that authenticate ``request`` (set over the request's own)."""
 
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """The platform's own secrets (keys, tokens), never to be shown anywhere."""
-        return ()
-
 
 def json_body(spec: RequestSpec) -> dict[str, Any] | None:
     """The request's JSON object body, or ``None`` (no body, or not an object)."""

@@ -359,8 +359,3 @@ class BedrockPlatform(Platform):
         if isinstance(credential, str):
             return {"authorization": f"Bearer {credential}"}
         return sigv4_headers(request, credential, self.region)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        settings = self.settings
-        return tuple(s for s in (self._api_key, settings.secret_key, settings.session_token) if s)

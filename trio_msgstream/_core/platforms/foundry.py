@@ -147,7 +147,3 @@ class FoundryPlatform(Platform):
         if not credential:  # pragma: no cover - foundry_settings refuses this
             raise CredentialsError("no Foundry API key")
         return {"x-api-key": credential, "api-key": credential}
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return (self.settings.api_key,) if self.settings.api_key else ()

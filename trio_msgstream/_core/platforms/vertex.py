@@ -296,7 +296,3 @@ class VertexPlatform(Platform):
         if any(k.lower() == "authorization" for k, _ in request.headers):
             return {}  # the caller authenticated it (default_headers, extra_headers)
         return {"authorization": f"Bearer {credential}"}
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return (self.settings.access_token,) if self.settings.access_token else ()
