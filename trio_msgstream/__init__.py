@@ -17,6 +17,7 @@ here.
 
 import typing as _typing
 
+from ._core.agents.usage_limits import UsageLimits as UsageLimits
 from ._core.config import NOT_GIVEN as NOT_GIVEN
 from ._core.config import NotGiven as NotGiven
 from ._core.config import Timeout as Timeout
@@ -124,7 +125,16 @@ if _typing.TYPE_CHECKING:
     from .errors import RetryableError as RetryableError
     from .errors import SandboxEgressRestrictedError as SandboxEgressRestrictedError
     from .errors import UnsupportedEndpointError as UnsupportedEndpointError
+    from .errors import UsageLimitExceeded as UsageLimitExceeded
     from .errors import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
+    from .middleware import APIRequest as APIRequest
+    from .middleware import APIResponse as APIResponse
+    from .middleware import AsyncAPIResponse as AsyncAPIResponse
+    from .middleware import AsyncCallNext as AsyncCallNext
+    from .middleware import BetaFallbackState as BetaFallbackState
+    from .middleware import BetaRefusalFallbackMiddleware as BetaRefusalFallbackMiddleware
+    from .middleware import CallNext as CallNext
+    from .middleware import Middleware as Middleware
     from .platforms import AnthropicBedrock as AnthropicBedrock
     from .platforms import AnthropicFoundry as AnthropicFoundry
     from .platforms import AnthropicVertex as AnthropicVertex
@@ -171,6 +181,8 @@ if _typing.TYPE_CHECKING:
     from .types import UnknownEvent as UnknownEvent
     from .types import Usage as Usage
     from .types import WebSearchToolResultBlock as WebSearchToolResultBlock
+    from .usage import RunUsage as RunUsage
+    from .usage import UsageTracker as UsageTracker
 
 _MOVED = {
     "MessageAccumulator": "sansio",
@@ -254,6 +266,17 @@ _MOVED = {
     "AsyncAnthropicBedrock": "platforms",
     "AsyncAnthropicFoundry": "platforms",
     "AsyncAnthropicVertex": "platforms",
+    "UsageLimitExceeded": "errors",
+    "RunUsage": "usage",
+    "UsageTracker": "usage",
+    "APIRequest": "middleware",
+    "APIResponse": "middleware",
+    "AsyncAPIResponse": "middleware",
+    "AsyncCallNext": "middleware",
+    "BetaFallbackState": "middleware",
+    "BetaRefusalFallbackMiddleware": "middleware",
+    "CallNext": "middleware",
+    "Middleware": "middleware",
 }
 
 
@@ -320,6 +343,7 @@ __all__ = [
     "ToolError",
     "ToolRunner",
     "UnprocessableEntityError",
+    "UsageLimits",
     "__version__",
     "beta_async_tool",
     "beta_tool",
@@ -335,7 +359,7 @@ def _fix_module_names() -> None:
     import importlib
 
     public = {__name__: __all__}
-    for module_name in ("types", "sansio", "errors", "platforms"):
+    for module_name in ("types", "sansio", "errors", "usage", "middleware", "platforms"):
         module = importlib.import_module(f"{__name__}.{module_name}")
         public[module.__name__] = module.__all__
     for module_name, names in public.items():

@@ -68,6 +68,8 @@ from ._core.exceptions import StreamProtocolError as StreamProtocolError
 from ._core.exceptions import TimeoutKind as TimeoutKind
 from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
 from ._core.exceptions import UnsupportedEndpointError as UnsupportedEndpointError
+from ._core.exceptions import UnsupportedMCPValueError as UnsupportedMCPValueError
+from ._core.exceptions import UsageLimitExceeded as UsageLimitExceeded
 from ._core.exceptions import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
 from ._core.exceptions import status_error_class as status_error_class
 
@@ -126,6 +128,8 @@ __all__ = [
     "TimeoutKind",
     "UnprocessableEntityError",
     "UnsupportedEndpointError",
+    "UnsupportedMCPValueError",
+    "UsageLimitExceeded",
     "WorkspaceHumanReviewDisabledError",
     "status_error_class",
 ]

@@ -21,7 +21,6 @@ from _drivers import PLATFORMS, AsyncDriver, Driver, SyncDriver, add_platform_fa
 
 from trio_msgstream.testing import open_fake_anthropic
 
-
 VARIANTS = [
     *(f"async-{platform}" for platform in PLATFORMS),
     "sync-anthropic",

@@ -381,6 +381,16 @@ async def test_the_bedrock_final_message_equals_the_sdks(case: str) -> None:
         with c.messages.stream(**params) as sync_stream:
             ours_sync = sync_stream.get_final_message()
 
+    in_memory = httpx.MockTransport(
+        lambda r: httpx.Response(200, headers={"content-type": EVENTSTREAM}, content=body)
+    )
+    async with tms.AsyncAnthropicBedrock(
+        api_key="k", aws_region="us-east-1", transport=in_memory
+    ) as client:
+        async with client.messages.stream(**params) as stream:
+            ours_in_memory = await stream.get_final_message()
+
     dump = {"mode": "json", "exclude_none": True, "by_alias": True}
+    assert ours_in_memory.model_dump(**dump) == theirs.model_dump(**dump)  # type: ignore[arg-type]
     assert ours.model_dump(**dump) == theirs.model_dump(**dump)  # type: ignore[arg-type]
     assert ours_sync.model_dump(**dump) == theirs.model_dump(**dump)  # type: ignore[arg-type]

@@ -53,6 +53,7 @@ from .output import (
     is_wire_event,
     max_tokens_note,
     message_text,
+    model_notices,
 )
 
 __all__ = ["main"]
@@ -293,7 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help, --version, bad arguments
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        return trio.run(run, options, sys.stdout)
+        with model_notices([options.model], err):
+            return trio.run(run, options, sys.stdout)
     except BaseException as exc:
         leaves = _leaves(exc)
         if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):

@@ -10,8 +10,8 @@ environment variables.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -23,18 +23,19 @@ from .._core.platforms.vertex import VertexPlatform
 from .._core.request.spec import RequestSpec
 from .._trio.credentials import resolve_credential
 from .async_client import AsyncClient
+
+if TYPE_CHECKING:
+    from .async_client import AsyncHttpClient, AsyncTransport
 from .platform_wire import platform_request
 from .transport import build_httpx_request, httpx_timeout
 
 __all__ = ["AsyncAnthropicBedrock", "AsyncAnthropicFoundry", "AsyncAnthropicVertex"]
 
 
-class _AsyncPlatformClient(
-    PlatformConfig[httpx.AsyncClient, httpx.AsyncBaseTransport], AsyncClient
-):
+class _AsyncPlatformClient(PlatformConfig["AsyncHttpClient", "AsyncTransport"], AsyncClient):
     """The async client over a cloud platform."""
 
-    async def _wire_request(self, spec: RequestSpec) -> httpx.Request:
+    async def _wire_request(self, spec: RequestSpec) -> Any:
         """Resolve the credential (off the event loop when it may block), rewrite the
         request the platform's way, build it, sign it."""
         platform = self._platform
@@ -65,7 +66,7 @@ class AsyncAnthropicBedrock(_AsyncPlatformClient):
         base_url: Defaults to ``ANTHROPIC_BEDROCK_BASE_URL``, else
             ``https://bedrock-runtime.{region}.amazonaws.com``.
         timeout, max_retries, default_headers, default_query, http_client, transport,
-        api_version: As :class:`~trio_msgstream.AsyncClient`.
+        api_version, middleware: As :class:`~trio_msgstream.AsyncClient`.
 
     Without an API key, requests are signed with SigV4 (service ``bedrock``) by
     botocore (``pip install 'trio_msgstream[bedrock]'``); credentials come from the
@@ -87,10 +88,11 @@ class AsyncAnthropicBedrock(_AsyncPlatformClient):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: AsyncHttpClient | None = None,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: AsyncTransport | None = None,
         api_version: str = API_VERSION,
+        middleware: Iterable[Any] | None = None,
     ) -> None:
         platform = BedrockPlatform(
             aws_secret_key=aws_secret_key,
@@ -111,6 +113,7 @@ class AsyncAnthropicBedrock(_AsyncPlatformClient):
             default_headers=default_headers,
             default_query=default_query,
             api_version=api_version,
+            middleware=middleware,
         )
 
     @property
@@ -134,7 +137,7 @@ class AsyncAnthropicVertex(_AsyncPlatformClient):
             Loaded and refreshed in a worker thread when their token has expired.
         base_url: Defaults to ``ANTHROPIC_VERTEX_BASE_URL``, else the region's endpoint.
         timeout, max_retries, default_headers, default_query, http_client, transport,
-        api_version: As :class:`~trio_msgstream.AsyncClient`.
+        api_version, middleware: As :class:`~trio_msgstream.AsyncClient`.
 
     Batches and models raise :class:`~trio_msgstream.errors.UnsupportedEndpointError`
     before sending.
@@ -152,9 +155,10 @@ class AsyncAnthropicVertex(_AsyncPlatformClient):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: AsyncHttpClient | None = None,
+        transport: AsyncTransport | None = None,
         api_version: str = API_VERSION,
+        middleware: Iterable[Any] | None = None,
     ) -> None:
         platform = VertexPlatform(
             region=region,
@@ -173,6 +177,7 @@ class AsyncAnthropicVertex(_AsyncPlatformClient):
             default_headers=default_headers,
             default_query=default_query,
             api_version=api_version,
+            middleware=middleware,
         )
 
     @property
@@ -203,7 +208,7 @@ class AsyncAnthropicFoundry(_AsyncPlatformClient):
             as ``Authorization: Bearer``.
         base_url: Defaults to ``ANTHROPIC_FOUNDRY_BASE_URL``; not with ``resource``.
         timeout, max_retries, default_headers, default_query, http_client, transport,
-        api_version: As :class:`~trio_msgstream.AsyncClient`.
+        api_version, middleware: As :class:`~trio_msgstream.AsyncClient`.
 
     Batches and models raise :class:`~trio_msgstream.errors.UnsupportedEndpointError`
     before sending.
@@ -220,9 +225,10 @@ class AsyncAnthropicFoundry(_AsyncPlatformClient):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: AsyncHttpClient | None = None,
+        transport: AsyncTransport | None = None,
         api_version: str = API_VERSION,
+        middleware: Iterable[Any] | None = None,
     ) -> None:
         platform = FoundryPlatform(
             resource=resource,
@@ -239,4 +245,5 @@ class AsyncAnthropicFoundry(_AsyncPlatformClient):
             default_headers=default_headers,
             default_query=default_query,
             api_version=api_version,
+            middleware=middleware,
         )

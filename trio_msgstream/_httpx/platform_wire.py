@@ -10,16 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from .._core.platforms.base import Platform, WireRequest
 from .._core.request.spec import RequestSpec
 
 __all__ = ["platform_request", "wire_view"]
 
 
-def wire_view(request: httpx.Request) -> WireRequest:
-    """What a signature covers of an httpx request (its body is in memory)."""
+def wire_view(request: Any) -> WireRequest:
+    """What a signature covers of an ``httpx.Request`` or ``httpx2.Request`` (its body
+    is in memory)."""
     return WireRequest(
         method=request.method,
         url=str(request.url),
@@ -32,8 +31,8 @@ def platform_request(
     platform: Platform,
     spec: RequestSpec,
     credential: Any,
-    build: Callable[[RequestSpec], httpx.Request],
-) -> httpx.Request:
+    build: Callable[[RequestSpec], Any],
+) -> Any:
     """The request ``platform`` sends for ``spec``: rewritten, built by ``build``
     (the first-party client's way), then signed with ``credential``."""
     request = build(platform.rewrite(spec))

@@ -10,8 +10,8 @@ cannot be used here.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,8 +24,11 @@ from .._core.platforms.foundry import FoundryPlatform, TokenProvider
 from .._core.platforms.vertex import VertexPlatform
 from .._core.request.spec import RequestSpec
 from .._httpx.platform_wire import platform_request
-from .._httpx.transport import build_httpx_request
+from .._httpx.transport import TransportTimeouts, build_httpx_request
 from .client import Client
+
+if TYPE_CHECKING:
+    from .client import SyncHttpClient, SyncTransport
 
 __all__ = ["AnthropicBedrock", "AnthropicFoundry", "AnthropicVertex"]
 
@@ -43,10 +46,10 @@ def _resolve_credential(value: Any) -> Any:
     return value
 
 
-class _SyncPlatformClient(PlatformConfig[httpx.Client, httpx.BaseTransport], Client):
+class _SyncPlatformClient(PlatformConfig["SyncHttpClient", "SyncTransport"], Client):
     """The sync client over a cloud platform."""
 
-    def _wire_request(self, spec: RequestSpec, timeout: httpx.Timeout) -> httpx.Request:
+    def _wire_request(self, spec: RequestSpec, timeout: TransportTimeouts) -> Any:
         """Resolve the credential, rewrite the request the platform's way, build it,
         sign it."""
         platform = self._platform
@@ -75,7 +78,7 @@ class AnthropicBedrock(_SyncPlatformClient):
         base_url: Defaults to ``ANTHROPIC_BEDROCK_BASE_URL``, else
             ``https://bedrock-runtime.{region}.amazonaws.com``.
         timeout, max_retries, default_headers, default_query, http_client, transport,
-        api_version: As :class:`~trio_msgstream.Client`.
+        api_version, middleware: As :class:`~trio_msgstream.Client`.
 
     Without an API key, requests are signed with SigV4 (service ``bedrock``) by
     botocore (``pip install 'trio_msgstream[bedrock]'``); credentials come from the
@@ -97,10 +100,11 @@ class AnthropicBedrock(_SyncPlatformClient):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
-        http_client: httpx.Client | None = None,
+        http_client: SyncHttpClient | None = None,
         *,
-        transport: httpx.BaseTransport | None = None,
+        transport: SyncTransport | None = None,
         api_version: str = API_VERSION,
+        middleware: Iterable[Any] | None = None,
     ) -> None:
         platform = BedrockPlatform(
             aws_secret_key=aws_secret_key,
@@ -121,6 +125,7 @@ class AnthropicBedrock(_SyncPlatformClient):
             default_headers=default_headers,
             default_query=default_query,
             api_version=api_version,
+            middleware=middleware,
         )
 
     @property
@@ -144,7 +149,7 @@ class AnthropicVertex(_SyncPlatformClient):
             Loaded and refreshed when their token has expired.
         base_url: Defaults to ``ANTHROPIC_VERTEX_BASE_URL``, else the region's endpoint.
         timeout, max_retries, default_headers, default_query, http_client, transport,
-        api_version: As :class:`~trio_msgstream.Client`.
+        api_version, middleware: As :class:`~trio_msgstream.Client`.
 
     Batches and models raise :class:`~trio_msgstream.errors.UnsupportedEndpointError`
     before sending.
@@ -162,9 +167,10 @@ class AnthropicVertex(_SyncPlatformClient):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
-        http_client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
+        http_client: SyncHttpClient | None = None,
+        transport: SyncTransport | None = None,
         api_version: str = API_VERSION,
+        middleware: Iterable[Any] | None = None,
     ) -> None:
         platform = VertexPlatform(
             region=region,
@@ -183,6 +189,7 @@ class AnthropicVertex(_SyncPlatformClient):
             default_headers=default_headers,
             default_query=default_query,
             api_version=api_version,
+            middleware=middleware,
         )
 
     @property
@@ -213,7 +220,7 @@ class AnthropicFoundry(_SyncPlatformClient):
             as ``Authorization: Bearer``.
         base_url: Defaults to ``ANTHROPIC_FOUNDRY_BASE_URL``; not with ``resource``.
         timeout, max_retries, default_headers, default_query, http_client, transport,
-        api_version: As :class:`~trio_msgstream.Client`.
+        api_version, middleware: As :class:`~trio_msgstream.Client`.
 
     Batches and models raise :class:`~trio_msgstream.errors.UnsupportedEndpointError`
     before sending.
@@ -230,9 +237,10 @@ class AnthropicFoundry(_SyncPlatformClient):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
-        http_client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
+        http_client: SyncHttpClient | None = None,
+        transport: SyncTransport | None = None,
         api_version: str = API_VERSION,
+        middleware: Iterable[Any] | None = None,
     ) -> None:
         platform = FoundryPlatform(
             resource=resource,
@@ -249,4 +257,5 @@ class AnthropicFoundry(_SyncPlatformClient):
             default_headers=default_headers,
             default_query=default_query,
             api_version=api_version,
+            middleware=middleware,
         )

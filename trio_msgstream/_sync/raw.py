@@ -19,6 +19,7 @@ from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
     import httpx
+    import httpx2
     from typing_extensions import Self
 
 __all__ = ["SyncRawMessageStream"]
@@ -42,8 +43,9 @@ class SyncRawMessageStream:
         self._released = False
 
     @property
-    def response(self) -> httpx.Response:
-        """The ``httpx.Response`` (headers only; the body is this stream)."""
+    def response(self) -> httpx.Response | httpx2.Response:
+        """The ``httpx.Response`` or ``httpx2.Response`` (headers only; the body is this
+        stream)."""
         return self._response.raw
 
     @property

@@ -350,7 +350,9 @@ class _SyncProducer:
                 if self.response is not None:
                     self.response.abort()
                 return False
-        elif self.response is not None:
+        # Closing a generator that never started does not run its ``finally``: a
+        # stream left unread still holds its response, released here (idempotent).
+        if self.response is not None:
             self.response.close()
         return True
 

@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar, overload
 from typing_extensions import Unpack
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE
+from .._core.request.client_config import BETA_MARK
 from .._core.request.endpoints import (
     MessageTokensCount,
     ModelInfo,
@@ -30,6 +31,7 @@ from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage
 from .api import MessageStreamManager
 from .batches import AsyncBatches
+from .files import AsyncFiles
 from .pages import AsyncPaginator
 from .raw import RawMessageStream, open_raw_stream
 from .request import execute
@@ -50,10 +52,15 @@ class AsyncMessages:
     ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, beta: bool = False) -> None:
         self._client = client
+        self._beta = beta
         self.batches: AsyncBatches = AsyncBatches(client)
         """``client.messages.batches``: the Message Batches API."""
+
+    def _marked(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # Requests made through ``client.beta`` are marked for the middleware.
+        return {**kwargs, BETA_MARK: True} if self._beta else kwargs
 
     @overload
     def stream(
@@ -78,7 +85,9 @@ class AsyncMessages:
         """
         return MessageStreamManager(
             self._client,
-            dict(event_handler=event_handler, max_buffer_size=max_buffer_size, **kwargs),
+            dict(
+                event_handler=event_handler, max_buffer_size=max_buffer_size, **self._marked(kwargs)
+            ),
         )
 
     @overload
@@ -106,7 +115,9 @@ class AsyncMessages:
         """Send a request. With ``stream=True``, return the raw event stream
         (``async with await client.messages.create(..., stream=True) as events``);
         otherwise wait for and return the whole message."""
-        request = message_create(self._client, kwargs, stream=stream, output_format=output_format)
+        request = message_create(
+            self._client, self._marked(kwargs), stream=stream, output_format=output_format
+        )
         if stream:
             return await open_raw_stream(self._client, request.spec, params=request.params)
         message = await execute(self._client, request.call(), params=request.params)
@@ -169,6 +180,8 @@ class AsyncBeta:
     """``client.beta``: the same surfaces, for requests that name ``betas=[...]``."""
 
     def __init__(self, client: Any) -> None:
-        self.messages: AsyncMessages = AsyncMessages(client)
+        self.messages: AsyncMessages = AsyncMessages(client, beta=True)
         self.messages.batches = AsyncBatches(client, beta=True)
         self.models: AsyncModels = AsyncModels(client)
+        self.files: AsyncFiles = AsyncFiles(client)
+        """``client.beta.files``: the Files API."""

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import trio
 
 from .._core.agents.tool_runner import ToolCall, ToolRunnerBase
+from .._core.exceptions import UsageLimitExceeded
 from .._core.schema.models import ContentBlock, ToolUseBlock
 from .._core.typed_json.structured import ParsedMessage
 from .._core.typed_json.tools import tool_error_block, tool_result_block
@@ -87,6 +88,10 @@ class AsyncToolRunner(ToolRunnerBase, Generic[_Item]):
         event_handler: The :class:`MessageStream` subclass of streamed turns.
         fan_out: Send every turn through this :class:`~trio_msgstream.FanOut`, so many
             runners share its concurrency cap and rate limits (``stream=False``).
+        usage_limits: A :class:`~trio_msgstream.UsageLimits` for the whole run (or a
+            :class:`~trio_msgstream.UsageTracker` shared with others): every turn's
+            request and the turn's tool calls count against it, and passing it raises
+            :class:`~trio_msgstream.UsageLimitExceeded` (see ``runner.usage``).
         **params: Messages API parameters (``model``, ``max_tokens``, ``messages``,
             ``output_format``...) and request options (``timeout``, ``extra_headers``...).
     """
@@ -257,6 +262,7 @@ class AsyncToolRunner(ToolRunnerBase, Generic[_Item]):
         calls = self._state.tool_calls()
         results = dict(self._eager_results)
         to_run = [call for call in calls if call.id not in self._eager_done]
+        self._count_tool_calls(to_run)
         if self._state.parallel:
             async with trio.open_nursery() as nursery:
                 for call in to_run:
@@ -284,10 +290,14 @@ class AsyncToolRunner(ToolRunnerBase, Generic[_Item]):
         tool = self._state.tools.get(block.name)
         if tool is None:
             return  # answered with an error result when the turn finishes
+        call = ToolCall(block.id, block.name, block.input, tool)
+        try:
+            self._count_tool_calls([call])
+        except UsageLimitExceeded:
+            return  # past tool_calls_limit: raised when the turn finishes
         done = self._eager_done[block.id] = trio.Event()
         scope = trio.CancelScope()
         self._eager_scopes.append(scope)
-        call = ToolCall(block.id, block.name, block.input, tool)
         self._nursery.start_soon(self._run_eager, call, done, scope, self._eager_results)
 
     def _cancel_eager(self) -> None:

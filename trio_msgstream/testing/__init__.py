@@ -18,14 +18,15 @@ handy for demos without an API key. For synchronous code use
 (every server) or :meth:`FakeAnthropicServer.add_route` (one server);
 :class:`FakeBatches` adds the Message Batches endpoints to a server that way, and
 :class:`FakeModels` and :class:`FakeTokenCounter` the models and token-counting ones,
-and :class:`FakeBedrock`, :class:`FakeVertex` and :class:`FakeFoundry` the cloud
-platforms' endpoints (Bedrock's event-stream frames and SigV4 checked by botocore).
+:class:`FakeFiles` the Files API, and :class:`FakeBedrock`, :class:`FakeVertex` and
+:class:`FakeFoundry` the cloud platforms' endpoints (Bedrock's event-stream frames and
+SigV4 checked by botocore).
 
 Layout, one job per module: ``_sse`` (SSE encoding), ``_transcripts`` (the events of
 a whole message), ``_responses`` and ``_shortcuts`` (scripted responses and faults),
 ``_model`` (the deterministic fake model), ``_routes`` (the route table),
-``_fake_batches`` and ``_fake_endpoints`` (more endpoints, as routes), ``_clouds``
-and ``_sigv4`` (the cloud platforms' endpoints), ``_server``
+``_fake_batches``, ``_fake_endpoints`` and ``_fake_files`` (more endpoints, as routes),
+``_clouds`` and ``_sigv4`` (the cloud platforms' endpoints), ``_server``
 and ``_playback`` (sockets), ``_thread``, ``_embedded`` (the embedded server unless a
 key is set) and ``_demo``.
 """
@@ -47,6 +48,8 @@ from ._fake_batches import FakeBatch as FakeBatch
 from ._fake_batches import FakeBatches as FakeBatches
 from ._fake_endpoints import FakeModels as FakeModels
 from ._fake_endpoints import FakeTokenCounter as FakeTokenCounter
+from ._fake_files import FakeFile as FakeFile
+from ._fake_files import FakeFiles as FakeFiles
 from ._model import default_responder as default_responder
 from ._responses import ScriptedResponse as ScriptedResponse
 from ._routes import RecordedRequest as RecordedRequest
@@ -77,6 +80,8 @@ __all__ = [
     "FakeBatch",
     "FakeBatches",
     "FakeBedrock",
+    "FakeFile",
+    "FakeFiles",
     "FakeFoundry",
     "FakeModels",
     "FakeTokenCounter",

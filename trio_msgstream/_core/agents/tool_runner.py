@@ -36,6 +36,7 @@ from ..request.options import split_options
 from ..schema.models import Message, ToolUseBlock
 from ..typed_json.structured import ParsedMessage, as_parsed_message, output_parser
 from ..typed_json.tools import FunctionTool, tool_params, unknown_tool_block
+from .usage_limits import RunUsage, UsageTracker, scope_tracker
 
 __all__ = ["ToolCall", "ToolRunnerBase", "ToolRunnerState"]
 
@@ -221,6 +222,8 @@ class ToolRunnerBase:
         self._client = client
         params, options = split_options(params)
         self._options: dict[str, Any] = dict(options)
+        self._usage = scope_tracker(self._options.get("usage_limits"))
+        self._options["usage_limits"] = self._usage
         self._parser = output_parser(params)
         self._state = ToolRunnerState(
             {**params, "tools": list(tools)}, max_iterations=max_iterations
@@ -248,6 +251,24 @@ class ToolRunnerBase:
     def last_message(self) -> ParsedMessage[Any] | None:
         """The last reply received, once a turn has finished."""
         return self._last
+
+    @property
+    def usage(self) -> RunUsage:
+        """What the run has used so far: requests, tool calls, tokens (cache reads
+        and writes included); readable while it runs."""
+        return self._usage.usage
+
+    @property
+    def usage_tracker(self) -> UsageTracker:
+        """The run's :class:`~trio_msgstream.UsageTracker` (its ``usage_limits``)."""
+        return self._usage
+
+    def _count_tool_calls(self, calls: Sequence[ToolCall]) -> None:
+        """Count the calls about to run (those of a known tool) against
+        ``tool_calls_limit``; raises :class:`UsageLimitExceeded` and runs none past it."""
+        runnable = sum(1 for call in calls if call.tool is not None)
+        if runnable:
+            self._usage.count_tool_calls(runnable)
 
     def append_messages(self, *messages: Message | Mapping[str, Any]) -> None:
         """Add messages to the next request; the runner then leaves the current

@@ -18,11 +18,11 @@ read or sent by a platform client.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from ..config import NotGiven, TimeoutTypes
-from ..request.client_config import ClientConfig, ClientOptions
+from ..request.client_config import ClientConfig, ClientOptions, CopyOptions
 from ..request.options import RequestOptions
 from ..request.spec import RequestSpec
 from ..stream.engine import Framing
@@ -33,7 +33,7 @@ __all__ = ["PlatformConfig"]
 HttpT = TypeVar("HttpT")
 TransportT = TypeVar("TransportT")
 
-_COMMON = ("base_url", "timeout", "max_retries", "default_headers", "default_query", "api_version")
+_FIRST_PARTY_CREDENTIALS = ("api_key", "auth_token")
 
 
 class PlatformConfig(ClientConfig[HttpT, TransportT]):
@@ -52,6 +52,7 @@ class PlatformConfig(ClientConfig[HttpT, TransportT]):
         default_headers: Mapping[str, str] | None,
         default_query: Mapping[str, str] | None,
         api_version: str,
+        middleware: Iterable[Any] | None,
     ) -> None:
         self._platform = platform
         ClientConfig.__init__(
@@ -66,6 +67,7 @@ class PlatformConfig(ClientConfig[HttpT, TransportT]):
             default_headers=default_headers,
             default_query=default_query,
             api_version=api_version,
+            middleware=middleware,
         )
 
     @property
@@ -118,14 +120,20 @@ class PlatformConfig(ClientConfig[HttpT, TransportT]):
             accept=accept,
         )
 
-    def _settings(self, changes: ClientOptions) -> ClientOptions:
-        base = super()._settings(ClientOptions())
-        settings: dict[str, Any] = {name: base.get(name) for name in _COMMON}
-        settings.update(self._platform.arguments)
-        unknown = set(changes) - set(settings)
-        if unknown:
-            raise TypeError(f"unexpected client option(s): {', '.join(sorted(unknown))}")
-        settings.update(changes)
+    def _settings(self, changes: CopyOptions) -> ClientOptions:
+        # The first-party settings as the base client merges them, the platform's own
+        # arguments instead of the first-party credentials.
+        arguments = self._platform.arguments
+        common = {k: v for k, v in changes.items() if k not in arguments}
+        refused = set(common) & set(_FIRST_PARTY_CREDENTIALS)
+        if refused:
+            raise TypeError(f"unexpected client option(s): {', '.join(sorted(refused))}")
+        base = super()._settings(cast(CopyOptions, common))
+        settings: dict[str, Any] = {
+            k: v for k, v in base.items() if k not in _FIRST_PARTY_CREDENTIALS
+        }
+        settings.update(arguments)
+        settings.update({k: v for k, v in changes.items() if k in arguments})
         return cast(ClientOptions, settings)
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from typing_extensions import TypedDict
 
 from ..config import NotGiven, TimeoutTypes
 from ..schema.params import MessageCountTokensParams, MessageCreateParams
+from .spec import UsageBudget
 
 __all__ = [
     "OPTION_NAMES",
@@ -42,6 +43,10 @@ class RequestOptions(TypedDict, total=False):
     """Added to the URL query."""
     extra_body: Mapping[str, Any] | None
     """Merged into the JSON body: parameters this library does not know yet."""
+    usage_limits: UsageBudget | Sequence[UsageBudget] | None
+    """A :class:`~trio_msgstream.UsageLimits` (this request's own budget) or a
+    :class:`~trio_msgstream.UsageTracker` (a budget shared with other requests), or
+    several: checked before the request is sent and as its usage arrives."""
 
 
 OPTION_NAMES: frozenset[str] = frozenset(RequestOptions.__annotations__)

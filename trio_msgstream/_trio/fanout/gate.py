@@ -137,6 +137,16 @@ class ItemClient:
         return self._inner.build_spec(kwargs, stream=stream)
 
     @property
+    def middleware(self) -> tuple[Any, ...]:
+        # The client's middleware runs per attempt, around this gate: every request a
+        # middleware sends (a fallback's too) passes the gate.
+        return tuple(getattr(self._inner, "middleware", ()))
+
+    def _adopt_response(self, response: object, request: Any) -> WireResponse | None:
+        adopt = getattr(self._inner, "_adopt_response", None)
+        return adopt(response, request) if adopt is not None else None
+
+    @property
     def stream_framings(self) -> Mapping[str, Framing]:
         """The client's stream framings (a cloud platform's own, for one)."""
         framings: Mapping[str, Framing] = getattr(self._inner, "stream_framings", FRAMINGS)
