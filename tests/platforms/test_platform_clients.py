@@ -394,3 +394,28 @@ async def test_the_bedrock_final_message_equals_the_sdks(case: str) -> None:
     assert ours_in_memory.model_dump(**dump) == theirs.model_dump(**dump)  # type: ignore[arg-type]
     assert ours.model_dump(**dump) == theirs.model_dump(**dump)  # type: ignore[arg-type]
     assert ours_sync.model_dump(**dump) == theirs.model_dump(**dump)  # type: ignore[arg-type]
+
+
+# -- middleware sees the first-party request; the platform rewrites and signs after ----
+
+
+async def test_middleware_runs_before_the_platform_rewrites_and_signs(
+    server: FakeAnthropicServer,
+) -> None:
+    fake = FakeBedrock(server)
+    seen: list[tuple[str, str, Any]] = []
+
+    async def trace(request: tms.APIRequest, call_next: tms.AsyncCallNext) -> Any:
+        seen.append((request.path, request.json["model"], request.headers.get("authorization")))
+        return await call_next(request.copy(headers={"x-trace-id": "t-1"}))
+
+    server.enqueue(text_response("traced"))
+    async with tms.AsyncAnthropicBedrock(**fake.client_kwargs(), middleware=[trace]) as client:
+        async with client.messages.stream(**BEDROCK) as stream:
+            assert _text(await stream.get_final_message()) == "traced"
+    assert seen == [("/v1/messages", BEDROCK_MODEL, None)]
+    [request] = server.requests
+    assert request.path.startswith("/model/")
+    assert request.header("x-trace-id") == "t-1"
+    assert "x-trace-id" in (request.header("authorization") or "")  # signed, as sent
+    assert fake.rejections == []
