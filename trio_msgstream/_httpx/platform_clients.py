@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from .._core.config import API_VERSION, DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
 from .._core.platforms.bedrock import BedrockPlatform
 from .._core.platforms.client import PlatformConfig
@@ -23,11 +21,15 @@ from .._core.platforms.vertex import VertexPlatform
 from .._core.request.spec import RequestSpec
 from .._trio.credentials import resolve_credential
 from .async_client import AsyncClient
-
-if TYPE_CHECKING:
-    from .async_client import AsyncHttpClient, AsyncTransport
 from .platform_wire import platform_request
 from .transport import build_httpx_request, httpx_timeout
+
+if TYPE_CHECKING:
+    import httpx
+    import httpx2
+
+    from .async_client import AsyncHttpClient, AsyncTransport
+
 
 __all__ = ["AsyncAnthropicBedrock", "AsyncAnthropicFoundry", "AsyncAnthropicVertex"]
 
@@ -83,7 +85,7 @@ class AsyncAnthropicBedrock(_AsyncPlatformClient):
         aws_profile: str | None = None,
         aws_session_token: str | None = None,
         api_key: str | None = None,
-        base_url: str | httpx.URL | None = None,
+        base_url: str | httpx.URL | httpx2.URL | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
@@ -150,7 +152,7 @@ class AsyncAnthropicVertex(_AsyncPlatformClient):
         project_id: str | None = None,
         access_token: str | None = None,
         credentials: Any = None,
-        base_url: str | httpx.URL | None = None,
+        base_url: str | httpx.URL | httpx2.URL | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
@@ -220,7 +222,7 @@ class AsyncAnthropicFoundry(_AsyncPlatformClient):
         resource: str | None = None,
         api_key: str | None = None,
         azure_ad_token_provider: TokenProvider | None = None,
-        base_url: str | httpx.URL | None = None,
+        base_url: str | httpx.URL | httpx2.URL | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,

@@ -13,8 +13,6 @@ import inspect
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from .._core.config import API_VERSION, DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
 from .._core.exceptions import CredentialsError
 from .._core.platforms.base import Awaiting, Blocking
@@ -28,7 +26,11 @@ from .._httpx.transport import TransportTimeouts, build_httpx_request
 from .client import Client
 
 if TYPE_CHECKING:
+    import httpx
+    import httpx2
+
     from .client import SyncHttpClient, SyncTransport
+
 
 __all__ = ["AnthropicBedrock", "AnthropicFoundry", "AnthropicVertex"]
 
@@ -95,7 +97,7 @@ class AnthropicBedrock(_SyncPlatformClient):
         aws_profile: str | None = None,
         aws_session_token: str | None = None,
         api_key: str | None = None,
-        base_url: str | httpx.URL | None = None,
+        base_url: str | httpx.URL | httpx2.URL | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
@@ -162,7 +164,7 @@ class AnthropicVertex(_SyncPlatformClient):
         project_id: str | None = None,
         access_token: str | None = None,
         credentials: Any = None,
-        base_url: str | httpx.URL | None = None,
+        base_url: str | httpx.URL | httpx2.URL | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
@@ -232,7 +234,7 @@ class AnthropicFoundry(_SyncPlatformClient):
         resource: str | None = None,
         api_key: str | None = None,
         azure_ad_token_provider: TokenProvider | None = None,
-        base_url: str | httpx.URL | None = None,
+        base_url: str | httpx.URL | httpx2.URL | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
