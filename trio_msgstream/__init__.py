@@ -126,6 +126,7 @@ if _typing.TYPE_CHECKING:
     from .errors import RetryableError as RetryableError
     from .errors import SandboxEgressRestrictedError as SandboxEgressRestrictedError
     from .errors import StorageNotReadyError as StorageNotReadyError
+    from .errors import UnsupportedEndpointError as UnsupportedEndpointError
     from .errors import UsageLimitExceeded as UsageLimitExceeded
     from .errors import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
     from .middleware import APIRequest as APIRequest
@@ -136,6 +137,12 @@ if _typing.TYPE_CHECKING:
     from .middleware import BetaRefusalFallbackMiddleware as BetaRefusalFallbackMiddleware
     from .middleware import CallNext as CallNext
     from .middleware import Middleware as Middleware
+    from .platforms import AnthropicBedrock as AnthropicBedrock
+    from .platforms import AnthropicFoundry as AnthropicFoundry
+    from .platforms import AnthropicVertex as AnthropicVertex
+    from .platforms import AsyncAnthropicBedrock as AsyncAnthropicBedrock
+    from .platforms import AsyncAnthropicFoundry as AsyncAnthropicFoundry
+    from .platforms import AsyncAnthropicVertex as AsyncAnthropicVertex
     from .sansio import NEED_DATA as NEED_DATA
     from .sansio import MessageAccumulator as MessageAccumulator
     from .sansio import ServerSentEvent as ServerSentEvent
@@ -258,6 +265,13 @@ _MOVED = {
     "SandboxEgressRestrictedError": "errors",
     "StorageNotReadyError": "errors",
     "WorkspaceHumanReviewDisabledError": "errors",
+    "UnsupportedEndpointError": "errors",
+    "AnthropicBedrock": "platforms",
+    "AnthropicFoundry": "platforms",
+    "AnthropicVertex": "platforms",
+    "AsyncAnthropicBedrock": "platforms",
+    "AsyncAnthropicFoundry": "platforms",
+    "AsyncAnthropicVertex": "platforms",
     "UsageLimitExceeded": "errors",
     "RunUsage": "usage",
     "UsageTracker": "usage",
@@ -351,7 +365,7 @@ def _fix_module_names() -> None:
     import importlib
 
     public = {__name__: __all__}
-    for module_name in ("types", "sansio", "errors", "usage", "middleware"):
+    for module_name in ("types", "sansio", "errors", "usage", "middleware", "platforms"):
         module = importlib.import_module(f"{__name__}.{module_name}")
         public[module.__name__] = module.__all__
     for module_name, names in public.items():

@@ -71,6 +71,7 @@ from ._core.exceptions import StorageNotReadyError as StorageNotReadyError
 from ._core.exceptions import StreamProtocolError as StreamProtocolError
 from ._core.exceptions import TimeoutKind as TimeoutKind
 from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
+from ._core.exceptions import UnsupportedEndpointError as UnsupportedEndpointError
 from ._core.exceptions import UnsupportedMCPValueError as UnsupportedMCPValueError
 from ._core.exceptions import UsageLimitExceeded as UsageLimitExceeded
 from ._core.exceptions import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
@@ -132,6 +133,7 @@ __all__ = [
     "StreamProtocolError",
     "TimeoutKind",
     "UnprocessableEntityError",
+    "UnsupportedEndpointError",
     "UnsupportedMCPValueError",
     "UsageLimitExceeded",
     "WorkspaceHumanReviewDisabledError",

@@ -31,7 +31,7 @@ import trio.testing
 from _shared import API_KEY, PARAMS
 
 import trio_msgstream as tms
-from trio_msgstream.testing import FakeAnthropicServer
+from trio_msgstream.testing import FakeAnthropicServer, FakeBedrock, FakeFoundry, FakeVertex
 
 T = TypeVar("T")
 
@@ -63,6 +63,9 @@ class Driver:
     tick: float
     exact: bool
 
+    platform = "anthropic"
+    """The platform the client speaks to (its fake endpoints on ``server``)."""
+
     def __init__(self, server: FakeAnthropicServer) -> None:
         self.server = server
         self.log: list[str] = []
@@ -77,6 +80,13 @@ class Driver:
 
     def now(self) -> float:
         raise NotImplementedError
+
+    def streamed(self, index: int) -> bool:
+        """Whether request ``index`` asked for a stream (in the platform's way)."""
+        request = self.server.requests[index]
+        if self.platform == "bedrock":
+            return request.path.endswith("/invoke-with-response-stream")
+        return bool(request.json.get("stream"))
 
     def _at_stop(self, response: Any) -> None:
         self.released_at_stop = response.is_closed
@@ -390,19 +400,59 @@ def _take_sync(stream: Any, n: int) -> list[str]:
     return seen
 
 
-def make_api_client(kind: str, base_url: str) -> Any:
-    """The client of one kind on ``base_url``, without retries unless asked."""
-    client_type = tms.AsyncClient if kind == "async" else tms.Client
-    return client_type(base_url=base_url, api_key=API_KEY, max_retries=0)
+PLATFORMS = ("anthropic", "bedrock", "vertex", "foundry")
+"""The first-party API, and the cloud platforms (their fakes on the same server)."""
+
+
+def make_api_client(kind: str, base_url: str, platform: str = "anthropic") -> Any:
+    """The client of one kind on ``base_url`` (a server with ``platform``'s fake
+    endpoints), without retries unless asked."""
+    if platform == "anthropic":
+        client_type = tms.AsyncClient if kind == "async" else tms.Client
+        return client_type(base_url=base_url, api_key=API_KEY, max_retries=0)
+    server = base_url.rstrip("/")
+    kwargs: dict[str, Any] = {
+        "bedrock": {
+            "base_url": server,
+            "aws_region": "us-east-1",
+            "aws_access_key": "AKIDTRIOFAKE",
+            "aws_secret_key": "fake-secret-key",
+        },
+        "vertex": {
+            "base_url": server + "/v1",
+            "region": "us-east5",
+            "project_id": "fake-project",
+            "access_token": "fake-vertex-token",
+        },
+        "foundry": {"base_url": server + "/anthropic", "api_key": "fake-foundry-key"},
+    }[platform]
+    classes = {
+        "bedrock": (tms.AsyncAnthropicBedrock, tms.AnthropicBedrock),
+        "vertex": (tms.AsyncAnthropicVertex, tms.AnthropicVertex),
+        "foundry": (tms.AsyncAnthropicFoundry, tms.AnthropicFoundry),
+    }[platform]
+    return classes[0 if kind == "async" else 1](max_retries=0, **kwargs)
+
+
+def add_platform_fake(server: FakeAnthropicServer, platform: str) -> None:
+    """The fake endpoints of ``platform`` on ``server`` (the defaults
+    :func:`make_api_client` uses)."""
+    fakes = {"bedrock": FakeBedrock, "vertex": FakeVertex, "foundry": FakeFoundry}
+    if platform in fakes:
+        fakes[platform](server)
 
 
 @asynccontextmanager
 async def driver_at(driver: Driver, base_url: str) -> AsyncIterator[Driver]:
     """A driver of the same kind whose client talks to ``base_url`` instead."""
-    client = make_api_client(driver.kind, base_url)
+    client = make_api_client(driver.kind, base_url, driver.platform)
     if isinstance(driver, AsyncDriver):
         async with client:
-            yield AsyncDriver(driver.server, client)
+            other: Driver = AsyncDriver(driver.server, client)
+            other.platform = driver.platform
+            yield other
     else:
         with client:
-            yield SyncDriver(driver.server, client)
+            other = SyncDriver(driver.server, client)
+            other.platform = driver.platform
+            yield other

@@ -34,7 +34,7 @@ async def test_stream_final_message_and_hooks(driver: Driver, clock: Any) -> Non
     assert text_of(message) == TEXT
     assert message.stop_reason == "end_turn"
     assert driver.log == ["on_message", "on_end"]
-    assert driver.server.requests[0].json["stream"] is True
+    assert driver.streamed(0) is True
 
 
 async def test_stream_events(driver: Driver, clock: Any) -> None:
@@ -60,7 +60,7 @@ async def test_raw_stream(driver: Driver, clock: Any) -> None:
         if e.type == "content_block_delta" and e.delta.type == "text_delta"
     )
     assert text == TEXT
-    assert driver.server.requests[0].json["stream"] is True
+    assert driver.streamed(0) is True
 
 
 async def test_create_returns_the_message(driver: Driver, clock: Any) -> None:
@@ -68,7 +68,7 @@ async def test_create_returns_the_message(driver: Driver, clock: Any) -> None:
     assert isinstance(message, tms.Message)
     assert text_of(message)
     assert message.stop_reason == "end_turn"
-    assert driver.server.requests[0].json["stream"] is False
+    assert driver.streamed(0) is False
 
 
 # -- the end hooks ----------------------------------------------------------------------

@@ -42,11 +42,13 @@ CORE_GROUPS: dict[str, set[str]] = {
     "batches": {"base", "schema", "typed_json", "stream", "request", "batches"},
     "files": {"base", "schema", "request", "files"},
     "middleware": {"base", "schema", "typed_json", "stream", "request", "middleware"},
+    "platforms": {"base", "schema", "typed_json", "stream", "request", "platforms"},
 }
 """The core's groups (its sub-packages; ``base`` is the modules directly in ``_core``)
 and the groups each may import at run time: the event stream and observation on the
-API's objects and typed JSON, the request on those, agents, batches and middleware on top. Imports
-under ``if TYPE_CHECKING:`` are exempt: they name types and load nothing."""
+API's objects and typed JSON, the request on those, agents, batches, middleware and the
+cloud platforms on top. Imports under ``if TYPE_CHECKING:`` are exempt: they name types
+and load nothing."""
 
 
 def _modules(layer: str) -> list[Path]:

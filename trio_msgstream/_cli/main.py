@@ -64,13 +64,41 @@ __all__ = ["main"]
 
 @asynccontextmanager
 async def open_cli_client(options: Options) -> AsyncIterator[AsyncClient]:
-    """The client: real API with a key, else a given base URL, else the embedded server."""
+    """The client: real API with a key, else a given base URL, else the embedded server;
+    or a cloud platform's client (``--platform``)."""
+    if options.platform != "anthropic":
+        async with platform_client(options) as client:
+            yield client
+        return
     base_url = options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
     from ..testing._embedded import open_embedded_server_unless_key
 
     async with open_embedded_server_unless_key(base_url=base_url) as url:
         async with AsyncClient(base_url=url, timeout=options.timeout) as client:
             yield client
+
+
+def platform_client(options: Options) -> AsyncClient:
+    """The ``--platform`` client, its other settings from the platform's environment.
+
+    Raises:
+        UsageError: The platform's settings are incomplete (no region, ...).
+    """
+    from .._httpx.platform_clients import (
+        AsyncAnthropicBedrock,
+        AsyncAnthropicFoundry,
+        AsyncAnthropicVertex,
+    )
+
+    common: dict[str, Any] = {"base_url": options.base_url, "timeout": options.timeout}
+    try:
+        if options.platform == "bedrock":
+            return AsyncAnthropicBedrock(aws_region=options.region, **common)
+        if options.platform == "vertex":
+            return AsyncAnthropicVertex(region=options.region, project_id=options.project, **common)
+        return AsyncAnthropicFoundry(resource=options.resource, **common)
+    except (ValueError, MsgStreamError) as exc:
+        raise UsageError(f"--platform {options.platform}: {exc}") from None
 
 
 def _host(base_url: str) -> str | None:
@@ -273,6 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
             err("interrupted")
             return EXIT_INTERRUPTED
+        if len(leaves) == 1 and isinstance(leaves[0], UsageError):
+            err(str(leaves[0]))
+            return EXIT_USAGE
         if len(leaves) == 1 and isinstance(leaves[0], MsgStreamError):
             err(describe_error(leaves[0]))
             return exit_code_for(leaves[0])

@@ -26,6 +26,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_TIMEOUT",
     "EXIT_USAGE",
+    "PLATFORMS",
     "Options",
     "UsageError",
     "build_parser",
@@ -43,6 +44,14 @@ EXIT_INTERRUPTED = 130
 DEFAULT_MODEL = model_names.DEFAULT_MODEL
 DEFAULT_MAX_TOKENS = 1024
 DEFAULT_CONCURRENCY = 4
+PLATFORMS = ("anthropic", "bedrock", "vertex", "foundry")
+"""The ``--platform`` choices."""
+_PLATFORM_FLAGS = {
+    "region": ("bedrock", "vertex"),
+    "project": ("vertex",),
+    "resource": ("foundry",),
+}
+"""Which platforms each platform flag applies to."""
 
 
 class UsageError(Exception):
@@ -102,6 +111,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--base-url", help="API base URL (default: ANTHROPIC_BASE_URL or the API)")
     parser.add_argument(
+        "--platform",
+        choices=PLATFORMS,
+        default="anthropic",
+        help="where Claude runs: the Anthropic API (default), Amazon Bedrock, Google Vertex "
+        "AI or Microsoft Foundry (credentials and settings from the platform's usual "
+        "environment variables; --base-url overrides its endpoint)",
+    )
+    parser.add_argument(
+        "--region",
+        help="the platform's region (bedrock: default AWS_REGION; vertex: CLOUD_ML_REGION)",
+    )
+    parser.add_argument(
+        "--project", help="the Vertex AI project (default ANTHROPIC_VERTEX_PROJECT_ID)"
+    )
+    parser.add_argument(
+        "--resource", help="the Foundry resource (default ANTHROPIC_FOUNDRY_RESOURCE)"
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         metavar="SECONDS",
@@ -132,6 +159,10 @@ class Options:
     timeout: TimeoutTypes | NotGiven
     concurrency: int
     max_retries: int | NotGiven = NOT_GIVEN
+    platform: str = "anthropic"
+    region: str | None = None
+    project: str | None = None
+    resource: str | None = None
 
     def params(self, prompt: str) -> dict[str, Any]:
         return prompt_params(
@@ -214,9 +245,12 @@ def parse_options(argv: Sequence[str] | None, stdin: IO[str]) -> Options:
         raise UsageError("--timeout must be > 0")
     if args.max_retries is not None and args.max_retries < 0:
         raise UsageError("--max-retries must be >= 0")
+    for flag, platforms in _PLATFORM_FLAGS.items():
+        if getattr(args, flag) is not None and args.platform not in platforms:
+            raise UsageError(f"--{flag} only applies with --platform {' or '.join(platforms)}")
     if args.base_url is not None:
         check_base_url(args.base_url, "--base-url")
-    elif os.environ.get("ANTHROPIC_BASE_URL"):
+    elif args.platform == "anthropic" and os.environ.get("ANTHROPIC_BASE_URL"):
         check_base_url(os.environ["ANTHROPIC_BASE_URL"], "ANTHROPIC_BASE_URL")
     prompts = _read_prompts(args, stdin)
     return Options(
@@ -231,4 +265,8 @@ def parse_options(argv: Sequence[str] | None, stdin: IO[str]) -> Options:
         timeout=Timeout.of(args.timeout) if args.timeout is not None else NOT_GIVEN,
         concurrency=args.concurrency if args.concurrency is not None else DEFAULT_CONCURRENCY,
         max_retries=args.max_retries if args.max_retries is not None else NOT_GIVEN,
+        platform=args.platform,
+        region=args.region,
+        project=args.project,
+        resource=args.resource,
     )

@@ -43,6 +43,14 @@ TYPE_CLASS_NAMES: dict[str, tuple[str, int]] = {
     "api_error": ("InternalServerError", 500),
     "timeout_error": ("DeadlineExceededError", 504),
     "overloaded_error": ("OverloadedError", 529),
+    # Amazon Bedrock's in-stream exceptions (event-stream exception frames), by the
+    # HTTP status Bedrock gives each when it is a response instead.
+    "throttlingException": ("RateLimitError", 429),
+    "modelStreamErrorException": ("InternalServerError", 500),
+    "serviceUnavailableException": ("ServiceUnavailableError", 503),
+    "validationException": ("BadRequestError", 400),
+    "internalServerException": ("InternalServerError", 500),
+    "modelTimeoutException": ("RequestTimeoutError", 408),
 }
 
 # (status, error.details.error_code) -> a more specific class, as the official SDK maps.

@@ -7,6 +7,7 @@ transport errors into these classes at the boundary (``raise ... from exc``).
 Class names follow the official SDK so that ported ``except`` clauses keep working::
 
     MsgStreamError
+     ├── UnsupportedEndpointError      (the cloud platform lacks it; raised before sending)
      └── APIError                      (message, request, body, partial_message)
           ├── APIStatusError           (status_code, request_id, type, response, mid_stream)
           │    ├── BadRequestError            400
@@ -25,7 +26,7 @@ Class names follow the official SDK so that ported ``except`` clauses keep worki
           │    ├── APITimeoutError          (.which: connect, read, content_idle, deadline)
           │    └── IncompleteStreamError    (EOF or reset before ``message_stop``)
           ├── StreamProtocolError      (malformed SSE/JSON, bad block index, oversize
-          │                             event, wrong content-type)
+          │                             event, wrong content-type, corrupt frame)
           └── UsageLimitExceeded       (a UsageLimits budget passed; .usage, .limit)
 
 Every other error name the official SDK exports exists too: ``AnthropicError`` (an
@@ -90,6 +91,7 @@ __all__ = [
     "RetryableError",
     "CredentialsError",
     "IdentityTokenFileError",
+    "UnsupportedEndpointError",
     "PaymentRequiredError",
     "RequestTimeoutError",
     "PreconditionFailedError",
@@ -375,6 +377,22 @@ class CredentialsError(MsgStreamError):
 
 class IdentityTokenFileError(CredentialsError):
     """An identity token file is missing, empty or unreadable."""
+
+
+class UnsupportedEndpointError(MsgStreamError):
+    """The client's cloud platform (Bedrock, Vertex AI, Foundry) does not offer this
+    endpoint (batches, models, files, count_tokens on Bedrock): raised before anything
+    is sent.
+
+    Attributes:
+        platform: ``"bedrock"``, ``"vertex"`` or ``"foundry"``.
+        feature: What is missing (``"the Message Batches API"``, ...).
+    """
+
+    def __init__(self, message: str, *, platform: str = "", feature: str = "") -> None:
+        super().__init__(message)
+        self.platform = platform
+        self.feature = feature
 
 
 class PaymentRequiredError(PermissionDeniedError):

@@ -1,6 +1,7 @@
 """Keeping the client's own secrets out of everything it shows. Pure (sans-IO).
 
-The API key (``x-api-key``) and the bearer token (``authorization``) travel in request
+The API key (``x-api-key``, and ``api-key`` on Foundry), the bearer token
+(``authorization``) and an AWS session token (``x-amz-security-token``) travel in request
 headers. They must never appear in a repr, a message, a pickled error, a log line or a
 traceback rendered with locals. The HTTP glue masks them on the request objects that
 errors carry, and redacts them from any text built from a response (a server may echo
@@ -22,7 +23,9 @@ __all__ = [
     "secret_values",
 ]
 
-SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization"})
+SECRET_HEADERS = frozenset(
+    {"x-api-key", "authorization", "proxy-authorization", "api-key", "x-amz-security-token"}
+)
 """Request headers whose values are secrets (names in lower case)."""
 
 MASK = "[secure]"

@@ -99,10 +99,15 @@ class AsyncClient(ClientConfig["AsyncHttpClient", "AsyncTransport"]):
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         """Send ``spec``; return once the status line and headers are in."""
-        request = build_httpx_request(self._http, self.base_url, spec, httpx_timeout(spec.timeout))
+        request = await self._wire_request(spec)
         with map_httpx_errors(request=request):
             response = await self._http.send(request, stream=True)
         return HttpxWireResponse(response, held=self._held_secrets)
+
+    async def _wire_request(self, spec: RequestSpec) -> Any:
+        """The httpx request that goes on the wire for ``spec``: the last step before
+        the send (the cloud platform clients rewrite and sign it here)."""
+        return build_httpx_request(self._http, self.base_url, spec, httpx_timeout(spec.timeout))
 
     async def _execute(self, call: Call[T]) -> T:
         """Send a call (retries, timeouts, typed errors) and return its parsed answer."""

@@ -35,6 +35,7 @@ from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage, output_parser
 from .._httpx.library import default_library, library_of
 from .._httpx.transport import (
+    TransportTimeouts,
     adopt_httpx_response,
     build_httpx_request,
     default_ssl_context,
@@ -244,10 +245,15 @@ class Client(ClientConfig["SyncHttpClient", "SyncTransport"]):
 
     def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
         connect, read, write, pool = limits
-        request = build_httpx_request(self._http, self.base_url, spec, (connect, read, write, pool))
+        request = self._wire_request(spec, (connect, read, write, pool))
         with map_httpx_errors(request=request):
             response = self._http.send(request, stream=True)
         return SyncHttpxWireResponse(response, held=self._held_secrets)
+
+    def _wire_request(self, spec: RequestSpec, timeout: TransportTimeouts) -> Any:
+        """The httpx request that goes on the wire for ``spec``: the last step before
+        the send (the cloud platform clients rewrite and sign it here)."""
+        return build_httpx_request(self._http, self.base_url, spec, timeout)
 
     def _execute(self, call: Call[T]) -> T:
         """Send a call (retries, timeouts, typed errors) and return its parsed answer."""

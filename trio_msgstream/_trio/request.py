@@ -21,6 +21,7 @@ from .._core.middleware.chain import middleware_error_delay
 from .._core.request.calls import Call
 from .._core.request.session import RequestSession, SessionLabels, SessionMode
 from .._core.request.spec import RequestSpec
+from .._core.stream.engine import FRAMINGS
 from .middleware import open_attempt, parsed_body
 from .wire import WireClient, WireResponse
 
@@ -46,8 +47,14 @@ def new_session(
 ) -> RequestSession:
     """A session for ``spec`` on this driver's clock."""
     address = getattr(client, "server_address", None)
+    framings = getattr(client, "stream_framings", FRAMINGS)
     return RequestSession(
-        spec, now=trio.current_time(), mode=mode, server_address=address, **labels
+        spec,
+        now=trio.current_time(),
+        mode=mode,
+        server_address=address,
+        framings=framings,
+        **labels,
     )
 
 

@@ -18,16 +18,23 @@ handy for demos without an API key. For synchronous code use
 (every server) or :meth:`FakeAnthropicServer.add_route` (one server);
 :class:`FakeBatches` adds the Message Batches endpoints to a server that way, and
 :class:`FakeModels` and :class:`FakeTokenCounter` the models and token-counting ones,
-:class:`FakeFiles` the Files API.
+:class:`FakeFiles` the Files API, and :class:`FakeBedrock`, :class:`FakeVertex` and
+:class:`FakeFoundry` the cloud platforms' endpoints (Bedrock's event-stream frames and
+SigV4 checked by botocore).
 
 Layout, one job per module: ``_sse`` (SSE encoding), ``_transcripts`` (the events of
 a whole message), ``_responses`` and ``_shortcuts`` (scripted responses and faults),
 ``_model`` (the deterministic fake model), ``_routes`` (the route table),
-``_fake_batches``, ``_fake_endpoints`` and ``_fake_files`` (more endpoints, as routes), ``_server``
+``_fake_batches``, ``_fake_endpoints`` and ``_fake_files`` (more endpoints, as routes),
+``_clouds`` and ``_sigv4`` (the cloud platforms' endpoints), ``_server``
 and ``_playback`` (sockets), ``_thread``, ``_embedded`` (the embedded server unless a
 key is set) and ``_demo``.
 """
 
+from ._clouds import FakeBedrock as FakeBedrock
+from ._clouds import FakeFoundry as FakeFoundry
+from ._clouds import FakeVertex as FakeVertex
+from ._clouds import eventstream_bytes as eventstream_bytes
 from ._conversation import Conversation as Conversation
 from ._conversation import ConversationTurn as ConversationTurn
 from ._conversation import json_response as json_response
@@ -72,10 +79,13 @@ __all__ = [
     "FakeAnthropicServer",
     "FakeBatch",
     "FakeBatches",
+    "FakeBedrock",
     "FakeFile",
     "FakeFiles",
+    "FakeFoundry",
     "FakeModels",
     "FakeTokenCounter",
+    "FakeVertex",
     "RecordedRequest",
     "Responder",
     "RouteHandler",
@@ -85,6 +95,7 @@ __all__ = [
     "demo_client",
     "error_response",
     "events_response",
+    "eventstream_bytes",
     "fake_anthropic_in_thread",
     "has_api_key",
     "json_response",

@@ -140,10 +140,11 @@ async def _stall(
         nursery.start_soon(watch_for_eof, nursery.cancel_scope)
         with trio.move_on_after(script.stall_seconds):
             if script.stall_pings_every is not None and script.uses_chunked_encoding:
+                ping = _PING if script.ping_bytes is None else script.ping_bytes
                 while True:
                     await trio.sleep(script.stall_pings_every)
                     try:
-                        await send(h11.Data(data=_PING))
+                        await send(h11.Data(data=ping))
                     except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                         client_gone = True
                         break

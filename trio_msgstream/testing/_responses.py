@@ -92,6 +92,8 @@ class ScriptedResponse:
         chunked_encoding: Force (``True``) or forbid (``False``) chunked transfer encoding;
             ``None`` picks automatically as described above.
         reason: HTTP reason phrase; derived from the status when ``None``.
+        ping_bytes: What one ping of ``stall_pings_every`` writes (``None``: an SSE
+            ``event: ping``; another framing, such as Bedrock's, sends its own).
     """
 
     status: int = 200
@@ -106,6 +108,7 @@ class ScriptedResponse:
     stall_pings_every: float | None = None
     chunked_encoding: bool | None = None
     reason: str | None = None
+    ping_bytes: bytes | None = None
 
     def __post_init__(self) -> None:
         if self.chunks is not None:

@@ -48,7 +48,7 @@ from ..exceptions import APIError, APITimeoutError, StreamClosedError, StreamPro
 from ..observe.telemetry import BodyParams, RequestObservation, observe_request
 from ..redact import redact_bytes
 from ..schema.models import Message, Usage
-from ..stream.engine import StreamEngine
+from ..stream.engine import FRAMINGS, Framing, StreamEngine, media_type
 from ..stream.events import MessageStreamEvent
 from ..stream.handlers import is_content
 from ..stream.sse import SNIFF_LIMIT, sniff_event_stream
@@ -89,6 +89,8 @@ class RequestSession:
         mode: What the response body is (see :data:`SessionMode`).
         operation: The request's name for telemetry.
         params: The request's parameters, for telemetry (the model, max_tokens).
+        framings: The stream framings the client accepts, by media type (a response
+            of another content type is refused); :data:`~.engine.FRAMINGS` unless told.
     """
 
     def __init__(
@@ -100,8 +102,10 @@ class RequestSession:
         operation: str = "chat",
         params: Mapping[str, Any] | None = None,
         server_address: str | None = None,
+        framings: Mapping[str, Framing] = FRAMINGS,
     ) -> None:
         self.mode: SessionMode = mode
+        self._framings = framings
         timeout = spec.timeout
         read_limit = timeout.read
         if mode == "raw" and timeout.content_idle is not None:
@@ -263,11 +267,14 @@ class RequestSession:
         self._unlabelled = None
         if self.mode != "body":
             content_type = headers.get("content-type", "")
+            framing = self._framings.get(media_type(content_type))
             if not content_type:
                 # Mocks often leave it out: the body itself decides (_check_unlabelled).
                 self._unlabelled = b""
-            elif not content_type.lower().startswith("text/event-stream"):
+            elif framing is None:
                 return CONTENT_TYPE_PREVIEW
+            elif self.engine is not None:
+                self.engine.use_framing(framing)
         return None
 
     def head_error(
@@ -290,7 +297,7 @@ class RequestSession:
             )
         content_type = headers.get("content-type", "")
         return StreamProtocolError(
-            f"expected content-type text/event-stream, got {content_type!r}",
+            f"expected content-type {' or '.join(self._framings)}, got {content_type!r}",
             request=request,
             body=body.decode("utf-8", "replace"),
         )

@@ -41,6 +41,8 @@ def status_error(
             error_type = error.get("type") if isinstance(error.get("type"), str) else None
             message = error.get("message")
             detail = message if isinstance(message, str) else ""
+        elif isinstance(decoded.get("message"), str):
+            detail = decoded["message"]  # AWS's error body (Amazon Bedrock)
     if not detail:
         preview = " ".join(text.split())
         detail = preview[:200] + ("..." if len(preview) > 200 else "")

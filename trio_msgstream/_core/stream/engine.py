@@ -26,6 +26,12 @@ ignored and logged at DEBUG on the ``trio_msgstream`` logger: events of any kind
 the same whether those bytes came in the chunk that carried ``message_stop`` or in a
 later one, so the result never depends on how the network cut the body.
 
+Framing: how the body is cut into events is a table entry, a :class:`Framing` picked
+by the response's media type (:data:`FRAMINGS` holds ``text/event-stream``; a client
+adds its own, as the Bedrock client adds AWS event-stream frames). Every framing's
+decoder has the :class:`EventDecoder` interface of the SSE decoder and yields the same
+``(event, data)`` records, so everything after it is shared.
+
 The hot path: a chunk that is exactly one event skips the decoder's queue, and with
 ``lazy_deltas`` (the accumulating stream's engine) a canonical delta is applied from
 its JSON without building the pydantic event (see :mod:`.lazy_deltas`).
@@ -36,7 +42,9 @@ from __future__ import annotations
 import codecs
 import json
 import logging
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ..exceptions import (
     APIError,
@@ -56,9 +64,58 @@ from .events import (
 )
 from .grammar import StreamGrammar
 from .lazy_deltas import PendingDeltaEvent, scan_delta
-from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
+from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, NeedData, ServerSentEvent, SSEDecoder
 
-__all__ = ["StreamEngine"]
+__all__ = ["FRAMINGS", "SSE_FRAMING", "EventDecoder", "Framing", "StreamEngine", "media_type"]
+
+
+class EventDecoder(Protocol):
+    """What the engine needs of a decoder (the interface of :class:`SSEDecoder`)."""
+
+    @property
+    def bytes_received(self) -> int: ...
+
+    @property
+    def discarded_at_eof(self) -> bool: ...
+
+    def receive_data(self, data: bytes) -> None: ...
+
+    def receive_single(self, data: bytes) -> tuple[str, str] | None: ...
+
+    def next_event(self) -> ServerSentEvent | NeedData: ...
+
+
+@dataclass(frozen=True)
+class Framing:
+    """One way a streaming body is cut into events: an entry of a framing table.
+
+    Attributes:
+        media_type: The response ``content-type`` it is chosen by (lower case).
+        decoder: Makes the decoder, given ``max_event_size``.
+        text: The body is UTF-8 text, checked as it arrives (binary framings check
+            their own payloads).
+    """
+
+    media_type: str
+    decoder: Callable[[int], EventDecoder]
+    text: bool
+
+
+def _sse_decoder(max_event_size: int) -> EventDecoder:
+    return SSEDecoder(max_event_size=max_event_size)
+
+
+SSE_FRAMING = Framing("text/event-stream", _sse_decoder, text=True)
+"""Server-Sent Events: the Messages API's own framing."""
+
+FRAMINGS: Mapping[str, Framing] = {SSE_FRAMING.media_type: SSE_FRAMING}
+"""The framing table of a first-party client: media type -> :class:`Framing`."""
+
+
+def media_type(content_type: str) -> str:
+    """The media type of a ``content-type`` value, lower case, without parameters."""
+    return content_type.partition(";")[0].strip().lower()
+
 
 _logger = logging.getLogger("trio_msgstream")
 
@@ -73,6 +130,8 @@ class StreamEngine:
         request_id: Put on errors raised from this stream.
         secrets: The client's own key and token (see ``HttpxResponseView.secrets``):
             redacted from mid-stream errors, whose text comes from the server.
+        framing: How the body is cut into events (SSE unless told; a session sets the
+            response's own with :meth:`use_framing` before the body arrives).
         lazy_deltas: With ``accumulate``: a ``content_block_delta`` in its canonical
             shape is applied straight from its JSON, and stands in the returned events
             as a :class:`~trio_msgstream._core.stream.lazy_deltas.PendingDeltaEvent` whose typed
@@ -88,8 +147,11 @@ class StreamEngine:
         request_id: str | None = None,
         secrets: tuple[str, ...] = (),
         lazy_deltas: bool = False,
+        framing: Framing = SSE_FRAMING,
     ) -> None:
-        self._decoder = SSEDecoder(max_event_size=max_event_size)
+        self._max_event_size = max_event_size
+        self._decoder: EventDecoder = framing.decoder(max_event_size)
+        self._text = framing.text
         self._accumulator = MessageAccumulator() if accumulate else None
         self._lazy = lazy_deltas and accumulate
         self.request_id: str | None = request_id
@@ -103,6 +165,17 @@ class StreamEngine:
         self._error: APIError | None = None
         self.events_received: int = 0
         """Typed events decoded so far (pings included)."""
+
+    def use_framing(self, framing: Framing) -> None:
+        """Decode the body with ``framing`` (the response's, chosen by its media type).
+
+        Raises:
+            RuntimeError: Body bytes were already received.
+        """
+        if self._decoder.bytes_received:
+            raise RuntimeError("the framing cannot change once the body has begun")
+        self._decoder = framing.decoder(self._max_event_size)
+        self._text = framing.text
 
     @property
     def accumulator(self) -> MessageAccumulator | None:
@@ -148,7 +221,7 @@ class StreamEngine:
             self._ignore_after_stop(data)
             return []
         try:
-            if self._utf8_partial or not data.isascii():
+            if self._text and (self._utf8_partial or not data.isascii()):
                 bad_utf8 = self._check_utf8(data)
             else:
                 bad_utf8 = None  # the usual chunk: ASCII, nothing pending

@@ -30,6 +30,7 @@ import trio
 from ..._core.config import Timeout
 from ..._core.request.ratelimit import GroupRateLimit, TokenBucket, estimate_tokens
 from ..._core.request.spec import RequestSpec
+from ..._core.stream.engine import FRAMINGS, Framing
 from ..wire import WireClient, WireResponse
 
 if TYPE_CHECKING:
@@ -144,6 +145,12 @@ class ItemClient:
     def _adopt_response(self, response: object, request: Any) -> WireResponse | None:
         adopt = getattr(self._inner, "_adopt_response", None)
         return adopt(response, request) if adopt is not None else None
+
+    @property
+    def stream_framings(self) -> Mapping[str, Framing]:
+        """The client's stream framings (a cloud platform's own, for one)."""
+        framings: Mapping[str, Framing] = getattr(self._inner, "stream_framings", FRAMINGS)
+        return framings
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         handle = self._handle
