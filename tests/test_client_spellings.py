@@ -85,3 +85,30 @@ def test_sdk_client_spellings_exist() -> None:
         assert isinstance(client.timeout, tms.Timeout)
         assert client.default_headers == {"x": "1"}
         assert client.default_query == {}
+
+
+async def test_a_request_on_a_closed_async_client_is_a_typed_error(
+    server: FakeAnthropicServer,
+) -> None:
+    client = tms.AsyncAnthropic(base_url=server.base_url, api_key=API_KEY, max_retries=3)
+    await client.close()
+    with trio.fail_after(10):
+        with pytest.raises(tms.errors.ClientClosedError, match="closed"):
+            await client.messages.create(**PARAMS)
+        with pytest.raises(RuntimeError):  # what the HTTP library raised before
+            async with client.messages.stream(**PARAMS) as stream:
+                await stream.get_final_message()
+    assert server.requests == []
+
+
+def test_a_request_on_a_closed_sync_client_is_a_typed_error(
+    sync_server: FakeAnthropicServer,
+) -> None:
+    with httpx.Client() as http:
+        client = tms.Anthropic(base_url=sync_server.base_url, api_key=API_KEY, http_client=http)
+    with pytest.raises(tms.errors.ClientClosedError, match="closed"):
+        client.messages.create(**PARAMS)
+    with pytest.raises(tms.errors.ClientClosedError):
+        with client.messages.stream(**PARAMS) as stream:
+            stream.get_final_message()
+    assert sync_server.requests == []

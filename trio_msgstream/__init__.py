@@ -90,6 +90,7 @@ if _typing.TYPE_CHECKING:
     from .errors import APIWebhookValidationError as APIWebhookValidationError
     from .errors import ClaudeCodeKeyCreatorNotMemberError as ClaudeCodeKeyCreatorNotMemberError
     from .errors import ClaudeCodeVersionTooOldError as ClaudeCodeVersionTooOldError
+    from .errors import ClientClosedError as ClientClosedError
     from .errors import ClientClosedRequestError as ClientClosedRequestError
     from .errors import CMEKContextUnavailableError as CMEKContextUnavailableError
     from .errors import CMEKKeyDisabledError as CMEKKeyDisabledError
@@ -241,6 +242,7 @@ _MOVED = {
     "ClientClosedRequestError": "errors",
     "ContentTooLargeError": "errors",
     "ContractSpendLimitReachedError": "errors",
+    "ClientClosedError": "errors",
     "CredentialsError": "errors",
     "EnforcedSpendLimitReachedError": "errors",
     "GatewayTimeoutError": "errors",

@@ -17,6 +17,7 @@ from ._core.exceptions import (
     ClaudeCodeKeyCreatorNotMemberError as ClaudeCodeKeyCreatorNotMemberError,
 )
 from ._core.exceptions import ClaudeCodeVersionTooOldError as ClaudeCodeVersionTooOldError
+from ._core.exceptions import ClientClosedError as ClientClosedError
 from ._core.exceptions import ClientClosedRequestError as ClientClosedRequestError
 from ._core.exceptions import CMEKContextUnavailableError as CMEKContextUnavailableError
 from ._core.exceptions import CMEKKeyDisabledError as CMEKKeyDisabledError
@@ -134,6 +135,7 @@ __all__ = [
     "TimeoutKind",
     "UnprocessableEntityError",
     "UnsupportedEndpointError",
+    "ClientClosedError",
     "UnsupportedMCPValueError",
     "UsageLimitExceeded",
     "WorkspaceHumanReviewDisabledError",

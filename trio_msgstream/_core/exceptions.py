@@ -8,6 +8,7 @@ Class names follow the official SDK so that ported ``except`` clauses keep worki
 
     MsgStreamError
      ├── UnsupportedEndpointError      (the cloud platform lacks it; raised before sending)
+     ├── ClientClosedError             (a request on a closed client; a RuntimeError too)
      └── APIError                      (message, request, body, partial_message)
           ├── APIStatusError           (status_code, request_id, type, response, mid_stream)
           │    ├── BadRequestError            400
@@ -92,6 +93,7 @@ __all__ = [
     "CredentialsError",
     "IdentityTokenFileError",
     "UnsupportedEndpointError",
+    "ClientClosedError",
     "PaymentRequiredError",
     "RequestTimeoutError",
     "PreconditionFailedError",
@@ -393,6 +395,15 @@ class UnsupportedEndpointError(MsgStreamError):
         super().__init__(message)
         self.platform = platform
         self.feature = feature
+
+
+CLIENT_CLOSED = "the client is closed: make a new one (or use it inside its 'with' block)"
+
+
+class ClientClosedError(MsgStreamError, RuntimeError):
+    """A request was made on a client that has been closed (``close()``/``aclose()``,
+    the end of its ``with`` block, or its ``http_client`` closed by its owner). Nothing
+    was sent. Also a ``RuntimeError``, which is what the HTTP library raises for it."""
 
 
 class PaymentRequiredError(PermissionDeniedError):

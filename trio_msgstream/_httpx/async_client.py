@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._core.exceptions import CLIENT_CLOSED, ClientClosedError
 from .._core.middleware.chain import validate_middleware
 from .._core.middleware.request import APIRequest
 from .._core.request.calls import Call
@@ -99,6 +100,8 @@ class AsyncClient(ClientConfig["AsyncHttpClient", "AsyncTransport"]):
 
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         """Send ``spec``; return once the status line and headers are in."""
+        if self._http.is_closed:
+            raise ClientClosedError(CLIENT_CLOSED)
         request = await self._wire_request(spec)
         with map_httpx_errors(request=request):
             response = await self._http.send(request, stream=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from typing_extensions import Unpack
 
+from .._core.exceptions import CLIENT_CLOSED, ClientClosedError
 from .._core.middleware.chain import validate_middleware
 from .._core.middleware.request import APIRequest
 from .._core.request.calls import Call
@@ -244,6 +245,8 @@ class Client(ClientConfig["SyncHttpClient", "SyncTransport"]):
         return SyncHttpxWireResponse(adopted) if adopted is not None else None
 
     def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
+        if self._http.is_closed:
+            raise ClientClosedError(CLIENT_CLOSED)
         connect, read, write, pool = limits
         request = self._wire_request(spec, (connect, read, write, pool))
         with map_httpx_errors(request=request):
