@@ -134,4 +134,9 @@ def test_the_fixture_is_what_the_installed_sdk_sends() -> None:
     pytest.importorskip("anthropic")
     from sdk_capture import capture
 
-    assert capture() == CASES
+    captured = capture()
+    assert [case["name"] for case in captured] == [case["name"] for case in CASES]
+    for got, want in zip(captured, CASES, strict=True):
+        for part in ("method", "url", "headers", "body"):
+            assert got["request"].get(part) == want["request"].get(part), (got["name"], part)
+        assert got == want, got["name"]
