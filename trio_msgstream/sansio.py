@@ -5,6 +5,7 @@ stream engine that ties them together, plus the retry rules. Nothing here import
 trio or httpx (model: h11).
 """
 
+from . import _claim_public
 from ._core.accumulate import MessageAccumulator as MessageAccumulator
 from ._core.engine import StreamEngine as StreamEngine
 from ._core.events import parse_event as parse_event
@@ -26,3 +27,6 @@ __all__ = [
     "retry_after_from_headers",
     "retry_delay",
 ]
+
+_claim_public(__name__, globals())
+del _claim_public

@@ -6,6 +6,7 @@ Pydantic models (every one keeps unknown fields) and the derived events of a str
 its fields).
 """
 
+from . import _claim_public
 from ._core.blocks import *  # noqa: F403
 from ._core.blocks import __all__ as _blocks_all
 from ._core.events import *  # noqa: F403
@@ -34,3 +35,6 @@ __all__ = sorted(
         "ToolChoiceParam",
     }
 )
+
+_claim_public(__name__, globals())
+del _claim_public
