@@ -33,15 +33,16 @@ from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs
 from .._core.request import RequestSpec
 from .._core.structured import ParsedMessage, output_parser
 from .._httpx.transport import build_httpx_request, default_ssl_context, map_httpx_errors
-from .batches import Batches
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 from .stream import SyncMessageStream, SyncMessageStreamManager
-from .tool_runner import ToolRunner
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+    from .batches import Batches
+    from .tool_runner import ToolRunner
 
 __all__ = ["Client", "Messages", "Models", "SyncRawMessageStream"]
 
@@ -53,10 +54,24 @@ T = TypeVar("T")
 class Messages:
     """``client.messages`` of the sync client: the async namespace's methods, sync."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, *, beta: bool = False) -> None:
         self._client = client
-        self.batches: Batches = Batches(client)
-        """``client.messages.batches``: the Message Batches API."""
+        self._beta = beta
+        self._batches: Batches | None = None
+
+    @property
+    def batches(self) -> Batches:
+        """``client.messages.batches``: the Message Batches API (made, and its module
+        imported, on first use)."""
+        if self._batches is None:
+            from .batches import Batches
+
+            self._batches = Batches(self._client, beta=self._beta)
+        return self._batches
+
+    @batches.setter
+    def batches(self, value: Batches) -> None:
+        self._batches = value
 
     @overload
     def stream(
@@ -137,6 +152,8 @@ class Messages:
         """An agent loop that runs the model's (sync) tool calls until it stops
         asking: ``tools=[...]``, ``max_iterations``, ``stream``, ``run_tools_eagerly``,
         ``max_concurrency`` (threads), ``tool_timeout``, and the API's parameters."""
+        from .tool_runner import ToolRunner
+
         return ToolRunner(self._client, stream=stream, **kwargs)
 
     def count_tokens(self, **kwargs: Unpack[CountTokensKwargs]) -> MessageTokensCount:
@@ -164,8 +181,7 @@ class Beta:
     """``client.beta`` of the sync client."""
 
     def __init__(self, client: Client) -> None:
-        self.messages: Messages = Messages(client)
-        self.messages.batches = Batches(client, beta=True)
+        self.messages: Messages = Messages(client, beta=True)
         self.models: Models = Models(client)
 
 

@@ -8,7 +8,7 @@ namespaces are the same methods without ``await``.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from typing_extensions import Unpack
 
@@ -29,12 +29,14 @@ from .._core.models import Message
 from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs
 from .._core.structured import ParsedMessage
 from .api import MessageStreamManager
-from .batches import AsyncBatches
 from .pages import AsyncPaginator
 from .raw import RawMessageStream, open_raw_stream
 from .request import execute
 from .stream import MessageStream
-from .tool_runner import AsyncToolRunner
+
+if TYPE_CHECKING:
+    from .batches import AsyncBatches
+    from .tool_runner import AsyncToolRunner
 
 __all__ = ["AsyncBeta", "AsyncMessages", "AsyncModels"]
 
@@ -50,10 +52,24 @@ class AsyncMessages:
     ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, beta: bool = False) -> None:
         self._client = client
-        self.batches: AsyncBatches = AsyncBatches(client)
-        """``client.messages.batches``: the Message Batches API."""
+        self._beta = beta
+        self._batches: AsyncBatches | None = None
+
+    @property
+    def batches(self) -> AsyncBatches:
+        """``client.messages.batches``: the Message Batches API (made, and its module
+        imported, on first use)."""
+        if self._batches is None:
+            from .batches import AsyncBatches
+
+            self._batches = AsyncBatches(self._client, beta=self._beta)
+        return self._batches
+
+    @batches.setter
+    def batches(self, value: AsyncBatches) -> None:
+        self._batches = value
 
     @overload
     def stream(
@@ -141,6 +157,8 @@ class AsyncMessages:
         tool runner docs): ``tools=[...]``, ``max_iterations``, ``stream``,
         ``run_tools_eagerly``, ``max_concurrency``, ``tool_timeout``, ``fan_out``, and
         the API's parameters."""
+        from .tool_runner import AsyncToolRunner
+
         return AsyncToolRunner(self._client, stream=stream, **kwargs)
 
     async def count_tokens(self, **kwargs: Unpack[CountTokensKwargs]) -> MessageTokensCount:
@@ -169,6 +187,5 @@ class AsyncBeta:
     """``client.beta``: the same surfaces, for requests that name ``betas=[...]``."""
 
     def __init__(self, client: Any) -> None:
-        self.messages: AsyncMessages = AsyncMessages(client)
-        self.messages.batches = AsyncBatches(client, beta=True)
+        self.messages: AsyncMessages = AsyncMessages(client, beta=True)
         self.models: AsyncModels = AsyncModels(client)
