@@ -20,10 +20,10 @@ from typing import Any
 
 from scenarios import build
 
-from trio_msgstream._core.accumulate import MessageAccumulator
-from trio_msgstream._core.engine import StreamEngine
-from trio_msgstream._core.events import parse_event
-from trio_msgstream._core.sse import NEED_DATA, SSEDecoder
+from trio_msgstream._core.stream.accumulate import MessageAccumulator
+from trio_msgstream._core.stream.engine import StreamEngine
+from trio_msgstream._core.stream.events import parse_event
+from trio_msgstream._core.stream.sse import NEED_DATA, SSEDecoder
 from trio_msgstream.testing import split_events
 
 

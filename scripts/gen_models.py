@@ -37,7 +37,7 @@ import anthropic.types as T
 import anthropic.types.beta as B
 import pydantic
 
-OUT = Path(__file__).resolve().parent.parent / "trio_msgstream" / "_core" / "blocks.py"
+OUT = Path(__file__).resolve().parents[1] / "trio_msgstream" / "_core" / "schema" / "blocks.py"
 
 # Roots: (our name, SDK annotations whose models merge into it).
 ROOTS: list[tuple[str, list[Any]]] = [

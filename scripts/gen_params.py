@@ -11,7 +11,7 @@ Our rules rather than the SDK's: lists are ``Iterable`` or ``Sequence``, maps ar
 ``Literal`` (a typo in a ``type`` is a type error), and where the SDK accepts its
 response models (an assistant turn sent back) we accept ours. The roots
 (``MessageCreateParams`` and ``MessageCountTokensParams``) are written by hand in
-``_core/params.py`` on top of this module.
+``_core/schema/params.py`` on top of this module.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import anthropic.types.message_create_params as RM
 import pydantic
 from typing_extensions import NotRequired, Required, is_typeddict
 
-OUT = Path(__file__).resolve().parent.parent / "trio_msgstream" / "_core" / "param_types.py"
+OUT = Path(__file__).resolve().parents[1] / "trio_msgstream" / "_core" / "schema" / "param_types.py"
 
 ROOTS = [
     RM.MessageCreateParamsBase,

@@ -43,14 +43,14 @@ from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityErr
 from ._version import __version__ as __version__
 
 if _typing.TYPE_CHECKING:
-    from ._core.structured import OutputRefusedError as OutputRefusedError
-    from ._core.structured import OutputTruncatedError as OutputTruncatedError
-    from ._core.structured import OutputValidationError as OutputValidationError
-    from ._core.structured import ParsedMessage as ParsedMessage
-    from ._core.structured import StructuredOutputError as StructuredOutputError
-    from ._core.tools import FunctionTool as FunctionTool
-    from ._core.tools import ToolError as ToolError
-    from ._core.tools import tool as tool
+    from ._core.typed_json.structured import OutputRefusedError as OutputRefusedError
+    from ._core.typed_json.structured import OutputTruncatedError as OutputTruncatedError
+    from ._core.typed_json.structured import OutputValidationError as OutputValidationError
+    from ._core.typed_json.structured import ParsedMessage as ParsedMessage
+    from ._core.typed_json.structured import StructuredOutputError as StructuredOutputError
+    from ._core.typed_json.tools import FunctionTool as FunctionTool
+    from ._core.typed_json.tools import ToolError as ToolError
+    from ._core.typed_json.tools import tool as tool
     from ._httpx.async_client import AsyncClient as AsyncClient
     from ._httpx.async_client import AsyncMessages as AsyncMessages
     from ._sync.client import Client as Client
@@ -62,13 +62,13 @@ if _typing.TYPE_CHECKING:
     from ._trio.api import MessageStreamManager as MessageStreamManager
     from ._trio.api import open_message_stream as open_message_stream
     from ._trio.api import start_message_stream as start_message_stream
-    from ._trio.fanout import FanOut as FanOut
-    from ._trio.fanout import open_fan_out as open_fan_out
-    from ._trio.fanout_handle import FanOutHandle as FanOutHandle
-    from ._trio.fanout_results import FanOutCancelled as FanOutCancelled
-    from ._trio.fanout_results import FanOutMetrics as FanOutMetrics
-    from ._trio.fanout_results import FanOutResult as FanOutResult
-    from ._trio.fanout_results import FanOutStatistics as FanOutStatistics
+    from ._trio.fanout.handle import FanOutHandle as FanOutHandle
+    from ._trio.fanout.results import FanOutCancelled as FanOutCancelled
+    from ._trio.fanout.results import FanOutMetrics as FanOutMetrics
+    from ._trio.fanout.results import FanOutResult as FanOutResult
+    from ._trio.fanout.results import FanOutStatistics as FanOutStatistics
+    from ._trio.fanout.scheduler import FanOut as FanOut
+    from ._trio.fanout.scheduler import open_fan_out as open_fan_out
     from ._trio.raw import RawMessageStream as RawMessageStream
     from ._trio.stream import MessageStream as MessageStream
     from ._trio.stream import StreamStatistics as StreamStatistics
@@ -167,14 +167,20 @@ if _typing.TYPE_CHECKING:
     from .types import WebSearchToolResultBlock as WebSearchToolResultBlock
 
 _LAZY: dict[str, tuple[str, str]] = {
-    "OutputRefusedError": ("trio_msgstream._core.structured", "OutputRefusedError"),
-    "OutputTruncatedError": ("trio_msgstream._core.structured", "OutputTruncatedError"),
-    "OutputValidationError": ("trio_msgstream._core.structured", "OutputValidationError"),
-    "ParsedMessage": ("trio_msgstream._core.structured", "ParsedMessage"),
-    "StructuredOutputError": ("trio_msgstream._core.structured", "StructuredOutputError"),
-    "FunctionTool": ("trio_msgstream._core.tools", "FunctionTool"),
-    "ToolError": ("trio_msgstream._core.tools", "ToolError"),
-    "tool": ("trio_msgstream._core.tools", "tool"),
+    "OutputRefusedError": ("trio_msgstream._core.typed_json.structured", "OutputRefusedError"),
+    "OutputTruncatedError": ("trio_msgstream._core.typed_json.structured", "OutputTruncatedError"),
+    "OutputValidationError": (
+        "trio_msgstream._core.typed_json.structured",
+        "OutputValidationError",
+    ),
+    "ParsedMessage": ("trio_msgstream._core.typed_json.structured", "ParsedMessage"),
+    "StructuredOutputError": (
+        "trio_msgstream._core.typed_json.structured",
+        "StructuredOutputError",
+    ),
+    "FunctionTool": ("trio_msgstream._core.typed_json.tools", "FunctionTool"),
+    "ToolError": ("trio_msgstream._core.typed_json.tools", "ToolError"),
+    "tool": ("trio_msgstream._core.typed_json.tools", "tool"),
     "AsyncClient": ("trio_msgstream._httpx.async_client", "AsyncClient"),
     "AsyncMessages": ("trio_msgstream._httpx.async_client", "AsyncMessages"),
     "Client": ("trio_msgstream._sync.client", "Client"),
@@ -186,13 +192,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "MessageStreamManager": ("trio_msgstream._trio.api", "MessageStreamManager"),
     "open_message_stream": ("trio_msgstream._trio.api", "open_message_stream"),
     "start_message_stream": ("trio_msgstream._trio.api", "start_message_stream"),
-    "FanOut": ("trio_msgstream._trio.fanout", "FanOut"),
-    "open_fan_out": ("trio_msgstream._trio.fanout", "open_fan_out"),
-    "FanOutHandle": ("trio_msgstream._trio.fanout_handle", "FanOutHandle"),
-    "FanOutCancelled": ("trio_msgstream._trio.fanout_results", "FanOutCancelled"),
-    "FanOutMetrics": ("trio_msgstream._trio.fanout_results", "FanOutMetrics"),
-    "FanOutResult": ("trio_msgstream._trio.fanout_results", "FanOutResult"),
-    "FanOutStatistics": ("trio_msgstream._trio.fanout_results", "FanOutStatistics"),
+    "FanOut": ("trio_msgstream._trio.fanout.scheduler", "FanOut"),
+    "open_fan_out": ("trio_msgstream._trio.fanout.scheduler", "open_fan_out"),
+    "FanOutHandle": ("trio_msgstream._trio.fanout.handle", "FanOutHandle"),
+    "FanOutCancelled": ("trio_msgstream._trio.fanout.results", "FanOutCancelled"),
+    "FanOutMetrics": ("trio_msgstream._trio.fanout.results", "FanOutMetrics"),
+    "FanOutResult": ("trio_msgstream._trio.fanout.results", "FanOutResult"),
+    "FanOutStatistics": ("trio_msgstream._trio.fanout.results", "FanOutStatistics"),
     "RawMessageStream": ("trio_msgstream._trio.raw", "RawMessageStream"),
     "MessageStream": ("trio_msgstream._trio.stream", "MessageStream"),
     "StreamStatistics": ("trio_msgstream._trio.stream", "StreamStatistics"),
@@ -200,8 +206,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "AsyncAnthropic": ("trio_msgstream._httpx.async_client", "AsyncClient"),
     "AsyncMessageStream": ("trio_msgstream._trio.stream", "MessageStream"),
     "Anthropic": ("trio_msgstream._sync.client", "Client"),
-    "beta_tool": ("trio_msgstream._core.tools", "tool"),
-    "beta_async_tool": ("trio_msgstream._core.tools", "tool"),
+    "beta_tool": ("trio_msgstream._core.typed_json.tools", "tool"),
+    "beta_async_tool": ("trio_msgstream._core.typed_json.tools", "tool"),
 }
 """Public name -> (module, attribute): imported on first use (PEP 562), so
 ``import trio_msgstream`` stays cheap."""

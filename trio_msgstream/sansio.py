@@ -6,15 +6,15 @@ trio or httpx (model: h11).
 """
 
 from . import _claim_public
-from ._core.accumulate import MessageAccumulator as MessageAccumulator
-from ._core.engine import StreamEngine as StreamEngine
-from ._core.events import parse_event as parse_event
-from ._core.retry import is_retryable as is_retryable
-from ._core.retry import retry_after_from_headers as retry_after_from_headers
-from ._core.retry import retry_delay as retry_delay
-from ._core.sse import NEED_DATA as NEED_DATA
-from ._core.sse import ServerSentEvent as ServerSentEvent
-from ._core.sse import SSEDecoder as SSEDecoder
+from ._core.request.retry import is_retryable as is_retryable
+from ._core.request.retry import retry_after_from_headers as retry_after_from_headers
+from ._core.request.retry import retry_delay as retry_delay
+from ._core.stream.accumulate import MessageAccumulator as MessageAccumulator
+from ._core.stream.engine import StreamEngine as StreamEngine
+from ._core.stream.events import parse_event as parse_event
+from ._core.stream.sse import NEED_DATA as NEED_DATA
+from ._core.stream.sse import ServerSentEvent as ServerSentEvent
+from ._core.stream.sse import SSEDecoder as SSEDecoder
 
 __all__ = [
     "NEED_DATA",

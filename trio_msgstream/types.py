@@ -7,19 +7,19 @@ its fields).
 """
 
 from . import _claim_public
-from ._core.blocks import *  # noqa: F403
-from ._core.blocks import __all__ as _blocks_all
-from ._core.events import *  # noqa: F403
-from ._core.events import __all__ as _events_all
-from ._core.models import Message as Message
-from ._core.models import StopDetails as StopDetails
-from ._core.param_types import *  # noqa: F403
-from ._core.param_types import __all__ as _param_types_all
-from ._core.params import MessageCountTokensParams as MessageCountTokensParams
-from ._core.params import MessageCreateParams as MessageCreateParams
-from ._core.params import MessageParam as MessageParam
-from ._core.params import ThinkingConfigParam as ThinkingConfigParam
-from ._core.params import ToolChoiceParam as ToolChoiceParam
+from ._core.schema.blocks import *  # noqa: F403
+from ._core.schema.blocks import __all__ as _blocks_all
+from ._core.schema.models import Message as Message
+from ._core.schema.models import StopDetails as StopDetails
+from ._core.schema.param_types import *  # noqa: F403
+from ._core.schema.param_types import __all__ as _param_types_all
+from ._core.schema.params import MessageCountTokensParams as MessageCountTokensParams
+from ._core.schema.params import MessageCreateParams as MessageCreateParams
+from ._core.schema.params import MessageParam as MessageParam
+from ._core.schema.params import ThinkingConfigParam as ThinkingConfigParam
+from ._core.schema.params import ToolChoiceParam as ToolChoiceParam
+from ._core.stream.events import *  # noqa: F403
+from ._core.stream.events import __all__ as _events_all
 
 __all__ = sorted(
     {

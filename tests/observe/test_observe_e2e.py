@@ -20,7 +20,7 @@ from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 import trio_msgstream as tms
-from trio_msgstream._core import observe
+from trio_msgstream._core.observe import telemetry as observe
 from trio_msgstream.testing import (
     FakeAnthropicServer,
     ScriptedResponse,

@@ -19,13 +19,13 @@ from _otel_support import Telemetry, telemetry_fixture, text_of
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
-from trio_msgstream._core import observe
 from trio_msgstream._core.exceptions import (
     APITimeoutError,
     OverloadedError,
     StreamProtocolError,
 )
-from trio_msgstream._core.models import Message, TextBlock, Usage
+from trio_msgstream._core.observe import telemetry as observe
+from trio_msgstream._core.schema.models import Message, TextBlock, Usage
 
 PARAMS: dict[str, Any] = {
     "model": "claude-sonnet-4-5",
@@ -487,7 +487,7 @@ _NO_OTEL = textwrap.dedent(
     import logging, sys
     {block}
     import trio_msgstream
-    from trio_msgstream._core import observe
+    from trio_msgstream._core.observe import telemetry as observe
     logging.getLogger("trio_msgstream").setLevel(logging.WARNING)
     obs = observe.observe_request(
         operation="chat", params={{"model": "m", "max_tokens": 1}}, stream=True,

@@ -23,7 +23,7 @@ for name in ("trio", "httpx"):
 package = types.ModuleType("trio_msgstream")
 package.__path__ = [str(ROOT / "trio_msgstream")]
 sys.modules["trio_msgstream"] = package
-engine_module = importlib.import_module("trio_msgstream._core.engine")
+engine_module = importlib.import_module("trio_msgstream._core.stream.engine")
 
 engine = engine_module.StreamEngine()
 body = (ROOT / "tests" / "fixtures" / "anthropic" / "docs_tool_use.sse").read_bytes()

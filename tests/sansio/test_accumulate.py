@@ -326,7 +326,7 @@ def test_engine_utf8_check_across_chunks() -> None:
 
 
 def test_complete_tool_input_is_parsed_exactly_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import trio_msgstream._core.accumulate as accumulate_module
+    import trio_msgstream._core.stream.accumulate as accumulate_module
 
     calls: list[str] = []
     real = accumulate_module.from_json

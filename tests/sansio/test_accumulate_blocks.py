@@ -15,7 +15,7 @@ import pytest
 
 import trio_msgstream as tms
 from trio_msgstream import MessageAccumulator, StreamEngine, parse_event
-from trio_msgstream._core.grammar import BEFORE, DONE, OPEN, TRANSITIONS, StreamGrammar
+from trio_msgstream._core.stream.grammar import BEFORE, DONE, OPEN, TRANSITIONS, StreamGrammar
 from trio_msgstream.types import (
     CompactionBlock,
     CompactionEvent,

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trio_msgstream._core.batch_build import (
+from trio_msgstream._core.batches.build import (
     MAX_BATCH_BYTES,
     MAX_BATCH_REQUESTS,
     BatchLimitError,
@@ -21,9 +21,7 @@ from trio_msgstream._core.batch_build import (
     check_batch_limits,
     split_batches,
 )
-from trio_msgstream._core.batch_results import BatchResultsDecoder, BatchResultsError
-from trio_msgstream._core.batch_wait import BatchWaiter, WaitPolicy
-from trio_msgstream._core.batches import (
+from trio_msgstream._core.batches.models import (
     BatchWaitTimeout,
     MessageBatch,
     MessageBatchCanceledResult,
@@ -33,13 +31,15 @@ from trio_msgstream._core.batches import (
     MessageBatchSucceededResult,
     MessageBatchUnknownResult,
 )
+from trio_msgstream._core.batches.results import BatchResultsDecoder, BatchResultsError
+from trio_msgstream._core.batches.wait import BatchWaiter, WaitPolicy
 from trio_msgstream._core.exceptions import (
     APIStatusError,
     InternalServerError,
     NotFoundError,
     status_error_class,
 )
-from trio_msgstream._core.sse import NEED_DATA
+from trio_msgstream._core.stream.sse import NEED_DATA
 
 
 def _line(custom_id: str, kind: str, text: str = "hi") -> bytes:

@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-from trio_msgstream._core.consumer import StreamConsumer
-from trio_msgstream._core.engine import StreamEngine
 from trio_msgstream._core.exceptions import (
     APIError,
     APITimeoutError,
@@ -17,6 +15,8 @@ from trio_msgstream._core.exceptions import (
     OverloadedError,
     StreamClosedError,
 )
+from trio_msgstream._core.stream.consumer import StreamConsumer
+from trio_msgstream._core.stream.engine import StreamEngine
 
 MESSAGE = {
     "id": "msg_1",

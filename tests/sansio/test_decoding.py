@@ -6,8 +6,8 @@ import zlib
 
 import pytest
 
-from trio_msgstream._core.decoding import ContentDecoder, content_decoder
 from trio_msgstream._core.exceptions import IncompleteStreamError, StreamProtocolError
+from trio_msgstream._core.stream.decoding import ContentDecoder, content_decoder
 
 
 def compress(data: bytes, wbits: int) -> bytes:

@@ -13,9 +13,9 @@ import pytest
 import trio_msgstream as tms
 from trio_msgstream._core import exceptions as exc_module
 from trio_msgstream._core.config import Timeout
-from trio_msgstream._core.engine import StreamEngine
-from trio_msgstream._core.request import RequestSpec
-from trio_msgstream._core.structured import StructuredOutputError
+from trio_msgstream._core.request.spec import RequestSpec
+from trio_msgstream._core.stream.engine import StreamEngine
+from trio_msgstream._core.typed_json.structured import StructuredOutputError
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "anthropic" / "docs_tool_use.sse"
 KEY = "sk-ant-api03-SECRETSECRETSECRET"
@@ -146,10 +146,10 @@ def test_request_spec_repr_hides_secrets() -> None:
 
 def _every_error_class() -> list[type[tms.MsgStreamError]]:
     # Import every module that defines errors, then walk the whole tree.
-    import trio_msgstream._core.batch_build
-    import trio_msgstream._core.batch_results
-    import trio_msgstream._core.batches
-    import trio_msgstream._core.structured
+    import trio_msgstream._core.batches.build
+    import trio_msgstream._core.batches.models
+    import trio_msgstream._core.batches.results
+    import trio_msgstream._core.typed_json.structured
     import trio_msgstream._trio.stream  # noqa: F401
 
     found: list[type[tms.MsgStreamError]] = []
@@ -202,7 +202,7 @@ def _structured_kwargs(name: str) -> dict[str, object]:
 def test_every_error_class_in_the_package_pickles(cls: type[tms.MsgStreamError]) -> None:
     name = cls.__qualname__
     if name == "BatchNotEndedError":
-        from trio_msgstream._core.batches import MessageBatch
+        from trio_msgstream._core.batches.models import MessageBatch
 
         batch = MessageBatch.model_validate(
             {

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE_DIR = Path(__file__).resolve().parents[2] / "trio_msgstream"
+PACKAGE = "trio_msgstream"
+PACKAGE_DIR = Path(__file__).resolve().parents[2] / PACKAGE
 
 ALLOWED: dict[str, set[str]] = {
     "_core": {"_core", "_version"},
@@ -30,44 +31,126 @@ BANNED_LIBRARIES: dict[str, set[str]] = {
     "_sync": {"trio", "outcome"},
 }
 
+CORE_GROUPS: dict[str, set[str]] = {
+    "base": {"base"},
+    "schema": {"base", "schema"},
+    "typed_json": {"base", "schema", "typed_json"},
+    "stream": {"base", "schema", "typed_json", "stream"},
+    "observe": {"base", "schema", "observe"},
+    "request": {"base", "schema", "typed_json", "stream", "observe", "request"},
+    "agents": {"base", "schema", "typed_json", "stream", "request", "agents"},
+    "batches": {"base", "schema", "typed_json", "stream", "request", "batches"},
+}
+"""The core's groups (its sub-packages; ``base`` is the modules directly in ``_core``)
+and the groups each may import at run time: the event stream and observation on the
+API's objects and typed JSON, the request on those, agents and batches on top. Imports
+under ``if TYPE_CHECKING:`` are exempt: they name types and load nothing."""
+
 
 def _modules(layer: str) -> list[Path]:
-    return sorted((PACKAGE_DIR / layer).glob("*.py"))
+    return sorted((PACKAGE_DIR / layer).rglob("*.py"))
 
 
-def _imported_layers(path: Path) -> set[tuple[str, str]]:
-    """(layer, library) pairs a module imports: sub-packages of ours and top-level libraries."""
-    tree = ast.parse(path.read_text())
-    found: set[tuple[str, str]] = set()
+def _module_name(path: Path) -> list[str]:
+    parts = list(path.relative_to(PACKAGE_DIR).with_suffix("").parts)
+    return parts[:-1] if parts[-1] == "__init__" else parts
+
+
+def _type_checking_nodes(tree: ast.Module) -> set[int]:
+    """ids of the import nodes inside ``if TYPE_CHECKING:`` blocks."""
+    inside: set[int] = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                inside.update(id(n) for n in ast.walk(child))
+    return inside
+
+
+def _imports(path: Path) -> list[tuple[str, list[str], bool]]:
+    """What a module imports: ("ours", module path below the package, type-only) or
+    ("lib", [top-level library], type-only)."""
+    tree = ast.parse(path.read_text())
+    type_only = _type_checking_nodes(tree)
+    package = _module_name(path)
+    if path.name != "__init__.py":
+        package = package[:-1]
+    found: list[tuple[str, list[str], bool]] = []
+    for node in ast.walk(tree):
+        typed = id(node) in type_only
         if isinstance(node, ast.ImportFrom):
             if node.level == 0 and node.module:
-                found.add(("lib", node.module.split(".")[0]))
-            elif node.level == 1:
-                found.add(("ours", path.parent.name))
-            elif node.level == 2 and node.module:
-                found.add(("ours", node.module.split(".")[0]))
+                top = node.module.split(".")
+                if top[0] == PACKAGE:
+                    found.append(("ours", top[1:], typed))
+                else:
+                    found.append(("lib", top[:1], typed))
+                continue
+            base = package[: len(package) - (node.level - 1)]
+            target = base + (node.module.split(".") if node.module else [])
+            found.append(("ours", target, typed))
         elif isinstance(node, ast.Import):
             for alias in node.names:
-                found.add(("lib", alias.name.split(".")[0]))
+                top = alias.name.split(".")
+                found.append(("ours" if top[0] == PACKAGE else "lib", top[1:] or top, typed))
     return found
+
+
+def _core_group(module: list[str]) -> str:
+    """The core group of a module path below the package (``["_core", "stream", ...]``)."""
+    if len(module) > 2:
+        return module[1]
+    if len(module) == 2 and (PACKAGE_DIR / module[0] / module[1] / "__init__.py").exists():
+        return module[1]
+    return "base"
 
 
 @pytest.mark.parametrize("layer", sorted(ALLOWED))
 def test_layer_imports_point_one_way(layer: str) -> None:
+    assert _modules(layer)
     for path in _modules(layer):
-        for kind, name in _imported_layers(path):
+        where = path.relative_to(PACKAGE_DIR)
+        for kind, target, _typed in _imports(path):
             if kind == "ours":
-                assert name in ALLOWED[layer], f"{layer}/{path.name} imports {name}"
+                assert target[0] in ALLOWED[layer], f"{where} imports {'.'.join(target)}"
             elif layer in BANNED_LIBRARIES:
-                assert name not in BANNED_LIBRARIES[layer], f"{layer}/{path.name} imports {name}"
+                assert target[0] not in BANNED_LIBRARIES[layer], f"{where} imports {target[0]}"
+
+
+def test_core_groups_import_downwards() -> None:
+    seen: set[str] = set()
+    for path in _modules("_core"):
+        group = _core_group(_module_name(path))
+        assert group in CORE_GROUPS, f"{group}: a new core group; place it in CORE_GROUPS"
+        seen.add(group)
+        for kind, target, typed in _imports(path):
+            if kind != "ours" or typed or target[:1] != ["_core"]:
+                continue
+            other = _core_group(target)
+            where = path.relative_to(PACKAGE_DIR)
+            assert other in CORE_GROUPS[group], f"{where} ({group}) imports {'.'.join(target)}"
+    assert seen == set(CORE_GROUPS)
+
+
+def test_no_folder_is_a_flat_room() -> None:
+    # Issue 20's rules: at most 25 hand-written modules a folder, and no four sibling
+    # modules sharing a name prefix (a prefix standing in for a folder).
+    for folder in [PACKAGE_DIR, *(p for p in PACKAGE_DIR.rglob("*") if p.is_dir())]:
+        names = [p.stem for p in folder.glob("*.py") if p.stem != "__init__"]
+        assert len(names) <= 25, f"{folder} holds {len(names)} modules"
+        prefixes: dict[str, int] = {}
+        for name in names:
+            head = name.lstrip("_").split("_")[0]
+            if head != name.lstrip("_"):
+                prefixes[head] = prefixes.get(head, 0) + 1
+        crowded = {p: n for p, n in prefixes.items() if n >= 4}
+        assert not crowded, f"{folder}: modules share a prefix {crowded}"
 
 
 def test_sync_transport_helpers_do_not_need_trio() -> None:
     # The sync client uses the httpx glue's shared helpers: those must not import trio.
-    for kind, name in _imported_layers(PACKAGE_DIR / "_httpx" / "transport.py"):
-        assert not (kind == "lib" and name == "trio")
-        assert not (kind == "ours" and name == "_trio")
+    for kind, target, _typed in _imports(PACKAGE_DIR / "_httpx" / "transport.py"):
+        assert not (kind == "lib" and target[0] == "trio")
+        assert not (kind == "ours" and target[0] == "_trio")
 
 
 def _import_with_blocked(
@@ -96,7 +179,7 @@ def _import_with_blocked(
 
 
 def _dotted(layer: str) -> list[str]:
-    return [f"{layer}.{path.stem}" for path in _modules(layer) if path.stem != "__init__"]
+    return [".".join(_module_name(path)) for path in _modules(layer)]
 
 
 @pytest.mark.slow  # starts a Python subprocess

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from trio_msgstream._core.consumer import StreamConsumer
-from trio_msgstream._core.engine import StreamEngine
-from trio_msgstream._core.events import RawContentBlockDeltaEvent, parse_event
 from trio_msgstream._core.exceptions import APIError
-from trio_msgstream._core.lazy_deltas import PendingDeltaEvent, scan_delta
+from trio_msgstream._core.stream.consumer import StreamConsumer
+from trio_msgstream._core.stream.engine import StreamEngine
+from trio_msgstream._core.stream.events import RawContentBlockDeltaEvent, parse_event
+from trio_msgstream._core.stream.lazy_deltas import PendingDeltaEvent, scan_delta
 from trio_msgstream.testing import split_events
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic"

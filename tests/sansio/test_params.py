@@ -11,7 +11,7 @@ import pytest
 from typing_extensions import Required
 
 import trio_msgstream as tms
-from trio_msgstream._core.params import API_VERSION_RULES, check_params
+from trio_msgstream._core.schema.params import API_VERSION_RULES, check_params
 from trio_msgstream.types import MessageCountTokensParams, MessageCreateParams, TextBlockParam
 
 USER = {"role": "user", "content": "hi"}

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trio_msgstream._core.partial_json import PartialJSONParser
+from trio_msgstream._core.typed_json.partial_json import PartialJSONParser
 
 JSON_VALUES = st.recursive(
     st.none()

@@ -12,8 +12,7 @@ import math
 
 import pytest
 
-from trio_msgstream._core.models import Usage
-from trio_msgstream._core.ratelimit import (
+from trio_msgstream._core.request.ratelimit import (
     GroupRateLimit,
     TokenBucket,
     estimate_tokens,
@@ -21,7 +20,8 @@ from trio_msgstream._core.ratelimit import (
     reset_delay,
     usage_tokens,
 )
-from trio_msgstream._core.retry import MAX_RETRY_AFTER
+from trio_msgstream._core.request.retry import MAX_RETRY_AFTER
+from trio_msgstream._core.schema.models import Usage
 
 WALL = datetime.datetime(2026, 11, 30, 12, 0, 0, tzinfo=datetime.timezone.utc).timestamp()
 """The injected wall clock: 2026-11-30T12:00:00Z."""

@@ -28,7 +28,8 @@ import pytest
 from anthropic.lib.streaming._beta_messages import accumulate_event
 
 import trio_msgstream as tms
-from trio_msgstream._core import blocks, events, models
+from trio_msgstream._core.schema import blocks, models
+from trio_msgstream._core.stream import events
 from trio_msgstream.sansio import StreamEngine
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic"

@@ -14,8 +14,8 @@ from anthropic.types.model import Model as SDKModel
 
 import trio_msgstream
 from trio_msgstream import errors
-from trio_msgstream._core import model_names
 from trio_msgstream._core.exceptions import error_code_of, status_error_class
+from trio_msgstream._core.schema import model_names
 
 
 def _sdk_error_names() -> list[str]:

@@ -21,9 +21,9 @@ from trio_msgstream._core.exceptions import (
     OverloadedError,
     StreamProtocolError,
 )
-from trio_msgstream._core.request import RequestSpec
-from trio_msgstream._core.session import CONTENT_TYPE_PREVIEW, RequestSession
-from trio_msgstream._core.status import MAX_ERROR_BODY, status_error
+from trio_msgstream._core.request.session import CONTENT_TYPE_PREVIEW, RequestSession
+from trio_msgstream._core.request.spec import RequestSpec
+from trio_msgstream._core.request.status import MAX_ERROR_BODY, status_error
 
 SSE = {"content-type": "text/event-stream; charset=utf-8"}
 
@@ -189,7 +189,7 @@ def test_retry_after_headers(headers: dict[str, str], wait: float) -> None:
 
 
 def test_retry_after_http_date() -> None:
-    from trio_msgstream._core.retry import retry_after_from_headers
+    from trio_msgstream._core.request.retry import retry_after_from_headers
 
     date = "Wed, 21 Oct 2026 07:28:10 GMT"
     import email.utils

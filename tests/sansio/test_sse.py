@@ -1,4 +1,4 @@
-"""Tests for the sans-IO SSE decoder, ``trio_msgstream._core.sse``."""
+"""Tests for the sans-IO SSE decoder, ``trio_msgstream._core.stream.sse``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trio_msgstream._core.exceptions import StreamProtocolError
-from trio_msgstream._core.sse import (
+from trio_msgstream._core.stream.sse import (
     DEFAULT_MAX_EVENT_SIZE,
     NEED_DATA,
     NeedData,
@@ -459,16 +459,16 @@ for name in ("trio", "httpx", "pydantic", "pydantic_core"):
 pkg = types.ModuleType("trio_msgstream")
 pkg.__path__ = [sys.argv[1]]
 sys.modules["trio_msgstream"] = pkg
-importlib.import_module("trio_msgstream._core.sse")
+importlib.import_module("trio_msgstream._core.stream.sse")
 print(sorted(m for m in sys.modules if m.startswith("trio_msgstream.")))
 """
 
 
 @pytest.mark.slow  # starts a Python subprocess
 def test_sse_imports_no_trio_httpx_or_pydantic() -> None:
-    import trio_msgstream._core.sse as sse
+    import trio_msgstream._core.stream.sse as sse
 
-    package_dir = str(Path(sse.__file__).parent.parent)
+    package_dir = str(Path(sse.__file__).parents[2])
     result = subprocess.run(
         [sys.executable, "-c", _ISOLATED_IMPORT, package_dir],
         capture_output=True,
@@ -478,5 +478,6 @@ def test_sse_imports_no_trio_httpx_or_pydantic() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
         "['trio_msgstream._core', 'trio_msgstream._core.error_codes',"
-        " 'trio_msgstream._core.exceptions', 'trio_msgstream._core.sse']"
+        " 'trio_msgstream._core.exceptions', 'trio_msgstream._core.stream',"
+        " 'trio_msgstream._core.stream.sse']"
     )

@@ -12,9 +12,9 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from trio_msgstream._core.events import TextEvent
-from trio_msgstream._core.models import Message
-from trio_msgstream._core.structured import (
+from trio_msgstream._core.schema.models import Message
+from trio_msgstream._core.stream.events import TextEvent
+from trio_msgstream._core.typed_json.structured import (
     OutputParser,
     OutputRefusedError,
     OutputTracker,

@@ -9,8 +9,8 @@ import pytest
 from pydantic import BaseModel
 
 import trio_msgstream as tms
-from trio_msgstream._core.tool_runner import ToolRunnerState
-from trio_msgstream._core.tools import (
+from trio_msgstream._core.agents.tool_runner import ToolRunnerState
+from trio_msgstream._core.typed_json.tools import (
     MAX_ERROR_TEXT,
     FunctionTool,
     ToolError,

@@ -12,7 +12,7 @@ import trio.testing
 from _failure_support import fake_client
 from _shared import PARAMS
 
-from trio_msgstream._core.decoding import DEFAULT_MAX_DECODED_CHUNK
+from trio_msgstream._core.stream.decoding import DEFAULT_MAX_DECODED_CHUNK
 from trio_msgstream._trio.producer import MAX_BATCH_EVENTS
 from trio_msgstream.testing import ScriptedResponse, sse_bytes, text_response
 

@@ -413,7 +413,7 @@ async def test_stream_protocol_errors(entry: str, case: str) -> None:
 
 
 async def test_oversize_event_is_a_protocol_error() -> None:
-    from trio_msgstream._core.sse import DEFAULT_MAX_EVENT_SIZE
+    from trio_msgstream._core.stream.sse import DEFAULT_MAX_EVENT_SIZE
 
     head = b"\n\n".join(text_response("Hi").body.split(b"\n\n")[:2]) + b"\n\n"
     huge = b"event: content_block_delta\ndata: " + b"x" * (DEFAULT_MAX_EVENT_SIZE + 10)

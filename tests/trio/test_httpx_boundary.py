@@ -22,8 +22,8 @@ import trio
 from _failure_support import API_KEY, PARAMS
 
 import trio_msgstream as tms
-from trio_msgstream._core.decoding import DEFAULT_MAX_DECODED_CHUNK
-from trio_msgstream._core.sse import DEFAULT_MAX_EVENT_SIZE
+from trio_msgstream._core.stream.decoding import DEFAULT_MAX_DECODED_CHUNK
+from trio_msgstream._core.stream.sse import DEFAULT_MAX_EVENT_SIZE
 from trio_msgstream.testing import (
     FakeAnthropicServer,
     ScriptedResponse,

@@ -59,8 +59,8 @@ def open_after_stop(pings_every: float) -> ScriptedResponse:
 
 def test_session_holds_at_most_one_ping_before_content() -> None:
     from trio_msgstream._core.config import Timeout
-    from trio_msgstream._core.request import RequestSpec
-    from trio_msgstream._core.session import RequestSession
+    from trio_msgstream._core.request.session import RequestSession
+    from trio_msgstream._core.request.spec import RequestSpec
 
     spec = RequestSpec("POST", "/v1/messages", {}, b"", Timeout(), max_retries=2)
     session = RequestSession(spec, now=0.0, mode="stream")

@@ -189,7 +189,7 @@ async def test_sampling_parameters_are_checked_before_sending(
 async def test_deprecated_model_warns_at_the_callers_line(
     server: FakeAnthropicServer, client: tms.AsyncClient
 ) -> None:
-    from trio_msgstream._core.model_names import DEPRECATED_MODELS
+    from trio_msgstream._core.schema.model_names import DEPRECATED_MODELS
 
     old_model = next(iter(DEPRECATED_MODELS))
     server.enqueue(text_response("ok"))

@@ -28,9 +28,9 @@ from typing import IO, Any
 
 import trio
 
-from .._core.batch_build import MAX_BATCH_REQUESTS, BatchLimitError
-from .._core.batch_wait import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL
-from .._core.batches import MessageBatch
+from .._core.batches.build import MAX_BATCH_REQUESTS, BatchLimitError
+from .._core.batches.models import MessageBatch
+from .._core.batches.wait import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL
 from .._core.exceptions import MsgStreamError
 from .._httpx.async_client import AsyncClient
 from .._trio.batches import AsyncBatches

@@ -24,13 +24,13 @@ from urllib.parse import urlsplit
 
 import trio
 
-from .._core.events import TextEvent
 from .._core.exceptions import MsgStreamError
-from .._core.models import Message
+from .._core.schema.models import Message
+from .._core.stream.events import TextEvent
 from .._httpx.async_client import AsyncClient
-from .._trio.fanout import open_fan_out
-from .._trio.fanout_handle import FanOutHandle
-from .._trio.fanout_results import FanOutResult
+from .._trio.fanout.handle import FanOutHandle
+from .._trio.fanout.results import FanOutResult
+from .._trio.fanout.scheduler import open_fan_out
 from .board import Board, Progress, progress_handler
 from .options import (
     EXIT_OK,

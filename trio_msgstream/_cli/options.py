@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from .._core import model_names
 from .._core.config import NOT_GIVEN, NotGiven, Timeout, TimeoutTypes
+from .._core.schema import model_names
 from .._version import __version__
 
 __all__ = [

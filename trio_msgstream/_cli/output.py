@@ -17,7 +17,6 @@ from typing import Any
 import pydantic
 
 from .._core.config import Timeout
-from .._core.events import MessageStreamEvent
 from .._core.exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -26,8 +25,9 @@ from .._core.exceptions import (
     MsgStreamError,
     StreamProtocolError,
 )
-from .._core.handlers import is_api_event
-from .._core.models import Message, TextBlock
+from .._core.schema.models import Message, TextBlock
+from .._core.stream.events import MessageStreamEvent
+from .._core.stream.handlers import is_api_event
 from .options import EXIT_API_ERROR, EXIT_TIMEOUT
 
 __all__ = [

@@ -54,7 +54,7 @@ from .error_codes import CODE_CLASS_NAMES, STATUS_CLASS_NAMES, TYPE_CLASS_NAMES
 from .error_codes import error_code_of as error_code_of
 
 if TYPE_CHECKING:
-    from .models import Message
+    from .schema.models import Message
 
 __all__ = [
     "APIConnectionError",

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from .._core.calls import Call
-from .._core.client_config import ClientConfig, Namespace
-from .._core.request import RequestSpec
+from .._core.request.calls import Call
+from .._core.request.client_config import ClientConfig, Namespace
+from .._core.request.spec import RequestSpec
 from .._trio.messages import AsyncBeta, AsyncMessages, AsyncModels
 from .._trio.request import execute, open_body
 from .._trio.wire import WireResponse

@@ -37,7 +37,6 @@ from typing import Any
 import httpx
 
 from .._core.config import Timeout
-from .._core.decoding import ContentDecoder, content_decoder
 from .._core.exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -46,8 +45,9 @@ from .._core.exceptions import (
     TimeoutKind,
 )
 from .._core.redact import MASK, SECRET_HEADERS, redact_bytes, secret_values
-from .._core.request import RequestSpec
-from .._core.status import status_error
+from .._core.request.spec import RequestSpec
+from .._core.request.status import status_error
+from .._core.stream.decoding import ContentDecoder, content_decoder
 
 __all__ = [
     "HttpxResponseView",

@@ -17,17 +17,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import Unpack
 
-from .._core import batch_calls as calls
-from .._core import batch_ops as ops
-from .._core.calls import Call
+from .._core.batches import calls, ops
 from .._core.exceptions import APIError
+from .._core.request.calls import Call
 from .request import SyncPaginator
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from .._core.batch_build import BatchRequestsInput
-    from .._core.batches import DeletedMessageBatch, MessageBatch, MessageBatchPage
+    from .._core.batches.build import BatchRequestsInput
+    from .._core.batches.models import DeletedMessageBatch, MessageBatch, MessageBatchPage
     from .client import Client
 
 __all__ = ["BatchResults", "Batches"]

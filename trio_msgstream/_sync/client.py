@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 import httpx
 from typing_extensions import Unpack
 
-from .._core.calls import Call
-from .._core.client_config import ClientConfig, Namespace
-from .._core.endpoints import (
+from .._core.request.calls import Call
+from .._core.request.client_config import ClientConfig, Namespace
+from .._core.request.endpoints import (
     MessageTokensCount,
     ModelInfo,
     ModelListParams,
@@ -28,10 +28,10 @@ from .._core.endpoints import (
     models_retrieve_call,
     parsed_reply,
 )
-from .._core.models import Message
-from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs
-from .._core.request import RequestSpec
-from .._core.structured import ParsedMessage, output_parser
+from .._core.request.options import CountTokensKwargs, MessageKwargs, StreamKwargs
+from .._core.request.spec import RequestSpec
+from .._core.schema.models import Message
+from .._core.typed_json.structured import ParsedMessage, output_parser
 from .._httpx.transport import build_httpx_request, default_ssl_context, map_httpx_errors
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts

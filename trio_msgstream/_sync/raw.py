@@ -12,9 +12,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .._core.config import DRAIN_TIMEOUT
-from .._core.events import RawMessageStreamEvent
 from .._core.exceptions import APIConnectionError, APIError
-from .._core.session import RequestSession
+from .._core.request.session import RequestSession
+from .._core.stream.events import RawMessageStreamEvent
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The synchronous driver of a request session: attempts, response heads, bodies.
 
 The same rules as the trio driver, from the same sans-IO
-:class:`~trio_msgstream._core.session.RequestSession`; waiting is ``time.sleep`` and
+:class:`~trio_msgstream._core.request.session.RequestSession`; waiting is ``time.sleep`` and
 the clock is :func:`time.monotonic`. Without cancel scopes, ``content_idle`` and
 ``deadline`` are enforced by clamping each request's httpx timeouts to them (the
 session computes the clamps) and by checking the clock whenever a chunk arrives.
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from typing_extensions import Unpack
 
-from .._core.calls import Call, PageCall
 from .._core.config import MAX_RESPONSE_BODY
 from .._core.exceptions import APIError
-from .._core.request import RequestSpec
-from .._core.session import RequestSession, SessionLabels, SessionMode
+from .._core.request.calls import Call, PageCall
+from .._core.request.session import RequestSession, SessionLabels, SessionMode
+from .._core.request.spec import RequestSpec
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:

@@ -2,8 +2,8 @@
 
 There is no background task and no thread: the consumer's own thread pulls the body,
 one network chunk at a time, through a generator (the "producer") that feeds the same
-:class:`~trio_msgstream._core.session.RequestSession` the trio producer feeds, and the
-same :class:`~trio_msgstream._core.consumer.StreamConsumer` keeps the position, the
+:class:`~trio_msgstream._core.request.session.RequestSession` the trio producer feeds, and the
+same :class:`~trio_msgstream._core.stream.consumer.StreamConsumer` keeps the position, the
 final message and the end-hook rules. A failure before any content reached the
 consumer is retried as in the async client.
 
@@ -24,18 +24,18 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .._core.config import DRAIN_TIMEOUT
-from .._core.consumer import StreamConsumer, StreamView, joined_text
-from .._core.events import MessageStreamEvent, TextEvent
 from .._core.exceptions import APIError
-from .._core.handlers import (
+from .._core.request.spec import RequestSpec
+from .._core.schema.models import ContentBlock, Message
+from .._core.stream.consumer import StreamConsumer, StreamView, joined_text
+from .._core.stream.events import MessageStreamEvent, TextEvent
+from .._core.stream.handlers import (
     handler_call,
     is_api_event,
     on_text_takes_snapshot,
     overridden_handlers,
 )
-from .._core.models import ContentBlock, Message
-from .._core.request import RequestSpec
-from .._core.structured import OutputParser, OutputTracker
+from .._core.typed_json.structured import OutputParser, OutputTracker
 from .request import new_session, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 

@@ -24,10 +24,10 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .._core.models import ContentBlock, ToolUseBlock
-from .._core.structured import ParsedMessage
-from .._core.tool_runner import ToolCall, ToolRunnerBase
-from .._core.tools import FunctionTool, tool_error_block, tool_result_block
+from .._core.agents.tool_runner import ToolCall, ToolRunnerBase
+from .._core.schema.models import ContentBlock, ToolUseBlock
+from .._core.typed_json.structured import ParsedMessage
+from .._core.typed_json.tools import FunctionTool, tool_error_block, tool_result_block
 from .stream import SyncMessageStream
 
 if TYPE_CHECKING:

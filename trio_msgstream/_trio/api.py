@@ -12,8 +12,8 @@ from typing_extensions import Unpack
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE
 from .._core.exceptions import APIError
-from .._core.options import StreamKwargs
-from .._core.structured import OutputTracker, output_parser
+from .._core.request.options import StreamKwargs
+from .._core.typed_json.structured import OutputTracker, output_parser
 from .stream import MessageStream
 from .wire import WireClient
 

@@ -22,19 +22,18 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import trio
 from typing_extensions import Unpack
 
-from .._core import batch_calls as calls
-from .._core import batch_ops as ops
-from .._core.calls import Call
+from .._core.batches import calls, ops
 from .._core.exceptions import APIError
+from .._core.request.calls import Call
 from .pages import AsyncPaginator
 from .wire import WireClient
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from .._core.batch_build import BatchRequestsInput
-    from .._core.batches import DeletedMessageBatch, MessageBatch, MessageBatchPage
-    from .._core.request import RequestSpec
+    from .._core.batches.build import BatchRequestsInput
+    from .._core.batches.models import DeletedMessageBatch, MessageBatch, MessageBatchPage
+    from .._core.request.spec import RequestSpec
 
 __all__ = ["AsyncBatchClient", "AsyncBatchResults", "AsyncBatches"]
 
@@ -76,7 +75,7 @@ class AsyncBatches:
     Every method takes ``betas=[...]`` (the ``anthropic-beta`` header) and the
     per-request options ``timeout``, ``max_retries``, ``extra_headers``,
     ``extra_query`` and ``extra_body``; see the ``*Params`` types of
-    ``trio_msgstream._core.batch_calls`` for the rest.
+    ``trio_msgstream._core.batches.calls`` for the rest.
     """
 
     def __init__(self, client: AsyncBatchClient, *, beta: bool = False) -> None:

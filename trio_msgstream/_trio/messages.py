@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from typing_extensions import Unpack
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE
-from .._core.endpoints import (
+from .._core.request.endpoints import (
     MessageTokensCount,
     ModelInfo,
     ModelListParams,
@@ -25,9 +25,9 @@ from .._core.endpoints import (
     models_retrieve_call,
     parsed_reply,
 )
-from .._core.models import Message
-from .._core.options import CountTokensKwargs, MessageKwargs, StreamKwargs
-from .._core.structured import ParsedMessage
+from .._core.request.options import CountTokensKwargs, MessageKwargs, StreamKwargs
+from .._core.schema.models import Message
+from .._core.typed_json.structured import ParsedMessage
 from .api import MessageStreamManager
 from .pages import AsyncPaginator
 from .raw import RawMessageStream, open_raw_stream

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Generic, TypeVar
 
-from .._core.calls import PageCall
+from .._core.request.calls import PageCall
 from .request import execute
 from .wire import WireClient
 

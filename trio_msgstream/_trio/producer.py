@@ -45,12 +45,12 @@ import outcome
 import trio
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE, DRAIN_TIMEOUT
-from .._core.decoding import DEFAULT_MAX_DECODED_CHUNK
-from .._core.engine import StreamEngine
-from .._core.events import MessageStreamEvent
 from .._core.exceptions import APIConnectionError, APIError, IncompleteStreamError
-from .._core.request import RequestSpec
-from .._core.session import RequestSession
+from .._core.request.session import RequestSession
+from .._core.request.spec import RequestSpec
+from .._core.stream.decoding import DEFAULT_MAX_DECODED_CHUNK
+from .._core.stream.engine import StreamEngine
+from .._core.stream.events import MessageStreamEvent
 from .request import close_response, new_session, open_checked, run_attempts
 from .wire import WireClient, WireResponse
 

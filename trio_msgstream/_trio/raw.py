@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from .._core.events import RawMessageStreamEvent
 from .._core.exceptions import APIConnectionError, APIError
-from .._core.request import RequestSpec
-from .._core.session import RequestSession
+from .._core.request.session import RequestSession
+from .._core.request.spec import RequestSpec
+from .._core.stream.events import RawMessageStreamEvent
 from .producer import drain_body
 from .request import close_response, new_session, open_checked, run_attempts
 from .wire import WireClient, WireResponse

@@ -3,7 +3,7 @@
 Every request of the async client runs here: the stream producer, the raw stream,
 non-streaming ``create()`` and the endpoints (:func:`execute`, :func:`open_body`).
 The rules (retries, waits, verdicts, timeouts) are the sans-IO
-:class:`~trio_msgstream._core.session.RequestSession`'s; this module does the waiting
+:class:`~trio_msgstream._core.request.session.RequestSession`'s; this module does the waiting
 (``trio.sleep``, cancel scopes) and the I/O (through the :class:`WireClient` seam).
 """
 
@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 import trio
 from typing_extensions import Unpack
 
-from .._core.calls import Call
 from .._core.config import MAX_RESPONSE_BODY
 from .._core.exceptions import APIError
-from .._core.request import RequestSpec
-from .._core.session import RequestSession, SessionLabels, SessionMode
+from .._core.request.calls import Call
+from .._core.request.session import RequestSession, SessionLabels, SessionMode
+from .._core.request.spec import RequestSpec
 from .wire import WireClient, WireResponse
 
 __all__ = [

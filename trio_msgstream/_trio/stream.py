@@ -3,7 +3,7 @@
 A :class:`MessageStream` holds its :class:`~trio_msgstream._trio.producer.StreamProducer`
 (it does not inherit it, so a user's ``on_*`` subclass shares its namespace with
 two private attributes only) and a sans-IO
-:class:`~trio_msgstream._core.consumer.StreamConsumer` that keeps the position, the
+:class:`~trio_msgstream._core.stream.consumer.StreamConsumer` that keeps the position, the
 final message and the end-hook rules — the same object the sync stream uses.
 
 Iteration hands out the events of one network chunk without a scheduler round trip;
@@ -21,17 +21,17 @@ import outcome
 import trio
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE
-from .._core.consumer import StreamConsumer, StreamView, joined_text
-from .._core.events import MessageStreamEvent, TextEvent
 from .._core.exceptions import APIError, StreamClosedError
-from .._core.handlers import (
+from .._core.request.spec import RequestSpec
+from .._core.schema.models import ContentBlock, Message
+from .._core.stream.consumer import StreamConsumer, StreamView, joined_text
+from .._core.stream.events import MessageStreamEvent, TextEvent
+from .._core.stream.handlers import (
     handler_call,
     is_api_event,
     on_text_takes_snapshot,
     overridden_handlers,
 )
-from .._core.models import ContentBlock, Message
-from .._core.request import RequestSpec
 from .producer import StreamProducer, incomplete_if_cancelled
 from .wire import WireClient
 

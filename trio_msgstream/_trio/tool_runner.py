@@ -18,7 +18,7 @@ Theory of operation::
         (``stream=True``) or the final message.
 
 Tools never raise into the runner: a tool's exception becomes an ``is_error`` result
-(see :mod:`trio_msgstream._core.tools`), a tool that outlives ``tool_timeout`` is
+(see :mod:`trio_msgstream._core.typed_json.tools`), a tool that outlives ``tool_timeout`` is
 cancelled and reported as an error result, an unknown tool name gets an error result.
 ``trio.Cancelled`` is never captured: cancelling the scope around the runner cancels
 the running tools and the stream, and the ``async with`` returns only when they are
@@ -40,10 +40,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
 
-from .._core.models import ContentBlock, ToolUseBlock
-from .._core.structured import ParsedMessage
-from .._core.tool_runner import ToolCall, ToolRunnerBase
-from .._core.tools import tool_error_block, tool_result_block
+from .._core.agents.tool_runner import ToolCall, ToolRunnerBase
+from .._core.schema.models import ContentBlock, ToolUseBlock
+from .._core.typed_json.structured import ParsedMessage
+from .._core.typed_json.tools import tool_error_block, tool_result_block
 from .api import _sole_cancelled, start_message_stream
 from .stream import MessageStream
 
@@ -53,7 +53,7 @@ if sys.version_info < (3, 11):  # pragma: no cover
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from .fanout import FanOut
+    from .fanout.scheduler import FanOut
 
 __all__ = ["DEFAULT_TOOL_TIMEOUT", "AsyncToolRunner"]
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
 from .._core.config import Timeout
-from .._core.request import RequestSpec
+from .._core.request.spec import RequestSpec
 
 __all__ = ["RequestSpec", "WireResponse", "WireClient"]
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._core.engine import StreamEngine
+from .._core.stream.engine import StreamEngine
 from ._responses import ScriptedResponse
 from ._server import RecordedRequest, Responder
 from ._transcripts import (

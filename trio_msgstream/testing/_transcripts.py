@@ -14,13 +14,13 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._core.accumulate import MessageAccumulator
-from .._core.events import parse_event
+from .._core.stream.accumulate import MessageAccumulator
+from .._core.stream.events import parse_event
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-from .._core.model_names import DEFAULT_MODEL as _CURRENT_DEFAULT_MODEL
+from .._core.schema.model_names import DEFAULT_MODEL as _CURRENT_DEFAULT_MODEL
 
 __all__ = [
     "DEFAULT_MODEL",

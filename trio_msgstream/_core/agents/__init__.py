@@ -1,0 +1,1 @@
+"""Agent loops: the tool runner's state machine."""

@@ -1,0 +1,1 @@
+"""Observation of requests: OpenTelemetry spans, metrics and log records."""

@@ -1,0 +1,59 @@
+"""Turning an error response into the right typed exception. Pure (sans-IO)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..exceptions import APIStatusError, status_error_class
+
+__all__ = ["MAX_ERROR_BODY", "status_error"]
+
+MAX_ERROR_BODY = 64 * 1024
+"""Bytes of an error response body that are read; the rest is discarded."""
+
+
+def status_error(
+    status_code: int,
+    body: bytes,
+    *,
+    request_id: str | None,
+    response: Any = None,
+    request: Any = None,
+) -> APIStatusError:
+    """The :class:`APIStatusError` subclass for a non-2xx response.
+
+    The message is the API's ``error.message`` when the body is the usual JSON error
+    object, otherwise a short, bounded preview of the body (an HTML error page from a
+    proxy, say).
+    """
+    text = body.decode("utf-8", "replace")
+    decoded: object = text
+    error_type: str | None = None
+    detail = ""
+    try:
+        decoded = json.loads(text) if text else None
+    except ValueError:
+        decoded = text
+    if isinstance(decoded, dict):
+        error = decoded.get("error")
+        if isinstance(error, dict):
+            error_type = error.get("type") if isinstance(error.get("type"), str) else None
+            message = error.get("message")
+            detail = message if isinstance(message, str) else ""
+    if not detail:
+        preview = " ".join(text.split())
+        detail = preview[:200] + ("..." if len(preview) > 200 else "")
+    cls = status_error_class(status_code)
+    message = f"Error code: {status_code}" + (f" - {error_type}" if error_type else "")
+    if detail:
+        message += f": {detail}"
+    return cls(
+        message,
+        status_code=status_code,
+        request_id=request_id,
+        type=error_type,
+        response=response,
+        request=request,
+        body=decoded,
+    )

@@ -1,0 +1,298 @@
+"""The stream engine: response bytes in, consumer events out, errors typed.
+
+Part of the sans-IO core (no trio, no httpx). Both the trio runtime and the sync client
+drive this same object, so decoding, validation, accumulation and the failure rules
+exist once.
+
+Theory of operation: :meth:`StreamEngine.receive_data` feeds body bytes to the SSE
+decoder, validates each complete SSE event into a typed event, applies it to the
+:class:`MessageAccumulator` and returns what the consumer should see. It raises for
+everything that is not a clean stream:
+
+- an ``error`` event: the :class:`APIStatusError` subclass its ``error.type`` names,
+  marked ``mid_stream``;
+- malformed SSE/JSON, bytes that are not UTF-8 (binary garbage; the SSE spec would
+  silently replace them), a grammar violation (in raw mode too: a block index that
+  was never started or is out of order) or an oversize event:
+  :class:`StreamProtocolError`;
+- end of data before ``message_stop``: :class:`IncompleteStreamError`.
+
+Every error raised after ``message_start`` carries ``partial_message``. Once an error
+has been raised, the engine is failed and raises the same error again when fed.
+
+The hot path: a chunk that is exactly one event skips the decoder's queue, and with
+``lazy_deltas`` (the accumulating stream's engine) a canonical delta is applied from
+its JSON without building the pydantic event (see :mod:`.lazy_deltas`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from typing import Any
+
+from ..exceptions import (
+    APIError,
+    APIStatusError,
+    IncompleteStreamError,
+    StreamProtocolError,
+    error_class_for_type,
+)
+from ..redact import redact
+from ..schema.models import Message
+from .accumulate import MessageAccumulator
+from .events import (
+    MessageStreamEvent,
+    RawErrorEvent,
+    RawMessageStreamEvent,
+    parse_event,
+)
+from .grammar import StreamGrammar
+from .lazy_deltas import PendingDeltaEvent, scan_delta
+from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
+
+__all__ = ["StreamEngine"]
+
+
+class StreamEngine:
+    """Decode, validate and accumulate one Messages API event stream.
+
+    Args:
+        accumulate: Build the message (the default). With ``False`` the engine only
+            decodes and validates: the least memory, no snapshot, no derived events.
+        max_event_size: The largest SSE event accepted, in bytes.
+        request_id: Put on errors raised from this stream.
+        secrets: The client's own key and token (see ``HttpxResponseView.secrets``):
+            redacted from mid-stream errors, whose text comes from the server.
+        lazy_deltas: With ``accumulate``: a ``content_block_delta`` in its canonical
+            shape is applied straight from its JSON, and stands in the returned events
+            as a :class:`~trio_msgstream._core.stream.lazy_deltas.PendingDeltaEvent` whose typed
+            event is built only if a consumer is handed it (the stream consumer does
+            that). Errors, and the typed event once built, are the same.
+    """
+
+    def __init__(
+        self,
+        *,
+        accumulate: bool = True,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        request_id: str | None = None,
+        secrets: tuple[str, ...] = (),
+        lazy_deltas: bool = False,
+    ) -> None:
+        self._decoder = SSEDecoder(max_event_size=max_event_size)
+        self._accumulator = MessageAccumulator() if accumulate else None
+        self._lazy = lazy_deltas and accumulate
+        self.request_id: str | None = request_id
+        """Put on the errors this engine raises."""
+        self.secrets: tuple[str, ...] = secrets
+        """Redacted from the errors this engine builds from the stream's text."""
+        self._stopped = False
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        self._utf8_partial = False
+        self._grammar = StreamGrammar()
+        self._error: APIError | None = None
+        self.events_received: int = 0
+        """Typed events decoded so far (pings included)."""
+
+    @property
+    def accumulator(self) -> MessageAccumulator | None:
+        return self._accumulator
+
+    @property
+    def done(self) -> bool:
+        """``message_stop`` has been received."""
+        return self._stopped
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    @property
+    def bytes_received(self) -> int:
+        return self._decoder.bytes_received
+
+    def snapshot(self) -> Message | None:
+        """The message accumulated so far (``None`` before ``message_start``)."""
+        return self._accumulator.snapshot() if self._accumulator is not None else None
+
+    def receive_data(self, data: bytes) -> list[MessageStreamEvent]:
+        """Feed body bytes; return the events now complete, in order.
+
+        Bytes that arrive after ``message_stop`` are decoded for validity but yield
+        nothing (the API sends none).
+
+        Raises:
+            APIStatusError: A mid-stream ``error`` event (the subclass its type names).
+            StreamProtocolError: Malformed or out-of-order data.
+        """
+        return self._receive(data)
+
+    def receive_raw(self, data: bytes) -> list[RawMessageStreamEvent]:
+        """Like :meth:`receive_data` for an engine made with ``accumulate=False``."""
+        return self._receive(data)
+
+    def _receive(self, data: bytes) -> list[Any]:
+        if self._error is not None:
+            raise self._error
+        try:
+            if self._utf8_partial or not data.isascii():
+                bad_utf8 = self._check_utf8(data)
+            else:
+                bad_utf8 = None  # the usual chunk: ASCII, nothing pending
+            if bad_utf8 is not None:
+                # The bytes before the invalid sequence may complete events: they
+                # belong in the partial message whatever the chunking was.
+                valid, error = bad_utf8
+                self._feed_and_salvage(valid)
+                raise error
+            try:
+                single = self._decoder.receive_single(data)
+            except StreamProtocolError:
+                self._salvage()
+                raise
+            if single is not None:
+                out: list[Any] = []
+                self._take(single[0], single[1], out)
+                return out
+            return self._drain()
+        except APIError as exc:
+            raise self._fail(exc) from None
+
+    def _salvage(self) -> None:
+        # The decoder failed (an oversize event) after completing some events of the
+        # same chunk: they still belong in the partial message.
+        try:
+            self._drain()
+        except APIError:
+            pass  # the decoder's own error, raised by the caller
+
+    def _feed_and_salvage(self, data: bytes) -> None:
+        try:
+            self._decoder.receive_data(data)
+        except StreamProtocolError:
+            pass  # the invalid UTF-8 is the error reported
+        self._salvage()
+
+    def _check_utf8(self, data: bytes) -> tuple[bytes, StreamProtocolError] | None:
+        # An event stream is UTF-8 text; binary garbage is a protocol error, not
+        # text with U+FFFD in it. A sequence cut at the chunk end is completed by
+        # the next chunk (and at EOF it is part of the truncation, not an error).
+        # Most chunks are pure ASCII: that needs no decoding, unless a multi-byte
+        # sequence from the previous chunk is waiting to be completed.
+        # Returns ``None`` for valid text, else the valid prefix and the error.
+        if not self._utf8_partial and data.isascii():
+            return None
+        pending = len(self._utf8.getstate()[0])
+        try:
+            self._utf8.decode(data)
+        except UnicodeDecodeError as exc:
+            position = self.bytes_received - pending + exc.start
+            return data[: max(exc.start - pending, 0)], StreamProtocolError(
+                f"the body is not UTF-8 text (byte offset {position})"
+            )
+        self._utf8_partial = bool(self._utf8.getstate()[0])
+        return None
+
+    def receive_eof(self) -> list[Any]:
+        """Signal the end of the body; return any events it completed.
+
+        Raises:
+            IncompleteStreamError: The body ended before ``message_stop``.
+        """
+        if self._error is not None:
+            raise self._error
+        try:
+            self._decoder.receive_data(b"")
+            out = self._drain()
+        except APIError as exc:
+            raise self._fail(exc) from None
+        if not self._stopped:
+            raise self._fail(self._incomplete("the stream ended before message_stop"))
+        return out
+
+    def fail(self, exc: APIError) -> APIError:
+        """Record a failure that happened outside the engine (a transport error or a
+        timeout), attach the partial message, and return the error to raise."""
+        if self._error is not None and exc is not self._error:
+            return exc
+        return self._fail(exc)
+
+    def incomplete(self, reason: str) -> IncompleteStreamError:
+        """An :class:`IncompleteStreamError` for a body cut off by the transport."""
+        return self._incomplete(reason)
+
+    def _incomplete(self, reason: str) -> IncompleteStreamError:
+        detail = f"{reason} ({self._decoder.bytes_received} bytes, {self.events_received} events"
+        if self._decoder.discarded_at_eof:
+            detail += "; an unterminated event was discarded"
+        return IncompleteStreamError(detail + ")")
+
+    def _fail(self, exc: APIError) -> APIError:
+        if exc.partial_message is None:
+            exc.partial_message = self.snapshot()
+        if isinstance(exc, APIStatusError) and exc.request_id is None:
+            exc.request_id = self.request_id
+        self._error = exc
+        return exc
+
+    def _drain(self) -> list[Any]:
+        next_event = self._decoder.next_event
+        out: list[Any] = []
+        while True:
+            sse = next_event()
+            if sse is NEED_DATA:
+                return out
+            assert not isinstance(sse, type(NEED_DATA))
+            self._take(sse.event, sse.data, out)
+
+    def _take(self, name: str, data: str, out: list[Any]) -> None:
+        # One SSE event: validated, applied, and its consumer events appended to out.
+        accumulator = self._accumulator
+        if self._lazy and name == "content_block_delta":
+            scanned = scan_delta(data)
+            if scanned is not None:
+                assert accumulator is not None
+                self.events_received += 1
+                out += accumulator.apply_value(PendingDeltaEvent(data), *scanned)
+                return
+        event = parse_event(name, data)
+        self.events_received += 1
+        if isinstance(event, RawErrorEvent):
+            raise self._error_event(event)
+        if accumulator is not None:
+            out += accumulator.apply(event)
+            self._stopped = accumulator.done
+            return
+        self._check_raw_grammar(event)
+        out.append(event)
+
+    def _error_event(self, event: RawErrorEvent) -> APIStatusError:
+        cls, status = error_class_for_type(event.error.type)
+        body: object = event.model_dump()
+        message = event.error.message or event.error.type
+        if self.secrets:
+            message = redact(message, self.secrets)
+            body = json.loads(redact(json.dumps(body), self.secrets))
+        return cls(
+            message,
+            status_code=status,
+            type=event.error.type,
+            mid_stream=True,
+            request_id=self.request_id,
+            body=body,
+        )
+
+    def _check_raw_grammar(self, event: RawMessageStreamEvent) -> None:
+        # Raw mode keeps no message, but checks the stream's shape with the same
+        # transition table as the accumulator (one message_start first, blocks
+        # started in index order, deltas and stops only for open blocks).
+        kind = event.type
+        if kind == "content_block_delta":
+            self._grammar.delta(event.index)  # type: ignore[union-attr]
+        elif kind == "message_start":
+            message = getattr(event, "message", None)
+            self._grammar.step(kind, initial_blocks=len(getattr(message, "content", None) or ()))
+        else:
+            self._grammar.step(kind, getattr(event, "index", None))
+            self._stopped = self._grammar.done
