@@ -28,7 +28,6 @@ from .._core.request.endpoints import (
     models_retrieve_call,
     parsed_reply,
 )
-from .._core.request.options import CountTokensKwargs, MessageKwargs, StreamKwargs
 from .._core.request.spec import RequestSpec
 from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage, output_parser
@@ -41,6 +40,7 @@ from .stream import SyncMessageStream, SyncMessageStreamManager
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from .._core.request.kwargs import CountTokensKwargs, MessageKwargs, StreamKwargs
     from .batches import Batches
     from .tool_runner import ToolRunner
 

@@ -25,7 +25,6 @@ from .._core.request.endpoints import (
     models_retrieve_call,
     parsed_reply,
 )
-from .._core.request.options import CountTokensKwargs, MessageKwargs, StreamKwargs
 from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage
 from .api import MessageStreamManager
@@ -35,6 +34,7 @@ from .request import execute
 from .stream import MessageStream
 
 if TYPE_CHECKING:
+    from .._core.request.kwargs import CountTokensKwargs, MessageKwargs, StreamKwargs
     from .batches import AsyncBatches
     from .tool_runner import AsyncToolRunner
 

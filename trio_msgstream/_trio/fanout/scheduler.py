@@ -30,14 +30,13 @@ import math
 import sys
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import outcome
 import trio
 from typing_extensions import Unpack
 
 from ..._core.config import DEFAULT_MAX_BUFFER_SIZE
-from ..._core.request.options import StreamKwargs
 from ..._core.schema.models import Message, Usage
 from ..._core.stream.events import TextEvent
 from ..api import _sole_cancelled, start_message_stream
@@ -46,6 +45,9 @@ from ..wire import WireClient
 from .gate import GroupGate, ItemClient
 from .handle import DONE, QUEUED, RUNNING, FanOutHandle
 from .results import FanOutCancelled, FanOutResult, FanOutStatistics
+
+if TYPE_CHECKING:
+    from ..._core.request.kwargs import StreamKwargs
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
