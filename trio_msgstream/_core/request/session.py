@@ -89,6 +89,26 @@ class RequestSession:
         params: The request's parameters, for telemetry (the model, max_tokens).
     """
 
+    __slots__ = (
+        "_batch_had_content",
+        "_ended",
+        "_held",
+        "_held_pings",
+        "_idle",
+        "_last_error",
+        "_paused_remaining",
+        "_slack",
+        "attempts",
+        "content_delivered",
+        "deadline_at",
+        "engine",
+        "idle_deadline",
+        "mode",
+        "observation",
+        "spec",
+        "transport_read_limit",
+    )
+
     def __init__(
         self,
         spec: RequestSpec,
