@@ -17,10 +17,14 @@ Every contender gets the same bytes; what each one does with them:
   limit (``httpx.Client``, bytes read and discarded).
 - ``sdk``: the official ``anthropic`` SDK under asyncio, ``AsyncAnthropic().messages
   .stream()`` + ``text_stream`` + ``get_final_message()``.
+- ``raw_httpx2``, ``ours_stream_httpx2``, ``ours_text_httpx2``: ``raw_httpx``,
+  ``ours_stream`` and ``ours_text`` on an ``httpx2.AsyncClient`` (the library's choice
+  of default HTTP library is measured by them).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from array import array
@@ -35,7 +39,8 @@ HEADERS = {
 }
 KEEPALIVE = 20  # httpx's default idle keep-alive connections, for every contender
 CONNECT_TIMEOUT = 60.0
-TRIO = ("raw_httpx", "raw_sse", "ours_stream", "ours_text", "ours_handlers", "ours_raw")
+HTTPX2 = ("raw_httpx2", "ours_stream_httpx2", "ours_text_httpx2")
+TRIO = ("raw_httpx", "raw_sse", "ours_stream", "ours_text", "ours_handlers", "ours_raw", *HTTPX2)
 ASYNCIO = ("sdk",)
 SYNC = ("raw_httpx_sync", "ours_sync")
 ALL = TRIO + ASYNCIO + SYNC
@@ -154,8 +159,18 @@ def split_sse(buf: bytes, tracker: Tracker | None) -> tuple[int, bytes]:
 # --------------------------------------------------------------------------- trio / asyncio
 
 
-def httpx_async_client() -> Any:
-    import httpx
+def http_library(contender: str) -> tuple[str, str]:
+    """(the contender measured, the HTTP library it runs on): ``*_httpx2`` is the
+    contender of the same name on httpx2."""
+    if contender == "raw_httpx2":
+        return "raw_httpx", "httpx2"
+    if contender.endswith("_httpx2"):
+        return contender.removesuffix("_httpx2"), "httpx2"
+    return contender, "httpx"
+
+
+def httpx_async_client(library: str = "httpx") -> Any:
+    httpx = importlib.import_module(library)
 
     return httpx.AsyncClient(
         timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT),
@@ -168,7 +183,8 @@ def async_factory(contender: str, base_url: str) -> tuple[Any, One]:
     url = base_url + "/v1/messages"
     if contender == "sdk":
         return _sdk_factory(base_url)
-    http = httpx_async_client()
+    contender, library = http_library(contender)
+    http = httpx_async_client(library)
     if contender == "raw_httpx":
 
         async def raw_httpx(model: str, probe: Probe) -> int:

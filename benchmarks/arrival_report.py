@@ -14,6 +14,9 @@ LABELS = {
     "ours_sync": "(s) sync Client, stream()",
     "raw_httpx_sync": "(a-sync) raw httpx.Client",
     "sdk": "(c) anthropic SDK, asyncio",
+    "raw_httpx2": "(a2) raw httpx2, trio",
+    "ours_stream_httpx2": "(d2) open_message_stream, get_final_message, on httpx2",
+    "ours_text_httpx2": "(f2) open_message_stream, text_stream, on httpx2",
 }
 
 

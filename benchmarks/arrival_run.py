@@ -130,6 +130,9 @@ def main() -> int:
             "note: the anthropic SDK is not installed; its contender is left out", file=sys.stderr
         )
         contenders.remove("sdk")
+    if not _have("httpx2"):
+        print("note: httpx2 is not installed; its contenders are left out", file=sys.stderr)
+        contenders = [c for c in contenders if not c.endswith("httpx2")]
     results = {"machine": machine_info(), "arrivals": run_arrivals(args, contenders, sections)}
     results["issue11_targets"] = evaluate(results["arrivals"])
     out_dir = Path(args.out)

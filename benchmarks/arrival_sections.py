@@ -20,7 +20,7 @@ BULK_CONTENDERS = ALL
 # bulk scaling section for its small sizes.
 TOOL_CONTENDERS = ("raw_httpx", "raw_sse", "ours_stream", "ours_raw", "ours_sync")
 SCALING_CONTENDERS = ("raw_httpx", "raw_sse", "ours_stream", "ours_raw", "sdk")
-KNEE_CONTENDERS = ("raw_httpx", "ours_text", "sdk")
+KNEE_CONTENDERS = ("raw_httpx", "ours_text", "sdk", "raw_httpx2", "ours_text_httpx2")
 FIXED_CONTENDERS = (
     "raw_httpx",
     "raw_sse",
@@ -29,8 +29,21 @@ FIXED_CONTENDERS = (
     "ours_handlers",
     "ours_raw",
     "sdk",
+    "raw_httpx2",
+    "ours_stream_httpx2",
+    "ours_text_httpx2",
 )
-SLOW_CONTENDERS = ("raw_httpx", "raw_sse", "ours_stream", "ours_text", "ours_raw", "sdk")
+SLOW_CONTENDERS = (
+    "raw_httpx",
+    "raw_sse",
+    "ours_stream",
+    "ours_text",
+    "ours_raw",
+    "sdk",
+    "raw_httpx2",
+    "ours_stream_httpx2",
+    "ours_text_httpx2",
+)
 FIRST_CONTENDERS = (
     "raw_httpx",
     "ours_text",
@@ -40,7 +53,7 @@ FIRST_CONTENDERS = (
     "raw_httpx_sync",
     "ours_sync",
 )
-QUICK_CONTENDERS = ("raw_httpx", "ours_text", "ours_stream", "ours_sync")
+QUICK_CONTENDERS = ("raw_httpx", "ours_text", "ours_stream", "ours_sync", "ours_text_httpx2")
 
 
 class Config:

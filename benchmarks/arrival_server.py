@@ -153,7 +153,7 @@ async def _serve(max_seconds: float) -> None:
     async with server:
         try:
             await asyncio.wait_for(asyncio.shield(stdin_closed), timeout=max_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             print("arrival_server: --max-seconds reached, stopping", file=sys.stderr)
     os._exit(0)  # the executor thread still blocks in stdin.read; do not wait for it
 

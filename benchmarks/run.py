@@ -113,7 +113,7 @@ def machine_info() -> dict[str, Any]:
         except Exception:
             versions[name] = None
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "python": platform.python_version(),
@@ -370,6 +370,9 @@ def main() -> int:
             "note: the anthropic SDK is not installed; its contender is left out", file=sys.stderr
         )
         chosen.remove("sdk")
+    if importlib.util.find_spec("httpx2") is None:
+        print("note: httpx2 is not installed; its contenders are left out", file=sys.stderr)
+        chosen = [c for c in chosen if not c.endswith("httpx2")]
     contenders = [c for c in chosen if c in ALL]
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)

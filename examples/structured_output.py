@@ -31,7 +31,7 @@ from trio_msgstream.testing import (
     text_response,
 )
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5-5"
 
 
 class Trip(BaseModel):
@@ -57,7 +57,7 @@ async def open_client() -> AsyncIterator[tms.AsyncClient]:
     )
     async with open_fake_anthropic(responder=script) as server:
         print(
-            f"trio_msgstream: ANTHROPIC_API_KEY is not set; using the embedded local "
+            f"trio-msgstream: ANTHROPIC_API_KEY is not set; using the embedded local "
             f"server at {server.base_url} (scripted answers)",
             file=sys.stderr,
         )

@@ -32,7 +32,7 @@ from trio_msgstream.testing import (
     tool_calls_response,
 )
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5-5"
 START = 0.0
 running = 0
 most_at_once = 0
@@ -97,7 +97,7 @@ async def open_client() -> AsyncIterator[tms.AsyncClient]:
     )
     async with open_fake_anthropic(responder=script) as server:
         print(
-            f"trio_msgstream: ANTHROPIC_API_KEY is not set; using the embedded local "
+            f"trio-msgstream: ANTHROPIC_API_KEY is not set; using the embedded local "
             f"server at {server.base_url} (scripted answers)",
             file=sys.stderr,
         )

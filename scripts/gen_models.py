@@ -129,6 +129,29 @@ def tag_of(cls: type[pydantic.BaseModel]) -> str | None:
     return None
 
 
+def tagged_union(
+    alias: str, static: list[str], lines: list[str], known: list[str], doc: str | None = None
+) -> str:
+    """The code of one tagged union, in two forms.
+
+    Type checkers see the union of the known members only: a catch-all member whose
+    ``type`` is a plain ``str`` would stop ``x.type == "text"`` from narrowing (the
+    official SDK's unions leave it out too). At run time the union is discriminated by
+    ``type`` with the catch-all for a tag it does not know, so a new kind of object is
+    kept.
+    """
+    runtime = (
+        f"    {alias} = Annotated[\n"
+        + "\n    | ".join(lines).replace("\n    |     ", "\n    | ")
+        + f",\n    Discriminator(_tagged({sorted(known)!r})),\n]\n"
+    )
+    runtime = "\n".join(("    " + line) if line else line for line in runtime.split("\n"))
+    code = f"if TYPE_CHECKING:\n    {alias}: TypeAlias = " + " | ".join(static) + "\n"
+    if doc:
+        code += f'    """{doc}"""\n'
+    return code + "else:\n" + runtime.removeprefix("    ")
+
+
 class Gen:
     def __init__(self) -> None:
         self.classes: dict[str, list[type[pydantic.BaseModel]]] = {}
@@ -248,12 +271,7 @@ class Gen:
             kind = "list" if text.startswith("list[") else text
             lines.append(f'    Annotated[{text}, Tag("{kind}")]')
         lines.append('    Annotated[UnknownObject, Tag("unknown")]')
-        code = (
-            f"{alias} = Annotated[\n"
-            + "\n    | ".join(lines).replace("\n    |     ", "\n    | ")
-            + f",\n    Discriminator(_tagged({sorted(known)!r})),\n]\n"
-        )
-        self.unions[alias] = code
+        self.unions[alias] = tagged_union(alias, [*names, *extra], lines, known)
         self.union_keys[key] = alias
         return alias
 
@@ -332,14 +350,18 @@ Part of the sans-IO core (no trio, no httpx). Content blocks and the objects the
 deltas, usage, stop details, container, diagnostics, context management and input
 transformations, for both the regular and the beta endpoints (one class per object).
 Every class keeps unknown fields, every union of tagged objects falls back to
-:class:`UnknownObject` for a ``type`` it does not know, enumerations are plain strings.
+:class:`UnknownObject` (content blocks: :class:`UnknownBlock`, deltas:
+:class:`UnknownDelta`) for a ``type`` it does not know, enumerations are plain strings.
+Type checkers see each union without its catch-all (as the official SDK's unions), so
+that ``block.type == "text"`` narrows to :class:`TextBlock`; code that wants the unknown
+kinds tests ``isinstance(block, UnknownBlock)``.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
@@ -418,14 +440,14 @@ def main() -> None:
             continue
         tags = [tag_of(gen.classes[m][0]) for m in members]
         lines = [f'    Annotated[{m}, Tag("{t}")]' for m, t in zip(members, tags, strict=True)]
-        lines.append(f'    Annotated[{fallbacks.get(our, "UnknownObject")}, Tag("unknown")]')
-        root_unions.append(
-            f"{our} = Annotated[\n"
-            + "\n    | ".join(lines).replace("\n    |     ", "\n    | ")
-            + f",\n    Discriminator(_tagged({sorted(tags)!r})),\n]\n"
-            + f'"""Any {our}; an unknown ``type`` validates as '
-            + f':class:`{fallbacks.get(our, "UnknownObject")}`."""\n'
+        fallback = fallbacks.get(our, "UnknownObject")
+        lines.append(f'    Annotated[{fallback}, Tag("unknown")]')
+        doc = (
+            f"Any {our}. Type checkers see the known classes, so that\n"
+            f'    ``x.type == "..."`` narrows; at run time an unknown ``type`` validates as\n'
+            f"    :class:`{fallback}` (kept, not dropped)."
         )
+        root_unions.append(tagged_union(our, members, lines, [t or "" for t in tags], doc))
     exported = sorted(
         set(gen.order)
         | {"UnknownObject", "UnknownBlock", "UnknownDelta"}

@@ -22,14 +22,14 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, NotRequired, Required, Union, get_args, get_origin, get_type_hints
 
 import anthropic.types.beta.message_count_tokens_params as BC
 import anthropic.types.beta.message_create_params as BM
 import anthropic.types.message_count_tokens_params as RC
 import anthropic.types.message_create_params as RM
 import pydantic
-from typing_extensions import NotRequired, Required, is_typeddict
+from typing_extensions import is_typeddict
 
 OUT = Path(__file__).resolve().parents[1] / "trio_msgstream" / "_core" / "schema" / "param_types.py"
 
@@ -220,13 +220,34 @@ Part of the sans-IO core. Only for type checkers: at run time these are plain di
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
+from typing import Literal, Required, TypeAlias
 
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from .blocks import ContentBlock
 
 '''
+
+
+def split_tools(code: str) -> tuple[str, str]:
+    """The ``MessageCreateParamsBase`` class as two: ``_MessageCreateFieldsExceptTools``
+    (what the tool runner takes beside its own ``tools``) and ``_MessageCreateFields``
+    adding ``tools``; and the union of one ``tools`` entry."""
+    lines = code.splitlines()
+    prefix = "    tools: Iterable["
+    (tools,) = [line for line in lines if line.startswith(prefix)]
+    union = tools[len(prefix) : -1]
+    rest = "\n".join(line for line in lines if line != tools) + "\n"
+    rest = rest.replace(
+        "class MessageCreateParamsBase(TypedDict, total=False):",
+        "class _MessageCreateFieldsExceptTools(TypedDict, total=False):",
+    )
+    fields = (
+        "class _MessageCreateFields(_MessageCreateFieldsExceptTools, total=False):\n"
+        '    """MessageCreateParamsBase."""\n\n'
+        "    tools: Iterable[ToolUnionParam]\n"
+    )
+    return rest + "\n\n" + fields, union
 
 
 def main() -> None:
@@ -235,11 +256,15 @@ def main() -> None:
         gen.collect(root)
     names = [n for n in gen.order if n not in ROOT_NAMES]
     body = "\n\n".join(gen.class_code(n) for n in names)
-    base = "\n\n".join(gen.class_code(n) for n in gen.order if n in ROOT_NAMES)
-    base = base.replace("class MessageCreateParamsBase(", "class _MessageCreateFields(")
-    base = base.replace("class MessageCountTokensParams(", "class _MessageCountTokensFields(")
-    text = HEADER + "__all__ = [\n" + "".join(f'    "{n}",\n' for n in sorted(names)) + "]\n\n\n"
-    text += body + "\n\n" + base
+    create, tools_union = split_tools(gen.class_code("MessageCreateParamsBase"))
+    count = gen.class_code("MessageCountTokensParams")
+    count = count.replace("class MessageCountTokensParams(", "class _MessageCountTokensFields(")
+    count = count.replace(f"Iterable[{tools_union}]", "Iterable[ToolUnionParam]")
+    exported = sorted([*names, "ToolUnionParam"])
+    text = HEADER + "__all__ = [\n" + "".join(f'    "{n}",\n' for n in exported) + "]\n\n\n"
+    text += body + "\n\n" + f"ToolUnionParam: TypeAlias = {tools_union}\n"
+    text += '"""One entry of ``tools``: a custom tool, a server tool, an MCP toolset."""\n\n\n'
+    text += create + "\n\n" + count
     OUT.write_text(text)
     ruff = [sys.executable, "-m", "ruff"]
     subprocess.run([*ruff, "format", "-q", str(OUT)], check=True)

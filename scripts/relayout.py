@@ -238,6 +238,9 @@ def _fix_relative(path: Path, lines: list[str]) -> list[str]:
     return out
 
 
+_IMPORTED = re.compile(r" import (?P<names>[\w, ]+)")
+
+
 def _fix_absolute(text: str) -> str:
     """Dotted (``trio_msgstream._core.sse``) and slashed (``_core/sse.py``) paths."""
 
@@ -246,6 +249,11 @@ def _fix_absolute(text: str) -> str:
         first = tail.split(".")[1] if tail.startswith(".") else None
         if first is not None and (_exists(f"{old}.{first}") or f"{old}.{first}" in INVERSE):
             return m.group(0)  # already the new package and one of its modules
+        imported = _IMPORTED.match(m.string, m.end())
+        if not tail and imported and _is_package(old):
+            names = _imported_names(imported["names"])
+            if names and all(_exists(f"{old}.{n}") for n in names):
+                return m.group(0)  # ``from <new package> import <its modules>``
         return f"{PKG}.{MOVES[old]}{tail}"
 
     olds = sorted(MOVES, key=len, reverse=True)

@@ -10,6 +10,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+TEST_HTTP = os.environ.get("TRIO_MSGSTREAM_TEST_HTTP", "httpx")
+"""The HTTP library of the clients the library makes in this run (``httpx`` or
+``httpx2``): ``TRIO_MSGSTREAM_TEST_HTTP=httpx2 pytest`` (``nox -s tests_httpx2``) runs
+the suite on httpx2 (``conftest.py`` makes it the default)."""
+
 API_KEY = "sk-test-secret-key-123"
 """The key every test client sends (the fake server accepts any)."""
 

@@ -8,6 +8,10 @@
 - ``blackhole``: a URL whose connect never completes (for connect timeouts).
 - ``params``: a fresh copy of the default request parameters (``_shared.PARAMS``).
 
+``TRIO_MSGSTREAM_TEST_HTTP=httpx2`` makes httpx2 the library of every client the
+library makes in the run (``_shared.TEST_HTTP``); tests that build their own httpx
+clients or mocks keep theirs.
+
 Every test has a time limit (pytest-timeout, ``timeout`` in pyproject.toml); tests
 marked ``slow`` (stress tests, and tests that start a subprocess: the CLI as a
 process, the examples, the docs' code blocks, fresh-interpreter import checks) get
@@ -25,15 +29,20 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from _shared import API_KEY, PARAMS
+from _shared import API_KEY, PARAMS, TEST_HTTP
 
 import trio_msgstream as tms
+from trio_msgstream._httpx import library
 from trio_msgstream.testing import (
     FakeAnthropicServer,
     default_responder,
     fake_anthropic_in_thread,
     open_fake_anthropic,
 )
+
+if TEST_HTTP not in library.LIBRARY_NAMES:
+    raise pytest.UsageError(f"TRIO_MSGSTREAM_TEST_HTTP must be one of {library.LIBRARY_NAMES}")
+library.preferred = (TEST_HTTP, *[n for n in library.LIBRARY_NAMES if n != TEST_HTTP])  # type: ignore[assignment]
 
 SLOW_TIMEOUT = 300
 """Seconds a ``slow`` test may take (the default limit is for everything else)."""

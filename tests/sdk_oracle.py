@@ -51,3 +51,40 @@ def sdk_request_body(method: str, **kwargs: Any) -> dict[str, Any]:
             del exc
     assert len(bodies) == 1, bodies
     return bodies[0]
+
+
+def sdk_input_json_snapshots(
+    body: bytes, *, betas: list[str] | None = None
+) -> tuple[list[Any], dict[str, Any]]:
+    """What the SDK's streaming helper shows for an SSE ``body``: the ``snapshot`` of
+    every ``input_json`` event, and the final message's dump. With ``betas`` the
+    request goes through ``client.beta.messages.stream(betas=...)``."""
+    import anthropic
+    import httpx2
+
+    def handler(request: Any) -> Any:
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    snapshots: list[Any] = []
+    with httpx2.Client(transport=httpx2.MockTransport(handler)) as http:
+        client = anthropic.Anthropic(
+            api_key="sk-oracle", base_url="http://oracle", http_client=http
+        )
+        params: dict[str, Any] = {
+            "model": "claude-sonnet-5-5",
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": "hi"}],
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            manager: Any = (
+                client.beta.messages.stream(betas=betas, **params)
+                if betas is not None
+                else client.messages.stream(**params)
+            )
+            with manager as stream:
+                for event in stream:
+                    if event.type == "input_json":
+                        snapshots.append(json.loads(json.dumps(event.snapshot)))
+                final = stream.get_final_message()
+    return snapshots, final.model_dump(mode="json", exclude_none=True)

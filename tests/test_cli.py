@@ -16,6 +16,7 @@ import pytest
 from _cli_support import run_cli, run_cli_process
 from _shared import env_without_anthropic
 
+from trio_msgstream._core.schema import model_names
 from trio_msgstream.testing import (
     FakeAnthropicServer,
     ScriptedResponse,
@@ -214,3 +215,16 @@ def test_installed_script_prints_usage() -> None:
         result.stdout
     )
     assert result.stderr == ""
+
+
+@pytest.mark.slow
+def test_deprecated_model_notice_without_python_warning() -> None:
+    # As users run it: the interpreter's default filters show DeprecationWarnings of
+    # ``__main__``, so the raw warning (file path, source line) would print here.
+    model = next(iter(model_names.DEPRECATED_MODELS))
+    result = run_cli_process("--model", model, "Say hi")
+    assert result.returncode == 0, result.stderr
+    assert "DeprecationWarning" not in result.stderr
+    assert ".py:" not in result.stderr
+    notices = [line for line in result.stderr.splitlines() if model in line]
+    assert notices == [f"trio-msgstream: warning: {model_names.deprecation_notice(model)}"]

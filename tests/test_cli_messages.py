@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from _cli_support import run_cli
 
+from trio_msgstream._core.schema import model_names
 from trio_msgstream.testing import (
     FakeAnthropicServer,
     ScriptedResponse,
@@ -193,3 +194,15 @@ def test_fan_out_json_is_compact_lines(tmp_path: os.PathLike[str]) -> None:
         record = json.loads(line)
         assert line == json.dumps(record, separators=(",", ":"), ensure_ascii=False)
         assert set(record) == {"index", "prompt", "text", "message"}
+
+
+def test_deprecated_model_is_a_one_line_notice(server: FakeAnthropicServer) -> None:
+    # A CLI user gets the library's deprecation text as one line on stderr, not a
+    # Python warning with a file path (in this process, pytest's warnings are errors).
+    model = next(iter(model_names.DEPRECATED_MODELS))
+    result = run_cli("--model", model, "hi", ANTHROPIC_BASE_URL=server.base_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"trio-msgstream: warning: {model_names.deprecation_notice(model)}"
+    ]
+    assert server.requests[-1].json["model"] == model

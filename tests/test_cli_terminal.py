@@ -8,95 +8,21 @@ sequences the board uses), and the final screen is checked.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
-import re
-import select
-import struct
 import subprocess
 import sys
-import termios
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from _shared import env_without_anthropic
+from _terminal_support import WIDTH, Screen, pty_pair, read_until_closed
 
 from trio_msgstream.testing import FakeAnthropicServer, fake_anthropic_in_thread, text_response
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pseudo-terminals")
 
 PROMPTS = ["first prompt", "second prompt", "third prompt", "fourth prompt"]
-WIDTH, HEIGHT = 100, 24
-
-
-class Screen:
-    """Enough of a terminal for the board: text, CR/LF, cursor up (F), erase (K, J)."""
-
-    _CSI = re.compile(r"\x1b\[(\d*)([A-Za-z])")
-
-    def __init__(self, width: int) -> None:
-        self.width = width
-        self.rows: list[list[str]] = [[]]
-        self.row = 0
-        self.col = 0
-
-    def _line(self) -> list[str]:
-        while len(self.rows) <= self.row:
-            self.rows.append([])
-        return self.rows[self.row]
-
-    def feed(self, text: str) -> None:
-        pos = 0
-        while pos < len(text):
-            match = self._CSI.match(text, pos)
-            if match is not None:
-                self._csi(int(match.group(1) or 0), match.group(2))
-                pos = match.end()
-                continue
-            char = text[pos]
-            pos += 1
-            if char == "\r":
-                self.col = 0
-            elif char == "\n":
-                self.row += 1
-                self._line()
-            else:
-                assert char != "\x1b", f"unexpected escape sequence at {text[pos - 1 : pos + 8]!r}"
-                if self.col >= self.width:  # the terminal would wrap
-                    self.row += 1
-                    self.col = 0
-                line = self._line()
-                while len(line) < self.col:
-                    line.append(" ")
-                if self.col < len(line):
-                    line[self.col] = char
-                else:
-                    line.append(char)
-                self.col += 1
-
-    def _csi(self, number: int, command: str) -> None:
-        if command == "F":
-            self.row = max(self.row - max(number, 1), 0)
-            self.col = 0
-        elif command == "K":
-            assert number == 2
-            self._line().clear()
-        elif command == "J":
-            assert number == 0
-            line = self._line()
-            del line[self.col :]
-            del self.rows[self.row + 1 :]
-        else:
-            raise AssertionError(f"unexpected CSI {command!r}")
-
-    def text(self) -> list[str]:
-        lines = ["".join(row).rstrip() for row in self.rows]
-        while lines and not lines[-1]:
-            lines.pop()
-        return lines
 
 
 def test_screen_model() -> None:
@@ -120,34 +46,6 @@ def _answer(i: int) -> str:
     return f"Answer {i}: " + " ".join(f"w{i}.{n}" for n in range(12))
 
 
-def _pty_pair() -> tuple[int, int]:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", HEIGHT, WIDTH, 0, 0))
-    return master, slave
-
-
-def _read_until_closed(master: int, process: subprocess.Popen[bytes], timeout: float) -> bytes:
-    data = bytearray()
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            process.kill()
-            raise AssertionError(f"the CLI did not finish; output so far: {bytes(data)!r}")
-        ready, _, _ = select.select([master], [], [], remaining)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: every slave descriptor is closed
-            break
-        if not chunk:
-            break
-        data.extend(chunk)
-    process.wait(timeout=30)
-    return bytes(data)
-
-
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "trio_msgstream", *args]
 
@@ -169,7 +67,7 @@ def test_board_on_a_terminal_never_covers_the_answers(
     server: FakeAnthropicServer, tmp_path: Path
 ) -> None:
     _enqueue_slow_answers(server)
-    master, slave = _pty_pair()
+    master, slave = pty_pair()
     try:
         process = subprocess.Popen(
             _cli(
@@ -186,7 +84,7 @@ def test_board_on_a_terminal_never_covers_the_answers(
             env=_env(),
         )
         os.close(slave)
-        raw = _read_until_closed(master, process, timeout=60).decode("utf-8")
+        raw = read_until_closed(master, process, timeout=60).decode("utf-8")
     finally:
         os.close(master)
     assert process.returncode == 0, raw
@@ -209,7 +107,7 @@ def test_board_on_stderr_terminal_with_stdout_piped(
     server: FakeAnthropicServer, tmp_path: Path
 ) -> None:
     _enqueue_slow_answers(server)
-    master, slave = _pty_pair()
+    master, slave = pty_pair()
     try:
         process = subprocess.Popen(
             _cli("--base-url", server.base_url, "--fan-out", str(_prompts_file(tmp_path))),
@@ -220,7 +118,7 @@ def test_board_on_stderr_terminal_with_stdout_piped(
         )
         os.close(slave)
         assert process.stdout is not None
-        stderr = _read_until_closed(master, process, timeout=60).decode("utf-8")
+        stderr = read_until_closed(master, process, timeout=60).decode("utf-8")
         stdout = process.stdout.read().decode("utf-8")
         process.stdout.close()
     finally:
@@ -239,7 +137,7 @@ def test_no_board_when_stderr_is_not_a_terminal(
     server: FakeAnthropicServer, tmp_path: Path
 ) -> None:
     _enqueue_slow_answers(server)
-    master, slave = _pty_pair()
+    master, slave = pty_pair()
     try:
         process = subprocess.Popen(
             _cli("--base-url", server.base_url, "--fan-out", str(_prompts_file(tmp_path))),
@@ -250,7 +148,7 @@ def test_no_board_when_stderr_is_not_a_terminal(
         )
         os.close(slave)
         assert process.stderr is not None
-        stdout = _read_until_closed(master, process, timeout=60).decode("utf-8")
+        stdout = read_until_closed(master, process, timeout=60).decode("utf-8")
         stderr = process.stderr.read().decode("utf-8")
         process.stderr.close()
     finally:

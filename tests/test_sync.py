@@ -6,6 +6,7 @@ import threading
 import time
 from typing import Any
 
+import httpx
 import pytest
 from _shared import API_KEY, PARAMS
 
@@ -299,6 +300,32 @@ def test_close_early(sync_client: tms.Client, sync_server: FakeAnthropicServer) 
     assert [name for name, _ in stream.calls].count("end") == 1
     # The connection is released: the next request works.
     assert sync_client.messages.create(**PARAMS).stop_reason == "end_turn"
+
+
+@pytest.mark.parametrize("handler", [tms.SyncMessageStream, Recorder])
+def test_a_stream_left_unread_releases_its_connection(
+    sync_server: FakeAnthropicServer, handler: type[tms.SyncMessageStream]
+) -> None:
+    """Issue 19 item 2: ``with client.messages.stream(...): pass`` closes its response.
+
+    With one connection in the pool, the next request gets it back; while it is held,
+    that request would wait for it until its pool timeout.
+    """
+    http = httpx.Client(limits=httpx.Limits(max_connections=1))
+    timeout = tms.Timeout(pool=2.0, connect=5.0, read=10.0)
+    with (
+        http,
+        tms.Client(
+            base_url=sync_server.base_url, api_key=API_KEY, http_client=http, timeout=timeout
+        ) as client,
+    ):
+        for _ in range(2):
+            sync_server.enqueue(text_response(TEXT, chunk_delay=0.05))
+            with client.messages.stream(**PARAMS, event_handler=handler) as stream:
+                pass
+            assert client.messages.create(**PARAMS).stop_reason == "end_turn"
+    if isinstance(stream, Recorder):
+        assert [name for name, _ in stream.calls].count("end") == 1
 
 
 def test_close_from_another_thread(

@@ -6,6 +6,7 @@ annotations is fully typed; misspelt parameters are errors).
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -15,8 +16,18 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 TYPE_TESTS = TESTS / "type_tests"
+ROOT = TESTS.parent
 
 pytestmark = pytest.mark.slow
+
+
+def _env() -> dict[str, str]:
+    # Both checkers resolve ``trio_msgstream`` from this checkout first, even when the
+    # environment has another one installed (an editable install of a sibling worktree).
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
 
 
 def _mypy(path: Path) -> tuple[int, str]:
@@ -26,6 +37,8 @@ def _mypy(path: Path) -> tuple[int, str]:
         text=True,
         timeout=600,
         check=False,
+        cwd=ROOT,
+        env=_env(),
     )
     return result.returncode, result.stdout + result.stderr
 
@@ -38,6 +51,8 @@ def _pyright(path: Path) -> tuple[int, str]:
         text=True,
         timeout=600,
         check=False,
+        cwd=ROOT,
+        env=_env(),
     )
     return result.returncode, result.stdout + result.stderr
 

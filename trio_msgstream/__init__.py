@@ -43,6 +43,7 @@ from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityErr
 from ._version import __version__ as __version__
 
 if _typing.TYPE_CHECKING:
+    from ._core.agents.usage_limits import UsageLimits as UsageLimits
     from ._core.typed_json.structured import OutputRefusedError as OutputRefusedError
     from ._core.typed_json.structured import OutputTruncatedError as OutputTruncatedError
     from ._core.typed_json.structured import OutputValidationError as OutputValidationError
@@ -110,6 +111,7 @@ if _typing.TYPE_CHECKING:
     )
     from .errors import OrganizationOnHoldError as OrganizationOnHoldError
     from .errors import OrganizationTypeNotSupportedError as OrganizationTypeNotSupportedError
+    from .errors import OrganizationURLFetchDisabledError as OrganizationURLFetchDisabledError
     from .errors import ParentOrganizationRequiredError as ParentOrganizationRequiredError
     from .errors import PaymentRequiredError as PaymentRequiredError
     from .errors import PreconditionFailedError as PreconditionFailedError
@@ -124,7 +126,17 @@ if _typing.TYPE_CHECKING:
     from .errors import RequestTimeoutError as RequestTimeoutError
     from .errors import RetryableError as RetryableError
     from .errors import SandboxEgressRestrictedError as SandboxEgressRestrictedError
+    from .errors import StorageNotReadyError as StorageNotReadyError
+    from .errors import UsageLimitExceeded as UsageLimitExceeded
     from .errors import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
+    from .middleware import APIRequest as APIRequest
+    from .middleware import APIResponse as APIResponse
+    from .middleware import AsyncAPIResponse as AsyncAPIResponse
+    from .middleware import AsyncCallNext as AsyncCallNext
+    from .middleware import BetaFallbackState as BetaFallbackState
+    from .middleware import BetaRefusalFallbackMiddleware as BetaRefusalFallbackMiddleware
+    from .middleware import CallNext as CallNext
+    from .middleware import Middleware as Middleware
     from .sansio import NEED_DATA as NEED_DATA
     from .sansio import MessageAccumulator as MessageAccumulator
     from .sansio import ServerSentEvent as ServerSentEvent
@@ -150,6 +162,7 @@ if _typing.TYPE_CHECKING:
     from .types import RawMessageStreamEvent as RawMessageStreamEvent
     from .types import RawPingEvent as RawPingEvent
     from .types import RedactedThinkingBlock as RedactedThinkingBlock
+    from .types import RunnerTool as RunnerTool
     from .types import ServerToolUseBlock as ServerToolUseBlock
     from .types import SignatureDelta as SignatureDelta
     from .types import SignatureEvent as SignatureEvent
@@ -165,6 +178,8 @@ if _typing.TYPE_CHECKING:
     from .types import UnknownEvent as UnknownEvent
     from .types import Usage as Usage
     from .types import WebSearchToolResultBlock as WebSearchToolResultBlock
+    from .usage import RunUsage as RunUsage
+    from .usage import UsageTracker as UsageTracker
 
 _LAZY: dict[str, tuple[str, str]] = {
     "OutputRefusedError": ("trio_msgstream._core.typed_json.structured", "OutputRefusedError"),
@@ -208,6 +223,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Anthropic": ("trio_msgstream._sync.client", "Client"),
     "beta_tool": ("trio_msgstream._core.typed_json.tools", "tool"),
     "beta_async_tool": ("trio_msgstream._core.typed_json.tools", "tool"),
+    "UsageLimits": ("trio_msgstream._core.agents.usage_limits", "UsageLimits"),
 }
 """Public name -> (module, attribute): imported on first use (PEP 562), so
 ``import trio_msgstream`` stays cheap."""
@@ -246,6 +262,7 @@ _MOVED = {
     "ThinkingBlock": "types",
     "ThinkingDelta": "types",
     "ToolUseBlock": "types",
+    "RunnerTool": "types",
     "UnknownBlock": "types",
     "UnknownDelta": "types",
     "Usage": "types",
@@ -274,6 +291,7 @@ _MOVED = {
     "LinkedOrganizationSpendLimitReachedError": "errors",
     "OrganizationOnHoldError": "errors",
     "OrganizationTypeNotSupportedError": "errors",
+    "OrganizationURLFetchDisabledError": "errors",
     "ParentOrganizationRequiredError": "errors",
     "PaymentRequiredError": "errors",
     "PreconditionFailedError": "errors",
@@ -286,7 +304,19 @@ _MOVED = {
     "RequestTimeoutError": "errors",
     "RetryableError": "errors",
     "SandboxEgressRestrictedError": "errors",
+    "StorageNotReadyError": "errors",
     "WorkspaceHumanReviewDisabledError": "errors",
+    "UsageLimitExceeded": "errors",
+    "RunUsage": "usage",
+    "UsageTracker": "usage",
+    "APIRequest": "middleware",
+    "APIResponse": "middleware",
+    "AsyncAPIResponse": "middleware",
+    "AsyncCallNext": "middleware",
+    "BetaFallbackState": "middleware",
+    "BetaRefusalFallbackMiddleware": "middleware",
+    "CallNext": "middleware",
+    "Middleware": "middleware",
 }
 
 
@@ -336,7 +366,7 @@ def _claim_public(module: str, namespace: _typing.Mapping[str, object]) -> None:
                 pass
 
 
-_SUBMODULES = frozenset({"types", "sansio", "errors"})
+_SUBMODULES = frozenset({"types", "sansio", "errors", "usage", "middleware"})
 
 
 __all__ = [
@@ -392,6 +422,7 @@ __all__ = [
     "ToolError",
     "ToolRunner",
     "UnprocessableEntityError",
+    "UsageLimits",
     "__version__",
     "beta_async_tool",
     "beta_tool",

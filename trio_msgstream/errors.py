@@ -44,6 +44,9 @@ from ._core.exceptions import MsgStreamError as MsgStreamError
 from ._core.exceptions import NotFoundError as NotFoundError
 from ._core.exceptions import OrganizationOnHoldError as OrganizationOnHoldError
 from ._core.exceptions import OrganizationTypeNotSupportedError as OrganizationTypeNotSupportedError
+from ._core.exceptions import (
+    OrganizationURLFetchDisabledError as OrganizationURLFetchDisabledError,
+)
 from ._core.exceptions import OverloadedError as OverloadedError
 from ._core.exceptions import ParentOrganizationRequiredError as ParentOrganizationRequiredError
 from ._core.exceptions import PaymentRequiredError as PaymentRequiredError
@@ -65,9 +68,12 @@ from ._core.exceptions import RequestTooLargeError as RequestTooLargeError
 from ._core.exceptions import RetryableError as RetryableError
 from ._core.exceptions import SandboxEgressRestrictedError as SandboxEgressRestrictedError
 from ._core.exceptions import ServiceUnavailableError as ServiceUnavailableError
+from ._core.exceptions import StorageNotReadyError as StorageNotReadyError
 from ._core.exceptions import StreamProtocolError as StreamProtocolError
 from ._core.exceptions import TimeoutKind as TimeoutKind
 from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
+from ._core.exceptions import UnsupportedMCPValueError as UnsupportedMCPValueError
+from ._core.exceptions import UsageLimitExceeded as UsageLimitExceeded
 from ._core.exceptions import WorkspaceHumanReviewDisabledError as WorkspaceHumanReviewDisabledError
 from ._core.exceptions import status_error_class as status_error_class
 
@@ -105,6 +111,7 @@ __all__ = [
     "NotFoundError",
     "OrganizationOnHoldError",
     "OrganizationTypeNotSupportedError",
+    "OrganizationURLFetchDisabledError",
     "OverloadedError",
     "ParentOrganizationRequiredError",
     "PaymentRequiredError",
@@ -122,9 +129,12 @@ __all__ = [
     "RetryableError",
     "SandboxEgressRestrictedError",
     "ServiceUnavailableError",
+    "StorageNotReadyError",
     "StreamProtocolError",
     "TimeoutKind",
     "UnprocessableEntityError",
+    "UnsupportedMCPValueError",
+    "UsageLimitExceeded",
     "WorkspaceHumanReviewDisabledError",
     "status_error_class",
 ]

@@ -20,6 +20,7 @@ from ._core.schema.params import ThinkingConfigParam as ThinkingConfigParam
 from ._core.schema.params import ToolChoiceParam as ToolChoiceParam
 from ._core.stream.events import *  # noqa: F403
 from ._core.stream.events import __all__ as _events_all
+from ._core.typed_json.tools import RunnerTool as RunnerTool
 
 __all__ = sorted(
     {
@@ -30,6 +31,7 @@ __all__ = sorted(
         "MessageCountTokensParams",
         "MessageCreateParams",
         "MessageParam",
+        "RunnerTool",
         "StopDetails",
         "ThinkingConfigParam",
         "ToolChoiceParam",

@@ -116,7 +116,8 @@ def test_tool_input_parsed_once_at_stop_and_partial_before() -> None:
     assert block.input == {"n": 1}
     json_event = out[-1]
     assert isinstance(json_event, tms.InputJsonEvent)
-    assert json_event.snapshot == {"n": 1}
+    # The event's snapshot keeps the string being received (a UI shows it arrive).
+    assert json_event.snapshot == {"n": 1, "city": "Par"}
     for payload in [delta(0, {"type": "input_json_delta", "partial_json": 'is"}'}), stop(0)]:
         out.extend(acc.apply(ev(payload)))
     final = acc.snapshot()

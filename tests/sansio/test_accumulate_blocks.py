@@ -224,13 +224,17 @@ def test_both_modes_reject_the_same_streams(accumulate: bool) -> None:
         [START, block_start(1, {"type": "text", "text": ""})],
         [START, delta(0, {"type": "text_delta", "text": "x"})],
         [START, block_start(0, {"type": "text", "text": ""}), stop(0), stop(0)],
-        [START, {"type": "message_stop"}, {"type": "message_delta", "delta": {}}],
     ]
     for events in bad:
         engine = StreamEngine(accumulate=accumulate)
         body = b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
         with pytest.raises(tms.StreamProtocolError):
             engine.receive_data(body)
+    # The stream ends at message_stop: both modes ignore what follows it alike.
+    late = [START, {"type": "message_stop"}, {"type": "message_delta", "delta": {}}]
+    engine = StreamEngine(accumulate=accumulate)
+    body = b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in late)
+    assert [e.type for e in engine.receive_data(body)][-1] == "message_stop"
 
 
 # --- linear cost, by counting ----------------------------------------------------------

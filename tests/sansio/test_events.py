@@ -8,6 +8,7 @@ import pytest
 
 import trio_msgstream as tms
 from trio_msgstream import parse_event
+from trio_msgstream.types import UnknownObject
 
 
 def test_each_known_event_type_parses_to_its_model() -> None:
@@ -168,3 +169,43 @@ def test_bytes_and_str_data_parse_the_same() -> None:
     assert parse_event("content_block_delta", payload) == parse_event(
         "content_block_delta", payload.encode()
     )
+
+
+def test_unknown_kinds_survive_at_every_level_though_type_checkers_do_not_see_them() -> None:
+    # The static unions leave the catch-all out (so ``block.type == "text"`` narrows);
+    # the run-time unions still keep every kind this version does not know.
+    message = tms.Message.model_validate(
+        {
+            "id": "msg_1",
+            "content": [
+                {"type": "hologram", "depth": 3},
+                {
+                    "type": "text",
+                    "text": "hi",
+                    "citations": [{"type": "star_chart", "cited_text": "x"}],
+                },
+                {"type": "tool_use", "id": "t", "name": "n", "caller": {"type": "robot"}},
+                {"type": "web_search_tool_result", "content": {"type": "mirage", "n": 1}},
+            ],
+        }
+    )
+    hologram, text, tool, search = message.content
+    assert isinstance(hologram, tms.UnknownBlock)
+    assert hologram.model_dump() == {"type": "hologram", "depth": 3}
+    assert isinstance(text, tms.TextBlock)
+    assert text.citations is not None
+    assert isinstance(text.citations[0], UnknownObject)
+    assert text.citations[0].type == "star_chart"
+    assert isinstance(tool, tms.ToolUseBlock)
+    assert isinstance(tool.caller, UnknownObject)
+    assert tool.caller.type == "robot"
+    assert isinstance(search, tms.WebSearchToolResultBlock)
+    assert isinstance(search.content, UnknownObject)
+    assert search.content.model_dump() == {"type": "mirage", "n": 1}
+    event = parse_event(
+        "content_block_delta",
+        '{"type":"content_block_delta","index":0,"delta":{"type":"hologram_delta","d":1}}',
+    )
+    assert isinstance(event, tms.RawContentBlockDeltaEvent)
+    assert isinstance(event.delta, tms.UnknownDelta)
+    assert event.delta.model_dump() == {"type": "hologram_delta", "d": 1}

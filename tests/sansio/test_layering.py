@@ -40,10 +40,12 @@ CORE_GROUPS: dict[str, set[str]] = {
     "request": {"base", "schema", "typed_json", "stream", "observe", "request"},
     "agents": {"base", "schema", "typed_json", "stream", "request", "agents"},
     "batches": {"base", "schema", "typed_json", "stream", "request", "batches"},
+    "files": {"base", "schema", "request", "files"},
+    "middleware": {"base", "schema", "typed_json", "stream", "request", "middleware"},
 }
 """The core's groups (its sub-packages; ``base`` is the modules directly in ``_core``)
 and the groups each may import at run time: the event stream and observation on the
-API's objects and typed JSON, the request on those, agents and batches on top. Imports
+API's objects and typed JSON, the request on those, agents, batches and middleware on top. Imports
 under ``if TYPE_CHECKING:`` are exempt: they name types and load nothing."""
 
 

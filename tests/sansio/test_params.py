@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, get_origin, get_type_hints
+from typing import Any, Required, get_origin, get_type_hints
 
 import anthropic.types.beta.message_create_params as BM
 import anthropic.types.message_count_tokens_params as RC
 import anthropic.types.message_create_params as RM
 import pytest
-from typing_extensions import Required
 
 import trio_msgstream as tms
 from trio_msgstream._core.schema.params import API_VERSION_RULES, check_params

@@ -23,12 +23,12 @@ from trio_msgstream._core.request.ratelimit import (
 from trio_msgstream._core.request.retry import MAX_RETRY_AFTER
 from trio_msgstream._core.schema.models import Usage
 
-WALL = datetime.datetime(2026, 11, 30, 12, 0, 0, tzinfo=datetime.timezone.utc).timestamp()
+WALL = datetime.datetime(2026, 11, 30, 12, 0, 0, tzinfo=datetime.UTC).timestamp()
 """The injected wall clock: 2026-11-30T12:00:00Z."""
 
 
 def rfc3339(seconds_after_wall: float) -> str:
-    when = datetime.datetime.fromtimestamp(WALL + seconds_after_wall, tz=datetime.timezone.utc)
+    when = datetime.datetime.fromtimestamp(WALL + seconds_after_wall, tz=datetime.UTC)
     return when.isoformat().replace("+00:00", "Z")
 
 

@@ -245,11 +245,44 @@ def test_head_verdict() -> None:
     stream = session()
     assert stream.head_verdict(200, SSE) is None
     assert stream.head_verdict(200, {"content-type": "application/json"}) == CONTENT_TYPE_PREVIEW
-    assert stream.head_verdict(200, {}) == CONTENT_TYPE_PREVIEW
+    assert stream.head_verdict(200, {"content-type": "text/html"}) == CONTENT_TYPE_PREVIEW
+    # Without a content type, the body decides (issue 19 item 7: a mock's SSE body).
+    assert stream.head_verdict(200, {}) is None
     assert stream.head_verdict(429, SSE) == MAX_ERROR_BODY
     body = session(mode="body")
     assert body.head_verdict(200, {"content-type": "application/json"}) is None
     assert body.head_verdict(500, {}) == MAX_ERROR_BODY
+
+
+@pytest.mark.parametrize("split", [1, 3, 1000])
+def test_a_body_without_content_type_is_read_when_it_is_an_event_stream(split: int) -> None:
+    s = session()
+    s.begin_attempt(0.0)
+    assert s.head_verdict(200, {}) is None
+    body = sse(START, BLOCK, delta("hi"))
+    seen = []
+    for i in range(0, len(body), split):
+        seen += s.receive_data(body[i : i + split], 0.0)
+    assert "content_block_delta" in types(seen)
+
+
+@pytest.mark.parametrize("split", [1, 3, 1000])
+@pytest.mark.parametrize("body", [b"<html>bad gateway</html>", b'{"type": "message"}', b"nope"])
+def test_a_body_without_content_type_that_is_no_event_stream_is_refused(
+    split: int, body: bytes
+) -> None:
+    s = session()
+    s.begin_attempt(0.0)
+    assert s.head_verdict(200, {}) is None
+
+    def feed() -> None:
+        for i in range(0, len(body), split):
+            s.receive_data(body[i : i + split], 0.0)
+        s.receive_eof()
+
+    with pytest.raises(StreamProtocolError, match="content-type text/event-stream") as info:
+        feed()
+    assert body.decode().startswith(info.value.body or "?")
 
 
 def test_head_error() -> None:

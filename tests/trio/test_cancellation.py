@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import random
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +29,6 @@ from _shared import PARAMS
 
 import trio_msgstream as tms
 from trio_msgstream.testing import FakeAnthropicServer, text_response
-
-if sys.version_info < (3, 11):
-    from exceptiongroup import BaseExceptionGroup
 
 TEXT = " ".join(f"word{i}" for i in range(30))
 FULL = text_response(TEXT)

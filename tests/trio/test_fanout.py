@@ -557,7 +557,7 @@ async def test_ratelimit_headers_at_zero_pause_the_group(
         arrivals.append(trio.current_time())
         reply = default_responder(request)
         if len(arrivals) == 1:
-            reset = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5)
+            reset = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=5)
             stamp = reset.isoformat().replace("+00:00", "Z")
             reply = dataclasses.replace(
                 reply,

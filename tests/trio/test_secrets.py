@@ -210,3 +210,58 @@ def test_sync_401_echo_never_shows_the_secrets(thread_server: FakeAnthropicServe
             pass
     assert "[REDACTED]" in str(info.value)
     assert_secret_free(info.value)
+
+
+# -- both credentials held, one sent (the current API version sends one Bearer) ------------
+
+BOTH: dict[str, Any] = {"api_key": KEY, "auth_token": TOKEN}
+
+
+def echo_each_401() -> ScriptedResponse:
+    # The server echoes whichever credential, including the one it was not sent.
+    return error_response(401, "authentication_error", f"invalid x-api-key: {KEY}; token {TOKEN}")
+
+
+def echo_both_event() -> ScriptedResponse:
+    return ScriptedResponse.error_event_after(
+        3, text_response("a b c d"), "overloaded_error", f"overloaded for {KEY} / {TOKEN}"
+    )
+
+
+def assert_all_redacted(error: tms.APIError) -> None:
+    assert error.message.count("[REDACTED]") == 2, error.message
+    assert_secret_free(error, SECRETS, locals_too=False)
+
+
+@pytest.mark.parametrize("entry", list(ENTRIES))
+async def test_every_held_credential_is_redacted_whichever_was_sent(entry: str) -> None:
+    async with open_fake_anthropic() as server:
+        server.enqueue(echo_each_401())
+        async with tms.AsyncClient(base_url=server.base_url, **BOTH, max_retries=0) as client:
+            with trio.fail_after(10), pytest.raises(tms.AuthenticationError) as info:
+                await ENTRIES[entry](client)
+            assert server.requests[-1].header("x-api-key") is None  # only one was sent
+            server.enqueue(echo_both_event())
+            with trio.fail_after(10), pytest.raises(tms.OverloadedError) as mid:
+                await via_raw(client)
+    assert_all_redacted(info.value)
+    assert_all_redacted(mid.value)
+
+
+def test_sync_every_held_credential_is_redacted_whichever_was_sent(
+    thread_server: FakeAnthropicServer,
+) -> None:
+    thread_server.reset()
+    thread_server.enqueue(echo_each_401())
+    thread_server.enqueue(echo_each_401())
+    thread_server.enqueue(echo_both_event())
+    with tms.Client(base_url=thread_server.base_url, **BOTH, max_retries=0) as client:
+        with pytest.raises(tms.AuthenticationError) as streamed, client.messages.stream(**PARAMS):
+            pass
+        with pytest.raises(tms.AuthenticationError) as created:
+            client.messages.create(**PARAMS)
+        with pytest.raises(tms.OverloadedError) as mid:
+            with client.messages.create(stream=True, **PARAMS) as events:
+                list(events)
+    for error in (streamed.value, created.value, mid.value):
+        assert_all_redacted(error)

@@ -4,7 +4,6 @@ route table of the fake server and the one embedded-server rule (issue 9, item 5
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping
 
 import httpx
@@ -23,9 +22,6 @@ from trio_msgstream.testing import (
     register_route,
 )
 from trio_msgstream.testing._embedded import open_embedded_server_unless_key
-
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -3,7 +3,9 @@ the handler class passed to ``stream()`` is the type of the stream (mypy and pyr
 
 from __future__ import annotations
 
-from typing_extensions import assert_type, override
+from typing import assert_type
+
+from typing_extensions import override
 
 import trio_msgstream as tms
 

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+from typing import assert_type
+
 import trio
-from typing_extensions import assert_type, override
+from typing_extensions import override
 
 import trio_msgstream as tms
 

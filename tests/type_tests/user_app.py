@@ -7,7 +7,7 @@ an ``Any`` or a wrong type anywhere fails both checkers.
 
 from __future__ import annotations
 
-from typing_extensions import assert_type
+from typing import assert_type
 
 import trio_msgstream as tms
 from trio_msgstream.types import (

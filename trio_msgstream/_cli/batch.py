@@ -8,9 +8,12 @@ Subcommands::
     batch wait ID         poll until it has ended; the ended batch as JSON
     batch results ID      the results as JSONL, one line per request
 
-On a terminal, ``wait`` and ``results`` keep a progress line on stderr. A batch
-outlives the process, so these commands need the real API (``ANTHROPIC_API_KEY``) or a
-server of your own (``--base-url`` / ``ANTHROPIC_BASE_URL``); there is no embedded one.
+On a terminal, ``wait`` and ``results`` keep a progress line on stderr, redrawn in
+place; otherwise ``wait`` writes a plain line when the batch's state changes
+(``batch_progress``). A batch outlives the process, so these commands need the real API
+(``ANTHROPIC_API_KEY``) or a server of your own (``--base-url`` /
+``ANTHROPIC_BASE_URL``); there is no embedded one. ``--base-url``, ``--timeout`` and
+``--max-retries`` go before or after the subcommand.
 
 Exit codes as for the rest of the CLI: 0 ok, 1 API error, 2 usage error, 3 timeout
 (``wait --deadline``), 130 interrupted.
@@ -29,14 +32,18 @@ from typing import IO, Any
 import trio
 
 from .._core.batches.build import MAX_BATCH_REQUESTS, BatchLimitError
-from .._core.batches.models import MessageBatch
+from .._core.batches.models import BatchNotEndedError
 from .._core.batches.wait import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL
+from .._core.config import Timeout
 from .._core.exceptions import MsgStreamError
+from .._core.schema.model_names import deprecation_notice
 from .._httpx.async_client import AsyncClient
 from .._trio.batches import AsyncBatches
+from .batch_progress import ResultsProgress, WaitProgress
 from .options import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
+    EXIT_API_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
@@ -44,13 +51,36 @@ from .options import (
     check_base_url,
     prompt_params,
 )
-from .output import describe_error, exit_code_for
+from .output import PROG, describe_error, exit_code_for
 
 __all__ = ["main", "read_requests"]
 
 
 class BatchUsageError(Exception):
     """A bad command line or input file (exit code 2)."""
+
+
+def _connection_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    # The options of every batch command, accepted before and after the subcommand
+    # (``batch --base-url URL submit F`` and ``batch submit F --base-url URL``): the
+    # subcommands' copies default to SUPPRESS, so they never undo a value given earlier.
+    parser.add_argument(
+        "--base-url", default=default, help="API base URL (default: ANTHROPIC_BASE_URL or the API)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        default=default,
+        help="connect/read/write/pool timeout of each request in seconds",
+    )
+    parser.add_argument(
+        "--max-retries",
+        type=int,
+        metavar="N",
+        default=default,
+        help="retries of a failed request (default 2)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,10 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Message Batches: half the price, results within 24 hours.",
         epilog="exit codes: 0 ok, 1 API error, 2 usage error, 3 timeout, 130 interrupted",
     )
-    parser.add_argument("--base-url", help="API base URL (default: ANTHROPIC_BASE_URL or the API)")
+    _connection_options(parser, default=None)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    submit = commands.add_parser("submit", help="create batches from a file of prompts")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        _connection_options(sub, default=argparse.SUPPRESS)
+        return sub
+
+    submit = command("submit", "create batches from a file of prompts")
     submit.add_argument("file", help="one prompt per line, or JSONL of params ('-': stdin)")
     submit.add_argument("--model", default=DEFAULT_MODEL, help=f"default {DEFAULT_MODEL}")
     submit.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS)
@@ -77,17 +112,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, text in (
         ("status", "print the batch as JSON"),
-        ("wait", "poll until the batch has ended"),
-        ("results", "print the results as JSONL"),
+        ("wait", "poll until the batch has ended; print it as JSON"),
+        ("results", "print the results of an ended batch as JSONL"),
     ):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("id", help="the batch id (msgbatch_...)")
+        sub = command(name, text)
+        sub.add_argument("id", help="the batch id (msgbatch_...)")
         if name == "wait":
-            command.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL)
-            command.add_argument(
-                "--max-poll-interval", type=float, default=DEFAULT_MAX_POLL_INTERVAL
+            sub.add_argument(
+                "--poll-interval",
+                type=float,
+                default=DEFAULT_POLL_INTERVAL,
+                metavar="SECONDS",
+                help=f"first pause between polls (default {DEFAULT_POLL_INTERVAL:g})",
             )
-            command.add_argument("--deadline", type=float, help="give up after SECONDS")
+            sub.add_argument(
+                "--max-poll-interval",
+                type=float,
+                default=DEFAULT_MAX_POLL_INTERVAL,
+                metavar="SECONDS",
+                help=f"longest pause between polls (default {DEFAULT_MAX_POLL_INTERVAL:g})",
+            )
+            sub.add_argument(
+                "--deadline",
+                type=float,
+                metavar="SECONDS",
+                help="stop waiting after SECONDS (exit code 3; the batch keeps running)",
+            )
     return parser
 
 
@@ -98,8 +148,10 @@ def read_requests(
 
     A file whose first non-blank line starts with ``{`` is JSONL: each line is a
     request (``{"custom_id": ..., "params": {...}}``) or bare params (its custom_id
-    is then ``line-N``). Otherwise every non-blank line is a prompt, sent with the
-    ``--model``/``--max-tokens``/``--system`` options, as request ``line-N``.
+    is then ``request-N``, for the N-th request of the file). Otherwise every
+    non-blank line is a prompt, sent with the ``--model``/``--max-tokens``/``--system``
+    options, as request ``prompt-N`` for the N-th prompt (blank lines are not counted,
+    as the fan-out's ``[n]`` labels do not count them). Errors name the file's line.
 
     Raises:
         BatchUsageError: A JSONL line that is not a JSON object; no requests at all.
@@ -110,8 +162,11 @@ def read_requests(
         raise BatchUsageError("the file holds no prompts")
     requests: list[dict[str, Any]] = []
     if not numbered[0][1].startswith("{"):
-        return [{"custom_id": f"line-{n}", "params": defaults(p)} for n, p in numbered]
-    for number, line in numbered:
+        return [
+            {"custom_id": f"prompt-{count}", "params": defaults(prompt)}
+            for count, (_, prompt) in enumerate(numbered, 1)
+        ]
+    for count, (number, line) in enumerate(numbered, 1):
         try:
             value = json.loads(line)
         except ValueError as exc:
@@ -121,43 +176,8 @@ def read_requests(
         if "params" in value and "custom_id" in value:
             requests.append(value)
         else:
-            requests.append({"custom_id": f"line-{number}", "params": value})
+            requests.append({"custom_id": f"request-{count}", "params": value})
     return requests
-
-
-class _Progress:
-    """One line on stderr, rewritten in place; silent when stderr is not a terminal."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
-        self._live = stream.isatty()
-        self._width = 0
-
-    def show(self, text: str) -> None:
-        if not self._live:
-            return
-        padding = " " * max(self._width - len(text), 0)
-        self._stream.write(f"\r{text}{padding}")
-        self._stream.flush()
-        self._width = len(text)
-
-    def done(self) -> None:
-        if self._live and self._width:
-            self._stream.write("\n")
-            self._stream.flush()
-            self._width = 0
-
-
-def _describe(batch: MessageBatch, elapsed: float, polls: int) -> str:
-    counts = batch.request_counts
-    finished = counts.total - counts.processing
-    minutes, seconds = divmod(int(elapsed), 60)
-    return (
-        f"{batch.id}: {batch.processing_status}, {finished:,}/{counts.total:,} done "
-        f"(succeeded {counts.succeeded:,}, errored {counts.errored:,}, "
-        f"canceled {counts.canceled:,}, expired {counts.expired:,}), "
-        f"{polls} polls, {minutes}:{seconds:02d}"
-    )
 
 
 def _read_lines(path: str, stdin: IO[str]) -> list[str]:
@@ -170,7 +190,9 @@ def _read_lines(path: str, stdin: IO[str]) -> list[str]:
         raise BatchUsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
-async def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The client's keyword arguments from the connection options, checked."""
+    options: dict[str, Any] = {}
     base_url = args.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
     if not os.environ.get("ANTHROPIC_API_KEY") and base_url is None:
         raise BatchUsageError(
@@ -182,7 +204,20 @@ async def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             check_base_url(base_url, "--base-url" if args.base_url else "ANTHROPIC_BASE_URL")
         except UsageError as exc:
             raise BatchUsageError(str(exc)) from None
-    async with AsyncClient(base_url=base_url) as client:
+    options["base_url"] = base_url
+    if args.timeout is not None:
+        if not args.timeout > 0:
+            raise BatchUsageError("--timeout must be > 0")
+        options["timeout"] = Timeout.of(args.timeout)
+    if args.max_retries is not None:
+        if args.max_retries < 0:
+            raise BatchUsageError("--max-retries must be >= 0")
+        options["max_retries"] = args.max_retries
+    return options
+
+
+async def _run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    async with AsyncClient(**_client_options(args)) as client:
         batches = AsyncBatches(client)
         if args.command == "submit":
             return await _submit(batches, args, out, err)
@@ -201,6 +236,10 @@ async def _submit(
     requests = read_requests(
         args.lines, model=args.model, max_tokens=args.max_tokens, system=args.system
     )
+    for model in dict.fromkeys(_models(requests)):
+        notice = deprecation_notice(model)
+        if notice is not None:
+            print(f"{PROG}: warning: {notice}", file=err, flush=True)
     try:
         created = await batches.create_many(requests, max_requests=args.max_requests)
     except BatchLimitError as exc:
@@ -208,7 +247,7 @@ async def _submit(
     for batch in created:
         print(batch.id, file=out, flush=True)
     print(
-        f"trio-msgstream: {len(requests):,} requests in {len(created)} batch"
+        f"{PROG}: {len(requests):,} requests in {len(created)} batch"
         f"{'es' if len(created) != 1 else ''}",
         file=err,
         flush=True,
@@ -217,25 +256,20 @@ async def _submit(
 
 
 async def _wait(batches: AsyncBatches, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    progress = _Progress(err)
-    started = trio.current_time()
-    polls = 0
-
-    def on_poll(batch: MessageBatch) -> None:
-        nonlocal polls
-        polls += 1
-        progress.show(_describe(batch, trio.current_time() - started, polls))
-
+    progress = WaitProgress(args.id, err)
     try:
-        batch = await batches.wait(
-            args.id,
-            poll_interval=args.poll_interval,
-            max_poll_interval=max(args.max_poll_interval, args.poll_interval),
-            deadline=args.deadline,
-            on_poll=on_poll,
-        )
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(progress.run)
+            batch = await batches.wait(
+                args.id,
+                poll_interval=args.poll_interval,
+                max_poll_interval=max(args.max_poll_interval, args.poll_interval),
+                deadline=args.deadline,
+                on_poll=progress.on_poll,
+            )
+            nursery.cancel_scope.cancel()
     finally:
-        progress.done()
+        progress.close()
     print(batch.model_dump_json(), file=out, flush=True)
     return EXIT_OK
 
@@ -243,19 +277,36 @@ async def _wait(batches: AsyncBatches, args: argparse.Namespace, out: IO[str], e
 async def _results(
     batches: AsyncBatches, args: argparse.Namespace, out: IO[str], err: IO[str]
 ) -> int:
-    progress = _Progress(err)
-    count = 0
+    progress = ResultsProgress(args.id, err)
     try:
         async with batches.results(args.id) as results:
             async for result in results:
                 out.write(result.model_dump_json(exclude_unset=True) + "\n")
-                count += 1
-                if count % 1000 == 0:
-                    progress.show(f"{args.id}: {count:,} results")
+                progress.add()
         out.flush()
+    except BatchNotEndedError as exc:
+        raise _NotEnded(exc.batch.id, exc.batch.processing_status, args) from None
     finally:
-        progress.done()
+        progress.close()
     return EXIT_OK
+
+
+class _NotEnded(Exception):
+    """``batch results`` of a batch still running: what to run instead (exit code 1)."""
+
+    def __init__(self, batch_id: str, status: str, args: argparse.Namespace) -> None:
+        command = f"{PROG} batch wait {batch_id}"
+        if args.base_url:
+            command += f" --base-url {args.base_url}"
+        super().__init__(
+            f"batch {batch_id} is {status}: its results can be read once it has ended; "
+            f"wait for it with: {command}"
+        )
+
+
+def _models(requests: Sequence[dict[str, Any]]) -> list[str]:
+    params = (request.get("params") for request in requests)
+    return [p["model"] for p in params if isinstance(p, dict) and isinstance(p.get("model"), str)]
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
@@ -273,7 +324,7 @@ def main(
     stderr: IO[str] | None = None,
 ) -> int:
     """``trio-msgstream batch ARGV...``; returns the exit code."""
-    stdin = stdin if stdin is not None else sys.stdin
+    source: IO[str] = stdin if stdin is not None else sys.stdin
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     try:
@@ -282,18 +333,21 @@ def main(
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         if args.command == "submit":
-            args.lines = _read_lines(args.file, stdin)
+            args.lines = _read_lines(args.file, source)
         return trio.run(_run, args, out, err)
     except BaseException as exc:
         leaves = _leaves(exc)
         if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
-            print("trio-msgstream: interrupted", file=err, flush=True)
+            print(f"{PROG}: interrupted", file=err, flush=True)
             return EXIT_INTERRUPTED
         if len(leaves) == 1 and isinstance(leaves[0], BatchUsageError):
-            print(f"trio-msgstream batch: {leaves[0]}", file=err, flush=True)
+            print(f"{PROG}: {leaves[0]}", file=err, flush=True)
             return EXIT_USAGE
+        if len(leaves) == 1 and isinstance(leaves[0], _NotEnded):
+            print(f"{PROG}: {leaves[0]}", file=err, flush=True)
+            return EXIT_API_ERROR
         if len(leaves) == 1 and isinstance(leaves[0], MsgStreamError):
-            print(f"trio-msgstream: {describe_error(leaves[0])}", file=err, flush=True)
+            print(f"{PROG}: {describe_error(leaves[0])}", file=err, flush=True)
             return exit_code_for(leaves[0])
         if len(leaves) == 1 and isinstance(leaves[0], BrokenPipeError):
             return EXIT_OK

@@ -1,24 +1,26 @@
-"""The fan-out progress board, drawn on stderr, and the writer that keeps it apart
-from the answers.
+"""Progress on stderr that redraws in place on a terminal: the fan-out board, and the
+terminal handling it shares with ``batch wait`` (:class:`LiveLines`).
 
-On a terminal (stderr is a TTY) the board is a block of lines at the bottom of the
-screen, redrawn in place: the cursor only ever moves up over lines the board itself
-drew. Before anything else is written, to stdout or stderr, the board is erased
+On a terminal (stderr is a TTY) a live block is a few lines at the bottom of the
+screen, redrawn in place: the cursor only ever moves up over lines the block itself
+drew. Before anything else is written, to stdout or stderr, the block is erased
 (cursor up over its lines, erase to the end of the screen), the text is written where
-the board was, and the board is drawn again below it. So answers on stdout are never
-overwritten, and when the run ends the board is erased and nothing of it stays.
+the block was, and the block is drawn again below it. So answers on stdout are never
+overwritten, and when the run ends the block is erased and nothing of it stays.
 
-The board is at most as tall as the terminal allows (a summary line and the busiest
-streams) and each line is cut to the terminal's width, so no line wraps and the
-line count the cursor moves over is always right.
+The block is at most as tall as the terminal allows and each line is cut to the
+terminal's width, so no line wraps and the line count the cursor moves over is always
+right. The fan-out board shows a summary line and the busiest streams.
 
-When stderr is not a terminal the board is not drawn: one plain line per state
-change is written instead, and stdout gets nothing but answers.
+When stderr is not a terminal no block is drawn: the users of :class:`LiveLines` write
+one plain line per state change instead (``live`` says which), and stdout gets
+nothing but answers.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
@@ -26,7 +28,7 @@ import trio
 
 from .._trio.stream import MessageStream
 
-__all__ = ["Board", "Progress", "progress_handler"]
+__all__ = ["Board", "LiveLines", "Progress", "progress_handler"]
 
 REDRAW_INTERVAL = 0.1
 ERASE_LINE = "\x1b[2K"
@@ -45,6 +47,77 @@ class Progress:
     tail: str = ""
 
 
+class LiveLines:
+    """Lines at the bottom of a terminal, redrawn in place (see the module docstring).
+
+    Args:
+        stream: Where the lines go (stderr); they are drawn only when it is a terminal
+            (``live``).
+        render: The lines for a terminal of ``width`` x ``height``; called at each
+            redraw, so they may show the time.
+    """
+
+    def __init__(self, stream: IO[str], render: Callable[[int, int], list[str]]) -> None:
+        self.stream = stream
+        self.live = _isatty(stream)
+        self._render = render
+        self._drawn = 0
+        self._dirty = True
+
+    def invalidate(self) -> None:
+        """The lines changed: the next :meth:`redraw` draws them."""
+        self._dirty = True
+
+    def write(self, target: IO[str], text: str) -> None:
+        """Write ``text`` to ``target`` (stdout, or the terminal itself) with the lines out
+        of the way, then draw them again below it."""
+        self.clear()
+        target.write(text)
+        target.flush()
+        self.redraw()
+
+    def clear(self) -> None:
+        """Erase the lines (the cursor goes back to where they began)."""
+        if self.live and self._drawn:
+            self.stream.write(f"\x1b[{self._drawn}F{ERASE_BELOW}")
+            self.stream.flush()
+            self._drawn = 0
+            self._dirty = True
+
+    def redraw(self) -> None:
+        """Draw the lines over the previous ones, if they changed."""
+        if not self.live or not self._dirty:
+            return
+        width, height = self._size()
+        lines = [_fit(line, width) for line in self._render(width, height)]
+        up = f"\x1b[{self._drawn}F" if self._drawn else ""
+        self.stream.write(up + "".join(f"{ERASE_LINE}{line}\n" for line in lines) + ERASE_BELOW)
+        self.stream.flush()
+        self._drawn = len(lines)
+        self._dirty = False
+
+    def close(self) -> None:
+        """Erase the lines for good (the run is over)."""
+        self.clear()
+        self.live = False
+
+    async def run(self, interval: float, *, every_time: bool = False) -> None:
+        """Redraw every ``interval`` seconds (cancel to stop): when the lines changed, or
+        every time with ``every_time`` (lines that show a clock)."""
+        while True:
+            if every_time:
+                self._dirty = True
+            self.redraw()
+            await trio.sleep(interval)
+
+    def _size(self) -> tuple[int, int]:
+        try:
+            size = os.get_terminal_size(self.stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            return 80, 24
+        return (size.columns or 80), (size.lines or 24)
+
+
 class Board:
     """Per-prompt progress on ``err``; the only writer of ``out`` and ``err`` during a
     fan-out, so that the board and the answers never overlap."""
@@ -53,31 +126,28 @@ class Board:
         self.items = [Progress(i + 1, p) for i, p in enumerate(prompts)]
         self.out = out
         self.err = err
-        self.live = _isatty(err)
-        self._drawn = 0
-        self._dirty = True
+        self._screen = LiveLines(err, self.lines)
+
+    @property
+    def live(self) -> bool:
+        """Whether the board is drawn (stderr is a terminal, and the run goes on)."""
+        return self._screen.live
 
     # -- writing around the board ------------------------------------------------------
 
     def write_out(self, text: str) -> None:
         """Write ``text`` (an answer) to stdout, with the board out of the way."""
-        self._clear()
-        self.out.write(text)
-        self.out.flush()
-        self._redraw_now()
+        self._screen.write(self.out, text)
 
     def say(self, line: str) -> None:
         """Write one line to stderr, with the board out of the way."""
-        self._clear()
-        self.err.write(line + "\n")
-        self.err.flush()
-        self._redraw_now()
+        self._screen.write(self.err, line + "\n")
 
     def set_state(self, item: Progress, state: str) -> None:
         if item.state == state:
             return
         item.state = state
-        self._dirty = True
+        self._screen.invalidate()
         if not self.live:
             detail = f" ({item.deltas} text deltas)" if state in ("done", "failed") else ""
             self.err.write(f"[{item.index}] {state}{detail}\n")
@@ -89,7 +159,7 @@ class Board:
         item.deltas += 1
         item.chars += len(text)
         item.tail = (item.tail + text)[-80:]
-        self._dirty = True
+        self._screen.invalidate()
 
     # -- drawing -------------------------------------------------------------------------
 
@@ -117,41 +187,13 @@ class Board:
             lines[-1] = f"... and {len(busy) - room + 1} more"
         return [_fit(line, width) for line in lines]
 
-    def _size(self) -> tuple[int, int]:
-        try:
-            size = os.get_terminal_size(self.err.fileno())
-        except (OSError, ValueError, AttributeError):
-            return 80, 24
-        return (size.columns or 80), (size.lines or 24)
-
-    def _clear(self) -> None:
-        if self.live and self._drawn:
-            self.err.write(f"\x1b[{self._drawn}F{ERASE_BELOW}")
-            self.err.flush()
-            self._drawn = 0
-            self._dirty = True
-
-    def _redraw_now(self) -> None:
-        if not self.live or not self._dirty:
-            return
-        width, height = self._size()
-        lines = self.lines(width, height)
-        up = f"\x1b[{self._drawn}F" if self._drawn else ""
-        self.err.write(up + "".join(f"{ERASE_LINE}{line}\n" for line in lines) + ERASE_BELOW)
-        self.err.flush()
-        self._drawn = len(lines)
-        self._dirty = False
-
     def close(self) -> None:
         """Erase the board for good (the run is over)."""
-        self._clear()
-        self.live = False
+        self._screen.close()
 
     async def run(self) -> None:
         """Redraw while the fan-out runs (cancel to stop)."""
-        while True:
-            self._redraw_now()
-            await trio.sleep(REDRAW_INTERVAL)
+        await self._screen.run(REDRAW_INTERVAL)
 
 
 def _fit(line: str, width: int) -> str:

@@ -47,10 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .._core.exceptions import MsgStreamError
     from .main import run
-    from .output import describe_error, err, exit_code_for
+    from .output import describe_error, err, exit_code_for, model_notices
 
     try:
-        return trio.run(run, options, sys.stdout)
+        with model_notices([options.model], err):
+            return trio.run(run, options, sys.stdout)
     except BaseException as exc:
         leaves = _leaves(exc)
         if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):

@@ -53,11 +53,24 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the CLI."""
     parser = argparse.ArgumentParser(
         prog="trio-msgstream",
+        usage=(
+            "%(prog)s [options] [prompt ...]\n"
+            "       %(prog)s batch {submit,status,wait,results} ... (see: %(prog)s batch --help)"
+        ),
         description=(
-            "Stream a Claude response with trio_msgstream. Without ANTHROPIC_API_KEY an "
+            "Stream a Claude response with trio_msgstream. Without ANTHROPIC_API_KEY an\n"
             "embedded local server answers (deterministic demo replies)."
         ),
-        epilog="exit codes: 0 ok, 1 API error, 2 usage error, 3 timeout, 130 interrupted",
+        epilog=(
+            "commands:\n"
+            "  batch submit FILE     create Message Batches from a file of prompts (or JSONL)\n"
+            "  batch status ID       print a batch as JSON\n"
+            "  batch wait ID         poll until a batch has ended, with progress\n"
+            "  batch results ID      print the results of an ended batch as JSONL\n"
+            "\n"
+            "exit codes: 0 ok, 1 API error, 2 usage error, 3 timeout, 130 interrupted"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("prompt", nargs="*", help="the prompt (default: read from stdin)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"default {DEFAULT_MODEL}")

@@ -10,12 +10,15 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pydantic
 
+from .._core.batches.models import BatchWaitTimeout
 from .._core.config import Timeout
 from .._core.exceptions import (
     APIConnectionError,
@@ -25,6 +28,7 @@ from .._core.exceptions import (
     MsgStreamError,
     StreamProtocolError,
 )
+from .._core.schema.model_names import deprecation_notice
 from .._core.schema.models import Message, TextBlock
 from .._core.stream.events import MessageStreamEvent
 from .._core.stream.handlers import is_api_event
@@ -41,6 +45,7 @@ __all__ = [
     "is_wire_event",
     "max_tokens_note",
     "message_text",
+    "model_notices",
 ]
 
 PROG = "trio-msgstream"
@@ -49,6 +54,21 @@ PROG = "trio-msgstream"
 def err(message: str) -> None:
     """One line on stderr, prefixed with the program name."""
     print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def model_notices(models: Iterable[str], say: Callable[[str], None]) -> Iterator[None]:
+    """Say once, as one line, that a model is deprecated, and keep the library's
+    :class:`DeprecationWarning` for it quiet for the block: a CLI user gets a notice,
+    not a Python warning with a file path and a source line."""
+    with warnings.catch_warnings():
+        for model in dict.fromkeys(models):
+            notice = deprecation_notice(model)
+            if notice is not None:
+                say(f"warning: {notice}")
+                # The library warns with this very text (one source: deprecation_notice).
+                warnings.filterwarnings("ignore", re.escape(notice), DeprecationWarning)
+        yield
 
 
 # --------------------------------------------------------------------------- JSON lines
@@ -131,7 +151,10 @@ def describe_error(exc: BaseException, context: ErrorContext | None = None) -> s
     """A one-line description of an error with its cause, never a dump."""
     context = context or ErrorContext()
     host = context.host or "the server"
-    if isinstance(exc, APITimeoutError):
+    if isinstance(exc, BatchWaitTimeout):
+        # Not a slow server: the batch did not end in time. Its own message says so.
+        text = exc.message
+    elif isinstance(exc, APITimeoutError):
         phase = _TIMEOUT_PHASES.get(exc.which, "waiting for {host}").format(host=host)
         limit = getattr(context.limits, exc.which, None) if context.limits else None
         text = f"timed out {phase}"

@@ -185,10 +185,22 @@ def build_body(
     extra_body: Mapping[str, Any] | None = None,
 ) -> bytes:
     """The JSON request body: every parameter passes through untouched (``stream`` is
-    set unless ``None``)."""
+    set unless ``None``); a pydantic model among them (a reply's content blocks sent
+    back) is written as the fields it was given."""
     body = {k: v for k, v in params.items() if not isinstance(v, NotGiven)}
     if stream is not None:
         body["stream"] = stream
     if extra_body:
         body.update(extra_body)
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_jsonable).encode(
+        "utf-8"
+    )
+
+
+def _jsonable(value: object) -> object:
+    """JSON for what ``json`` does not know: the API's own objects passed back (a
+    reply's ``message.content`` as the next turn) as the fields they arrived with."""
+    dump = getattr(value, "model_dump", None)
+    if dump is not None:
+        return dump(mode="json", by_alias=True, exclude_unset=True)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

@@ -53,6 +53,7 @@ CODE_CLASS_NAMES: dict[tuple[int, str], str] = {
     (400, "cmek_key_network_blocked"): "CMEKKeyNetworkBlockedError",
     (400, "organization_on_hold"): "OrganizationOnHoldError",
     (400, "organization_type_not_supported"): "OrganizationTypeNotSupportedError",
+    (400, "organization_url_fetch_disabled"): "OrganizationURLFetchDisabledError",
     (400, "parent_organization_required"): "ParentOrganizationRequiredError",
     (400, "request_body_encoding_invalid"): "RequestBodyEncodingInvalidError",
     (400, "request_body_encoding_unsupported"): "RequestBodyEncodingUnsupportedError",
@@ -66,6 +67,7 @@ CODE_CLASS_NAMES: dict[tuple[int, str], str] = {
     (429, "ramp_limit_exceeded"): "RampLimitExceededError",
     (503, "cmek_context_unavailable"): "CMEKContextUnavailableError",
     (503, "cmek_key_unreachable"): "CMEKKeyUnreachableError",
+    (503, "storage_not_ready"): "StorageNotReadyError",
 }
 
 

@@ -24,8 +24,9 @@ Class names follow the official SDK so that ported ``except`` clauses keep worki
           ├── APIConnectionError       (the response never completed)
           │    ├── APITimeoutError          (.which: connect, read, content_idle, deadline)
           │    └── IncompleteStreamError    (EOF or reset before ``message_stop``)
-          └── StreamProtocolError      (malformed SSE/JSON, bad block index, oversize
-                                        event, wrong content-type)
+          ├── StreamProtocolError      (malformed SSE/JSON, bad block index, oversize
+          │                             event, wrong content-type)
+          └── UsageLimitExceeded       (a UsageLimits budget passed; .usage, .limit)
 
 Every other error name the official SDK exports exists too: ``AnthropicError`` (an
 alias of ``MsgStreamError``), ``PaymentRequiredError`` 402 (a ``PermissionDeniedError``),
@@ -55,6 +56,7 @@ from .error_codes import error_code_of as error_code_of
 
 if TYPE_CHECKING:
     from .schema.models import Message
+    from .usage import RunUsage
 
 __all__ = [
     "APIConnectionError",
@@ -77,6 +79,8 @@ __all__ = [
     "StreamClosedError",
     "StreamProtocolError",
     "UnprocessableEntityError",
+    "UsageLimitExceeded",
+    "UnsupportedMCPValueError",
     "TimeoutKind",
     "status_error_class",
     "error_class_for_type",
@@ -100,6 +104,7 @@ __all__ = [
     "CMEKKeyNetworkBlockedError",
     "OrganizationOnHoldError",
     "OrganizationTypeNotSupportedError",
+    "OrganizationURLFetchDisabledError",
     "ParentOrganizationRequiredError",
     "RequestBodyEncodingInvalidError",
     "RequestBodyEncodingUnsupportedError",
@@ -113,6 +118,7 @@ __all__ = [
     "RampLimitExceededError",
     "CMEKContextUnavailableError",
     "CMEKKeyUnreachableError",
+    "StorageNotReadyError",
     "error_code_of",
     "RequestParameterError",
 ]
@@ -307,6 +313,44 @@ class StreamProtocolError(APIError):
     """
 
 
+class UsageLimitExceeded(APIError):
+    """A :class:`~trio_msgstream.UsageLimits` budget was passed: the request that would
+    pass ``request_limit`` was not sent, the stream whose usage passed a token limit
+    was cut at once, the tool calls that would pass ``tool_calls_limit`` were not run.
+
+    It is an :class:`APIError` so that a stream fails with it like with any other
+    error (``on_exception`` runs, the consumer raises it); it is never retried.
+
+    Attributes:
+        usage: The usage so far (a :class:`~trio_msgstream.RunUsage`), summed over the
+            requests of the runner, group or tracker whose budget was passed.
+        limit: The name of the limit passed (``"output_tokens_limit"``, ...).
+        partial_message: The message of the request that passed the limit, as far as
+            it came (the whole reply of a non-streaming request), else ``None``.
+    """
+
+    usage: RunUsage
+    limit: str
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        usage: RunUsage | None = None,
+        limit: str = "",
+        request: Any = None,
+        body: object | None = None,
+        partial_message: Message | None = None,
+    ) -> None:
+        super().__init__(message, request=request, body=body, partial_message=partial_message)
+        if usage is None:
+            from .usage import RunUsage  # only here: importing the errors stays minimal
+
+            usage = RunUsage()
+        self.usage = usage
+        self.limit = limit
+
+
 # --- The rest of the official SDK's error names, so ported ``except`` clauses work. ---
 
 AnthropicError = MsgStreamError
@@ -390,6 +434,11 @@ class OrganizationTypeNotSupportedError(BadRequestError):
     """400 ``organization_type_not_supported``."""
 
 
+class OrganizationURLFetchDisabledError(BadRequestError):
+    """400 ``organization_url_fetch_disabled``: URL image and document sources, the
+    ``web_fetch`` tool and ``mcp_servers`` are turned off for the organization."""
+
+
 class ParentOrganizationRequiredError(BadRequestError):
     """400 ``parent_organization_required``."""
 
@@ -442,6 +491,11 @@ class CMEKKeyUnreachableError(ServiceUnavailableError):
     """503 ``cmek_key_unreachable``."""
 
 
+class StorageNotReadyError(ServiceUnavailableError):
+    """503 ``storage_not_ready``: the workspace is still being connected to its
+    storage; try again in a minute."""
+
+
 def _named(name: str) -> type[APIStatusError]:
     cls = globals()[name]
     if not (isinstance(cls, type) and issubclass(cls, APIStatusError)):
@@ -452,6 +506,11 @@ def _named(name: str) -> type[APIStatusError]:
 _STATUS_CLASSES = {status: _named(name) for status, name in STATUS_CLASS_NAMES.items()}
 _TYPE_CLASSES = {kind: (_named(name), status) for kind, (name, status) in TYPE_CLASS_NAMES.items()}
 _CODE_CLASSES = {key: _named(name) for key, name in CODE_CLASS_NAMES.items()}
+
+
+class UnsupportedMCPValueError(MsgStreamError, ValueError):
+    """An MCP value (content block, resource) that the Messages API cannot take: an
+    audio block, a resource link, an unsupported MIME type."""
 
 
 class RequestParameterError(MsgStreamError, ValueError):

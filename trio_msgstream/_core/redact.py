@@ -17,6 +17,7 @@ __all__ = [
     "SECRET_HEADERS",
     "mask_headers",
     "redact",
+    "held_secrets",
     "redact_bytes",
     "secret_values",
 ]
@@ -42,6 +43,14 @@ def secret_values(headers: Iterable[tuple[str, str]]) -> tuple[str, ...]:
         scheme, _, credential = value.partition(" ")
         if credential.strip() and scheme.isalpha():
             found.add(credential.strip())
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def held_secrets(*credentials: str | None, also: Iterable[str] = ()) -> tuple[str, ...]:
+    """Every credential a client holds (whether or not a request sent it) and the
+    secrets in ``also``, without repeats, longest first: a server may echo a credential
+    it was not sent (a key and a token both set, only one goes)."""
+    found = {c for c in credentials if c} | {s for s in also if s}
     return tuple(sorted(found, key=len, reverse=True))
 
 

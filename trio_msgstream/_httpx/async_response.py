@@ -1,4 +1,5 @@
-"""An ``httpx.Response`` opened with ``stream=True``, seen through the runtime's seam.
+"""An ``httpx.Response`` (or ``httpx2.Response``) opened with ``stream=True``, seen
+through the runtime's seam.
 
 The async half of the httpx glue: reading the body under trio (undecoded, then decoded
 in bounded steps), translating httpx's errors (``map_httpx_errors``) and finishing
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import trio
 
 from .._core.exceptions import APIError, StreamProtocolError
@@ -32,6 +32,11 @@ class HttpxWireResponse(HttpxResponseView):
     __slots__ = ()
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
+        in_memory = self._body_in_memory()
+        if in_memory is not None:
+            for piece in in_memory:
+                yield piece
+            return
         decoder = self._decoder()
         chunks = self._raw_chunks()
         try:
@@ -51,12 +56,13 @@ class HttpxWireResponse(HttpxResponseView):
     def _raw_chunks(self) -> AsyncIterator[bytes]:
         # The response's byte stream itself: aiter_raw() would add a generator layer,
         # a chunker and a byte count to every network chunk, and we read raw bytes in
-        # the network's chunking anyway. (A body already read or closed goes through
-        # aiter_raw, which raises httpx's error for it.)
+        # the network's chunking anyway. (A body already read is served from memory
+        # before this; one streamed or closed goes through aiter_raw, which raises
+        # httpx's error for it.)
         response = self._response
         stream = response.stream
         if (
-            isinstance(stream, httpx.AsyncByteStream)
+            hasattr(stream, "__aiter__")  # an AsyncByteStream, of either library
             and not response.is_stream_consumed
             and not response.is_closed
         ):

@@ -1,7 +1,10 @@
-"""The httpx glue: httpx responses as ``WireResponse``, httpx errors as ours.
+"""The httpx glue: httpx (or httpx2) responses as ``WireResponse``, their errors as ours.
 
-Only this package imports httpx, and this module is the part of it that both clients
-share (it imports no trio, so the sync client can use it).
+Only this package imports an HTTP library, and this module is the part of it that both
+clients share (it imports no trio, so the sync client can use it). It is written once
+for ``httpx`` and ``httpx2`` (the same API under two module names): what needs the
+library itself finds it from the objects at hand (``library``), and neither library is
+imported here.
 
 Theory of operation:
 
@@ -13,6 +16,8 @@ Theory of operation:
   (:func:`default_ssl_context`, made on first use as httpx makes its default one,
   ``SSL_CERT_FILE``/``SSL_CERT_DIR`` included): loading the CA bundle costs ~25 ms
   of CPU, which every new client would otherwise pay again.
+- **Timeouts** go to the library as a ``(connect, read, write, pool)`` tuple, which
+  both take, so no timeout object of the wrong library can be passed.
 - **Bodies.** Bodies are read *undecoded* (the response's byte stream, or
   ``aiter_raw``/``iter_raw``) and their
   ``Content-Encoding`` is decoded by the core's bounded :class:`ContentDecoder`: one
@@ -20,7 +25,10 @@ Theory of operation:
   consumed before the next is inflated, so a compressed body cannot get around the
   memory bounds. Streams ask for ``accept-encoding: identity``; other requests for
   ``gzip, deflate``. Non-streaming bodies are read with :meth:`read_body` up to a limit
-  (``MAX_RESPONSE_BODY``), collected in a list and joined once.
+  (``MAX_RESPONSE_BODY``), collected in a list and joined once. A body already in
+  memory (a mock's ``Response(content=...)``/``json=``/``text=``, or one an event hook
+  read) has been decoded by httpx and cannot be streamed again: it is served from
+  memory (:meth:`HttpxResponseView._body_in_memory`), in pieces of the same bound.
 - **Secrets.** Once a response has arrived its ``request`` is replaced by a copy whose
   ``x-api-key``/``authorization`` values are masked, and the error previews read from
   it have the client's own key and token redacted, so no error can show or pickle them.
@@ -32,25 +40,37 @@ import functools
 import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any, cast
 
 from .._core.config import Timeout
 from .._core.exceptions import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
     IncompleteStreamError,
     StreamProtocolError,
     TimeoutKind,
 )
-from .._core.redact import MASK, SECRET_HEADERS, redact_bytes, secret_values
+from .._core.redact import MASK, SECRET_HEADERS, held_secrets, redact_bytes, secret_values
 from .._core.request.spec import RequestSpec
 from .._core.request.status import status_error
-from .._core.stream.decoding import ContentDecoder, content_decoder
+from .._core.stream.decoding import DEFAULT_MAX_DECODED_CHUNK, ContentDecoder, content_decoder
+from .library import HttpLibrary, default_library, library_of
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import httpx
+    import httpx2
+
+    HttpResponse: TypeAlias = httpx.Response | httpx2.Response
+    HttpRequest: TypeAlias = httpx.Request | httpx2.Request
+    AnyHttpClient: TypeAlias = httpx.Client | httpx.AsyncClient | httpx2.Client | httpx2.AsyncClient
 
 __all__ = [
     "HttpxResponseView",
+    "TransportTimeouts",
+    "adopt_httpx_response",
     "build_httpx_request",
     "decoded_pieces",
     "httpx_timeout",
@@ -58,12 +78,8 @@ __all__ = [
     "scrub_request",
 ]
 
-_TIMEOUT_KINDS: tuple[tuple[type[httpx.TimeoutException], TimeoutKind], ...] = (
-    (httpx.ConnectTimeout, "connect"),
-    (httpx.ReadTimeout, "read"),
-    (httpx.WriteTimeout, "write"),
-    (httpx.PoolTimeout, "pool"),
-)
+TransportTimeouts = tuple[float | None, float | None, float | None, float | None]
+"""``(connect, read, write, pool)``: the form of a timeout both libraries take."""
 
 STREAM_ACCEPT_ENCODING = "identity"
 """Asked for on streams: an event stream gains little from compression."""
@@ -75,8 +91,10 @@ BODY_ACCEPT_ENCODING = "gzip, deflate"
 def default_ssl_context() -> ssl.SSLContext:
     """The SSL context of every httpx client this library makes: httpx's default
     (certifi's CA bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as set when it is
-    first made), made once per process and shared."""
-    return httpx.create_ssl_context()
+    first made), made once per process and shared (by httpx2's clients too: it is a
+    plain ``ssl.SSLContext``)."""
+    context: ssl.SSLContext = default_library().module.create_ssl_context()
+    return context
 
 
 def _describe(exc: BaseException) -> str:
@@ -85,7 +103,7 @@ def _describe(exc: BaseException) -> str:
 
 @contextmanager
 def map_httpx_errors(*, request: Any = None, in_body: bool = False) -> Iterator[None]:
-    """Translate every httpx exception raised inside the block.
+    """Translate every httpx (or httpx2) exception raised inside the block.
 
     =============================================  =====================================
     httpx                                          trio_msgstream
@@ -107,66 +125,72 @@ def map_httpx_errors(*, request: Any = None, in_body: bool = False) -> Iterator[
     """
     try:
         yield
-    except httpx.TimeoutException as exc:
+    except Exception as exc:
+        lib = library_of(exc)
+        if lib is None:
+            raise
+        error = _translate(lib, exc, request, in_body)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _translate(lib: HttpLibrary, exc: Exception, request: Any, in_body: bool) -> APIError | None:
+    """Our error for one of ``lib``'s exceptions (``None``: not one to translate)."""
+    http = lib.module
+    clean = scrub_request(request)
+    if isinstance(exc, http.TimeoutException):
         which: TimeoutKind = "read"
-        for cls, kind in _TIMEOUT_KINDS:
+        for cls, kind in lib.timeout_kinds:
             if isinstance(exc, cls):
                 which = kind
                 break
-        raise APITimeoutError(
-            f"{which} timeout: {_describe(exc)}", which=which, request=scrub_request(request)
-        ) from exc
-    except httpx.DecodingError as exc:
-        raise StreamProtocolError(
-            f"the body does not decode: {_describe(exc)}", request=scrub_request(request)
-        ) from exc
-    except httpx.HTTPStatusError as exc:
-        raise status_error(
+        return APITimeoutError(f"{which} timeout: {_describe(exc)}", which=which, request=clean)
+    if isinstance(exc, http.DecodingError):
+        return StreamProtocolError(f"the body does not decode: {_describe(exc)}", request=clean)
+    if isinstance(exc, http.HTTPStatusError):
+        return status_error(
             exc.response.status_code,
             b"",
             request_id=exc.response.headers.get("request-id"),
-            request=scrub_request(request),
-        ) from exc
-    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.StreamError) as exc:
+            request=clean,
+        )
+    if isinstance(exc, (http.RemoteProtocolError, http.ReadError, http.StreamError)):
         if in_body:
-            raise IncompleteStreamError(
-                f"the connection broke mid-stream: {_describe(exc)}",
-                request=scrub_request(request),
-            ) from exc
-        raise APIConnectionError(
-            f"connection error: {_describe(exc)}", request=scrub_request(request)
-        ) from exc
-    except httpx.TooManyRedirects as exc:
-        raise APIConnectionError(
-            f"too many redirects: {_describe(exc)}", request=scrub_request(request)
-        ) from exc
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise APIConnectionError(
-            f"connection error: {type(exc).__name__}: {_describe(exc)}",
-            request=scrub_request(request),
-        ) from exc
+            return IncompleteStreamError(
+                f"the connection broke mid-stream: {_describe(exc)}", request=clean
+            )
+        return APIConnectionError(f"connection error: {_describe(exc)}", request=clean)
+    if isinstance(exc, http.TooManyRedirects):
+        return APIConnectionError(f"too many redirects: {_describe(exc)}", request=clean)
+    if isinstance(exc, (http.HTTPError, http.InvalidURL)):
+        return APIConnectionError(
+            f"connection error: {type(exc).__name__}: {_describe(exc)}", request=clean
+        )
+    return None
 
 
 def scrub_request(request: Any) -> Any:
-    """A copy of an ``httpx.Request`` without secret header values (``None`` stays
-    ``None``); the copy has no body. Errors carry this, never the request sent."""
-    if not isinstance(request, httpx.Request):
+    """A copy of an ``httpx.Request`` (or ``httpx2.Request``) without secret header
+    values (anything else, ``None`` included, is returned as it is); the copy has no
+    body. Errors carry this, never the request sent."""
+    lib = library_of(request)
+    if lib is None or not isinstance(request, lib.module.Request):
         return request
     items = request.headers.multi_items()
     if not any(k.lower() in SECRET_HEADERS and v != MASK for k, v in items):
         return request
-    clean = httpx.Request(request.method, request.url, extensions=request.extensions)
-    clean.headers = httpx.Headers(
+    clean = lib.module.Request(request.method, request.url, extensions=request.extensions)
+    clean.headers = lib.module.Headers(
         [(k, MASK if k.lower() in SECRET_HEADERS else v) for k, v in items]
     )
     return clean
 
 
-def httpx_timeout(timeout: Timeout) -> httpx.Timeout:
-    """The transport-level part of a :class:`Timeout`."""
-    return httpx.Timeout(
-        connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
-    )
+def httpx_timeout(timeout: Timeout) -> TransportTimeouts:
+    """The transport-level part of a :class:`Timeout`, as ``(connect, read, write,
+    pool)`` (the form both libraries take)."""
+    return (timeout.connect, timeout.read, timeout.write, timeout.pool)
 
 
 def decoded_pieces(decoder: ContentDecoder | None, raw: bytes) -> Iterator[bytes]:
@@ -185,13 +209,16 @@ class HttpxResponseView:
 
     Shared by the async and the sync glue; each adds its own way of reading the body.
     Constructing the view masks the secrets on ``response.request`` (it was sent).
+    ``held`` are the client's credentials, sent or not: they are redacted too.
     """
 
     __slots__ = ("_response", "_secrets")
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: HttpResponse, *, held: tuple[str, ...] = ()) -> None:
         self._response = response
-        self._secrets = secret_values(response.request.headers.multi_items())
+        self._secrets = held_secrets(
+            also=(*held, *secret_values(response.request.headers.multi_items()))
+        )
         response.request = scrub_request(response.request)
 
     def __repr__(self) -> str:
@@ -211,18 +238,36 @@ class HttpxResponseView:
         return value
 
     @property
-    def raw(self) -> httpx.Response:
+    def raw(self) -> HttpResponse:
         return self._response
 
     @property
-    def request(self) -> httpx.Request:
+    def request(self) -> HttpRequest:
         return self._response.request
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """The client's own secrets sent with the request (for redacting text built
-        from this response, e.g. ``StreamEngine(secrets=...)``). Not shown anywhere."""
+        """The client's own secrets: those sent with the request and every credential
+        it holds (for redacting text built from this response, e.g.
+        ``StreamEngine(secrets=...)``). Not shown anywhere."""
         return self._secrets
+
+    def _body_in_memory(self) -> Iterator[bytes] | None:
+        """The body in pieces when it is already in memory, else ``None`` (read it).
+
+        A response built with its content (a mock's ``content=``, ``json=``, ``text=``)
+        or read by an event hook was read, decoded, and marked consumed by httpx: its
+        stream cannot be read again, and its ``content`` is the decoded body.
+        """
+        response = self._response
+        if not response.is_stream_consumed:
+            return None
+        try:
+            content: bytes = response.content
+        except Exception:  # consumed by a stream, not read: reading will say so
+            return None
+        step = DEFAULT_MAX_DECODED_CHUNK
+        return (content[i : i + step] for i in range(0, len(content), step))
 
     def _decoder(self) -> ContentDecoder | None:
         with map_httpx_errors(request=self._response.request, in_body=True):
@@ -283,9 +328,10 @@ class _Collector:
 
 
 def build_httpx_request(
-    http: httpx.Client | httpx.AsyncClient, base_url: str, spec: RequestSpec, timeout: httpx.Timeout
-) -> httpx.Request:
-    """The ``httpx.Request`` for a :class:`RequestSpec`.
+    http: AnyHttpClient, base_url: str, spec: RequestSpec, timeout: TransportTimeouts
+) -> Any:
+    """The ``httpx.Request`` (or ``httpx2.Request``, after ``http``: typed ``Any``, as
+    each client takes only its own) for a :class:`RequestSpec`.
 
     Raises:
         APIConnectionError: The URL is not valid.
@@ -303,3 +349,18 @@ def build_httpx_request(
             params=dict(spec.query) if spec.query else None,
             timeout=timeout,
         )
+
+
+def adopt_httpx_response(
+    response: object, request: Any, base_url: str
+) -> httpx.Response | httpx2.Response | None:
+    """``response`` when it is a response of either library (a middleware's answer),
+    given the request it answers (method and URL only) when it has none; else ``None``."""
+    library = library_of(response)
+    if library is None or not isinstance(response, library.module.Response):
+        return None
+    try:
+        response.request  # noqa: B018  (raises when the response has none)
+    except RuntimeError:
+        response.request = library.module.Request(request.method.upper(), base_url + request.url)
+    return cast("httpx.Response | httpx2.Response", response)

@@ -23,7 +23,7 @@ from .._core.request.calls import Call
 from .request import SyncPaginator
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
     from .._core.batches.build import BatchRequestsInput
     from .._core.batches.models import DeletedMessageBatch, MessageBatch, MessageBatchPage

@@ -7,15 +7,16 @@ the sans-IO core and run them through the sync driver (``request``, ``stream``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-import httpx
 from typing_extensions import Unpack
 
+from .._core.middleware.chain import validate_middleware
+from .._core.middleware.request import APIRequest
 from .._core.request.calls import Call
-from .._core.request.client_config import ClientConfig, Namespace
+from .._core.request.client_config import BETA_MARK, ClientConfig, Namespace
 from .._core.request.endpoints import (
     MessageTokensCount,
     ModelInfo,
@@ -31,18 +32,32 @@ from .._core.request.endpoints import (
 from .._core.request.spec import RequestSpec
 from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage, output_parser
-from .._httpx.transport import build_httpx_request, default_ssl_context, map_httpx_errors
+from .._httpx.library import default_library, library_of
+from .._httpx.transport import (
+    adopt_httpx_response,
+    build_httpx_request,
+    default_ssl_context,
+    map_httpx_errors,
+)
+from . import fallback as _fallback_driver  # noqa: F401  (registers the sync driver)
+from .files import Files
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 from .stream import SyncMessageStream, SyncMessageStreamManager
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self, TypeAlias
+
+    import httpx
+    import httpx2
+
+    SyncHttpClient: TypeAlias = httpx.Client | httpx2.Client
+    SyncTransport: TypeAlias = httpx.BaseTransport | httpx2.BaseTransport
 
     from .._core.request.kwargs import CountTokensKwargs, MessageKwargs, StreamKwargs
     from .batches import Batches
-    from .tool_runner import ToolRunner
+    from .tool_runner import SyncToolRunnerKwargs, ToolRunner
 
 __all__ = ["Client", "Messages", "Models", "SyncRawMessageStream"]
 
@@ -73,6 +88,10 @@ class Messages:
     def batches(self, value: Batches) -> None:
         self._batches = value
 
+    def _marked(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # Requests made through ``client.beta`` are marked for the middleware.
+        return {**kwargs, BETA_MARK: True} if self._beta else kwargs
+
     @overload
     def stream(
         self, *, event_handler: type[_S], **kwargs: Unpack[StreamKwargs]
@@ -95,7 +114,7 @@ class Messages:
             raise TypeError(
                 f"event_handler must be a SyncMessageStream subclass, not {event_handler!r}"
             )
-        spec = self._client.build_spec(kwargs, stream=True)
+        spec = self._client.build_spec(self._marked(kwargs), stream=True)
         return SyncMessageStreamManager(self._client, event_handler, spec, output_parser(kwargs))
 
     @overload
@@ -124,7 +143,9 @@ class Messages:
         (``with client.messages.create(..., stream=True) as events``); otherwise wait
         for and return the whole message."""
         client = self._client
-        request = message_create(client, kwargs, stream=stream, output_format=output_format)
+        request = message_create(
+            client, self._marked(kwargs), stream=stream, output_format=output_format
+        )
         if not stream:
             return request.reply(execute(client, request.call(), params=request.params))
         session = new_session(client, request.spec, "raw", params=request.params)
@@ -140,15 +161,17 @@ class Messages:
 
     @overload
     def tool_runner(
-        self, *, stream: Literal[True], **kwargs: Any
+        self, *, stream: Literal[True], **kwargs: Unpack[SyncToolRunnerKwargs]
     ) -> ToolRunner[SyncMessageStream]: ...
 
     @overload
     def tool_runner(
-        self, *, stream: Literal[False] = ..., **kwargs: Any
+        self, *, stream: Literal[False] = ..., **kwargs: Unpack[SyncToolRunnerKwargs]
     ) -> ToolRunner[ParsedMessage[Any]]: ...
 
-    def tool_runner(self, *, stream: bool = False, **kwargs: Any) -> ToolRunner[Any]:
+    def tool_runner(
+        self, *, stream: bool = False, **kwargs: Unpack[SyncToolRunnerKwargs]
+    ) -> ToolRunner[Any]:
         """An agent loop that runs the model's (sync) tool calls until it stops
         asking: ``tools=[...]``, ``max_iterations``, ``stream``, ``run_tools_eagerly``,
         ``max_concurrency`` (threads), ``tool_timeout``, and the API's parameters."""
@@ -183,9 +206,11 @@ class Beta:
     def __init__(self, client: Client) -> None:
         self.messages: Messages = Messages(client, beta=True)
         self.models: Models = Models(client)
+        self.files: Files = Files(client)
+        """``client.beta.files``: the Files API."""
 
 
-class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):
+class Client(ClientConfig["SyncHttpClient", "SyncTransport"]):
     """The synchronous client of the Messages API (also exported as ``Anthropic``).
 
     The same interface as :class:`~trio_msgstream.AsyncClient` without async/await::
@@ -197,9 +222,10 @@ class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):
         message = stream.get_final_message()
 
     Takes the same arguments as :class:`~trio_msgstream.AsyncClient`, with an
-    ``httpx.Client`` as ``http_client`` and an ``httpx.BaseTransport`` as
-    ``transport``. See :mod:`trio_msgstream._sync.stream` for how ``content_idle``
-    and ``deadline`` are enforced without a cancel scope.
+    ``httpx.Client`` or ``httpx2.Client`` as ``http_client`` and an
+    ``httpx.BaseTransport`` or ``httpx2.BaseTransport`` as ``transport``. See
+    :mod:`trio_msgstream._sync.stream` for how ``content_idle`` and ``deadline`` are
+    enforced without a cancel scope.
 
     Resource handling:
         ``with client:`` or ``client.close()`` closes the httpx client the client
@@ -213,16 +239,30 @@ class Client(ClientConfig[httpx.Client, httpx.BaseTransport]):
     beta: Namespace[Beta] = Namespace(Beta)
     """``client.beta``: the same surfaces with ``betas=[...]``."""
 
-    def _new_http_client(self, transport: httpx.BaseTransport | None) -> httpx.Client:
-        return httpx.Client(transport=transport, verify=default_ssl_context(), timeout=None)
+    def _new_http_client(self, transport: SyncTransport | None) -> SyncHttpClient:
+        lib = library_of(transport) if transport is not None else None
+        http = (lib or default_library()).module
+        client: SyncHttpClient = http.Client(
+            transport=transport, verify=default_ssl_context(), timeout=None
+        )
+        return client
+
+    def _accept_middleware(self, entries: Iterable[Any]) -> tuple[Any, ...]:
+        return validate_middleware(entries, "sync")
+
+    def _adopt_response(
+        self, response: object, request: APIRequest
+    ) -> SyncHttpxWireResponse | None:
+        """A middleware's answer that is an ``httpx.Response``, as a wire response."""
+        adopted = adopt_httpx_response(response, request, self.base_url)
+        return SyncHttpxWireResponse(adopted) if adopted is not None else None
 
     def _send(self, spec: RequestSpec, limits: tuple[float | None, ...]) -> SyncHttpxWireResponse:
         connect, read, write, pool = limits
-        timeout = httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
-        request = build_httpx_request(self._http, self.base_url, spec, timeout)
+        request = build_httpx_request(self._http, self.base_url, spec, (connect, read, write, pool))
         with map_httpx_errors(request=request):
             response = self._http.send(request, stream=True)
-        return SyncHttpxWireResponse(response)
+        return SyncHttpxWireResponse(response, held=self._held_secrets)
 
     def _execute(self, call: Call[T]) -> T:
         """Send a call (retries, timeouts, typed errors) and return its parsed answer."""

@@ -18,8 +18,10 @@ from .._core.stream.events import RawMessageStreamEvent
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
+    from typing import Self
+
     import httpx
-    from typing_extensions import Self
+    import httpx2
 
 __all__ = ["SyncRawMessageStream"]
 
@@ -42,8 +44,9 @@ class SyncRawMessageStream:
         self._released = False
 
     @property
-    def response(self) -> httpx.Response:
-        """The ``httpx.Response`` (headers only; the body is this stream)."""
+    def response(self) -> httpx.Response | httpx2.Response:
+        """The ``httpx.Response`` or ``httpx2.Response`` (headers only; the body is this
+        stream)."""
         return self._response.raw
 
     @property

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from typing_extensions import Unpack
 
-from .._core.config import MAX_RESPONSE_BODY
 from .._core.exceptions import APIError
+from .._core.middleware.chain import middleware_error_delay
 from .._core.request.calls import Call, PageCall
 from .._core.request.session import RequestSession, SessionLabels, SessionMode
 from .._core.request.spec import RequestSpec
+from .middleware import open_attempt, parsed_body
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
@@ -49,11 +50,16 @@ def run_attempts(session: RequestSession, attempt: Callable[[], T]) -> T:
             return attempt()
         except APIError as exc:
             time.sleep(session.after_failure(exc, time.monotonic()))
+        except Exception as exc:  # a middleware's own error: as itself, or retried
+            time.sleep(middleware_error_delay(session, exc, time.monotonic()))
 
 
-def open_checked(client: Client, session: RequestSession) -> SyncHttpxWireResponse:
-    """Send the session's request; return the response once its head is accepted."""
-    response = client._send(session.spec, session.transport_timeouts(time.monotonic()))
+def open_checked(
+    client: Client, session: RequestSession, parse: Callable[[bytes], Any] | None = None
+) -> SyncHttpxWireResponse:
+    """Send the session's request (through the client's middleware, which ``parse``
+    serves); return the response once its head is accepted."""
+    response = open_attempt(client, session, parse)
     try:
         limit = session.head_verdict(response.status_code, response.headers)
         if limit is not None:
@@ -77,12 +83,11 @@ def execute(client: Client, call: Call[T], *, params: Mapping[str, Any] | None =
     session = new_session(client, call.spec, "body", operation=call.operation, params=params)
 
     def attempt() -> T:
-        response = open_checked(client, session)
+        response = open_checked(client, session, call.parse)
         try:
-            body = response.read_body(MAX_RESPONSE_BODY)
+            return parsed_body(response, call.parse)  # type: ignore[no-any-return]
         finally:
             response.close()
-        return call.parse(body)
 
     result = run_attempts(session, attempt)
     session.succeed(result)

@@ -27,6 +27,10 @@ class SyncHttpxWireResponse(HttpxResponseView):
 
     def iter_chunks(self) -> Generator[bytes, None, None]:
         """The decoded body as it arrives, in pieces of at most one decoding step."""
+        in_memory = self._body_in_memory()
+        if in_memory is not None:
+            yield from in_memory
+            return
         decoder = self._decoder()
         with map_httpx_errors(request=self._response.request, in_body=True):
             if decoder is None:  # the usual case: no per-chunk work at all

@@ -40,7 +40,7 @@ from .request import new_session, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
     from .client import Client
 
@@ -350,7 +350,9 @@ class _SyncProducer:
                 if self.response is not None:
                     self.response.abort()
                 return False
-        elif self.response is not None:
+        # Closing a generator that never started does not run its ``finally``: a
+        # stream left unread still holds its response, released here (idempotent).
+        if self.response is not None:
             self.response.close()
         return True
 

@@ -24,20 +24,31 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .._core.agents.tool_runner import ToolCall, ToolRunnerBase
+from .._core.agents.tool_runner import ToolCall, ToolRunnerBase, ToolRunnerKwargs
+from .._core.exceptions import UsageLimitExceeded
 from .._core.schema.models import ContentBlock, ToolUseBlock
 from .._core.typed_json.structured import ParsedMessage
 from .._core.typed_json.tools import FunctionTool, tool_error_block, tool_result_block
 from .stream import SyncMessageStream
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
-__all__ = ["ToolRunner"]
+__all__ = ["SyncToolRunnerKwargs", "ToolRunner"]
 
 logger = logging.getLogger("trio_msgstream.tools")
 
 _Item = TypeVar("_Item")
+
+
+class SyncToolRunnerKwargs(ToolRunnerKwargs, total=False):
+    """The keyword arguments of ``Client.messages.tool_runner`` (beside ``stream``):
+    those both clients take, and the sync runner's own."""
+
+    max_concurrency: int
+    """Tool calls running at once (threads); 1 runs them in sequence."""
+    event_handler: type[SyncMessageStream]
+    """The :class:`SyncMessageStream` subclass of streamed turns."""
 
 
 class ToolRunner(ToolRunnerBase, Generic[_Item]):
@@ -59,6 +70,9 @@ class ToolRunner(ToolRunnerBase, Generic[_Item]):
         max_concurrency: Tool calls running at once (threads); 1 runs them in sequence.
         tool_timeout: Seconds to wait for a call before reporting it as an error.
         event_handler: The :class:`SyncMessageStream` subclass of streamed turns.
+        usage_limits: A :class:`~trio_msgstream.UsageLimits` for the whole run (or a
+            shared :class:`~trio_msgstream.UsageTracker`); passing it raises
+            :class:`~trio_msgstream.UsageLimitExceeded` (see ``runner.usage``).
         **params: Messages API parameters and request options.
     """
 
@@ -191,6 +205,7 @@ class ToolRunner(ToolRunnerBase, Generic[_Item]):
             return self._results
         results: dict[str, dict[str, Any]] = {}
         calls = self._state.tool_calls()
+        self._count_tool_calls([call for call in calls if call.id not in self._eager])
         pool = self._pool
         if pool is None or not self._state.parallel:
             for call in calls:
@@ -220,6 +235,10 @@ class ToolRunner(ToolRunnerBase, Generic[_Item]):
         if self._eager and not self._state.parallel:
             return  # disable_parallel_tool_use: the others run one by one afterwards
         call = ToolCall(block.id, block.name, block.input, self._state.tools[block.name])
+        try:
+            self._count_tool_calls([call])
+        except UsageLimitExceeded:
+            return  # past tool_calls_limit: raised when the turn finishes
         self._eager[block.id] = (pool.submit(self._call, call), time.monotonic())
 
     def _wait(

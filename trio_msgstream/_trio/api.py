@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
@@ -18,9 +17,6 @@ from .wire import WireClient
 
 if TYPE_CHECKING:
     from .._core.request.kwargs import StreamKwargs
-
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = ["MessageStreamManager", "open_message_stream", "start_message_stream"]
 

@@ -29,7 +29,7 @@ from .pages import AsyncPaginator
 from .wire import WireClient
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
     from .._core.batches.build import BatchRequestsInput
     from .._core.batches.models import DeletedMessageBatch, MessageBatch, MessageBatchPage

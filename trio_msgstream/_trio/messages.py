@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from typing_extensions import Unpack
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE
+from .._core.request.client_config import BETA_MARK
 from .._core.request.endpoints import (
     MessageTokensCount,
     ModelInfo,
@@ -28,6 +29,7 @@ from .._core.request.endpoints import (
 from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage
 from .api import MessageStreamManager
+from .files import AsyncFiles
 from .pages import AsyncPaginator
 from .raw import RawMessageStream, open_raw_stream
 from .request import execute
@@ -36,7 +38,7 @@ from .stream import MessageStream
 if TYPE_CHECKING:
     from .._core.request.kwargs import CountTokensKwargs, MessageKwargs, StreamKwargs
     from .batches import AsyncBatches
-    from .tool_runner import AsyncToolRunner
+    from .tool_runner import AsyncToolRunner, AsyncToolRunnerKwargs
 
 __all__ = ["AsyncBeta", "AsyncMessages", "AsyncModels"]
 
@@ -71,6 +73,10 @@ class AsyncMessages:
     def batches(self, value: AsyncBatches) -> None:
         self._batches = value
 
+    def _marked(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # Requests made through ``client.beta`` are marked for the middleware.
+        return {**kwargs, BETA_MARK: True} if self._beta else kwargs
+
     @overload
     def stream(
         self, *, event_handler: type[_S], max_buffer_size: int = ..., **kwargs: Unpack[StreamKwargs]
@@ -94,7 +100,9 @@ class AsyncMessages:
         """
         return MessageStreamManager(
             self._client,
-            dict(event_handler=event_handler, max_buffer_size=max_buffer_size, **kwargs),
+            dict(
+                event_handler=event_handler, max_buffer_size=max_buffer_size, **self._marked(kwargs)
+            ),
         )
 
     @overload
@@ -122,7 +130,9 @@ class AsyncMessages:
         """Send a request. With ``stream=True``, return the raw event stream
         (``async with await client.messages.create(..., stream=True) as events``);
         otherwise wait for and return the whole message."""
-        request = message_create(self._client, kwargs, stream=stream, output_format=output_format)
+        request = message_create(
+            self._client, self._marked(kwargs), stream=stream, output_format=output_format
+        )
         if stream:
             return await open_raw_stream(self._client, request.spec, params=request.params)
         message = await execute(self._client, request.call(), params=request.params)
@@ -143,15 +153,17 @@ class AsyncMessages:
 
     @overload
     def tool_runner(
-        self, *, stream: Literal[True], **kwargs: Any
+        self, *, stream: Literal[True], **kwargs: Unpack[AsyncToolRunnerKwargs]
     ) -> AsyncToolRunner[MessageStream]: ...
 
     @overload
     def tool_runner(
-        self, *, stream: Literal[False] = ..., **kwargs: Any
+        self, *, stream: Literal[False] = ..., **kwargs: Unpack[AsyncToolRunnerKwargs]
     ) -> AsyncToolRunner[ParsedMessage[Any]]: ...
 
-    def tool_runner(self, *, stream: bool = False, **kwargs: Any) -> AsyncToolRunner[Any]:
+    def tool_runner(
+        self, *, stream: bool = False, **kwargs: Unpack[AsyncToolRunnerKwargs]
+    ) -> AsyncToolRunner[Any]:
         """An agent loop that runs the model's tool calls until it stops asking
         (see :class:`~trio_msgstream._trio.tool_runner.AsyncToolRunner` and the
         tool runner docs): ``tools=[...]``, ``max_iterations``, ``stream``,
@@ -189,3 +201,5 @@ class AsyncBeta:
     def __init__(self, client: Any) -> None:
         self.messages: AsyncMessages = AsyncMessages(client, beta=True)
         self.models: AsyncModels = AsyncModels(client)
+        self.files: AsyncFiles = AsyncFiles(client)
+        """``client.beta.files``: the Files API."""

@@ -141,6 +141,10 @@ class StreamProducer:
                             self.start_failure = (exc, exc.__cause__)
                             raise
                         self.result = outcome.Error(exc)
+                    except Exception as exc:  # a middleware's own (a body it supplied)
+                        if not self.started:
+                            raise
+                        self.result = outcome.Error(exc)
                 if scope.cancelled_caught and self.result is None and not self.closing:
                     error = session.fail(session.deadline_error())
                     if not self.started:

@@ -28,7 +28,7 @@ from .request import close_response, new_session, open_checked, run_attempts
 from .wire import WireClient, WireResponse
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 __all__ = ["RawMessageStream", "open_raw_stream"]
 

@@ -16,11 +16,12 @@ from typing import Any, TypeVar
 import trio
 from typing_extensions import Unpack
 
-from .._core.config import MAX_RESPONSE_BODY
 from .._core.exceptions import APIError
+from .._core.middleware.chain import middleware_error_delay
 from .._core.request.calls import Call
 from .._core.request.session import RequestSession, SessionLabels, SessionMode
 from .._core.request.spec import RequestSpec
+from .middleware import open_attempt, parsed_body
 from .wire import WireClient, WireResponse
 
 __all__ = [
@@ -58,16 +59,21 @@ async def run_attempts(session: RequestSession, attempt: Callable[[], Awaitable[
             return await attempt()
         except APIError as exc:
             await trio.sleep(session.after_failure(exc, trio.current_time()))
+        except Exception as exc:  # a middleware's own error: as itself, or retried
+            await trio.sleep(middleware_error_delay(session, exc, trio.current_time()))
 
 
-async def open_checked(client: WireClient, session: RequestSession) -> WireResponse:
-    """Send the session's request; return the response once its head is accepted.
+async def open_checked(
+    client: WireClient, session: RequestSession, parse: Callable[[bytes], Any] | None = None
+) -> WireResponse:
+    """Send the session's request (through the client's middleware, which ``parse``
+    serves); return the response once its head is accepted.
 
     Raises:
         APIStatusError: An error status (the body read, bounded, for its message).
         StreamProtocolError: A stream was asked for and this is not one.
     """
-    response = await client.open_response(session.spec)
+    response = await open_attempt(client, session, parse)
     try:
         limit = session.head_verdict(response.status_code, response.headers)
         if limit is not None:
@@ -100,12 +106,11 @@ async def execute(
     session = new_session(client, call.spec, "body", operation=call.operation, params=params)
 
     async def attempt() -> T:
-        response = await open_checked(client, session)
+        response = await open_checked(client, session, call.parse)
         try:
-            body = await response.read_body(MAX_RESPONSE_BODY)
+            return await parsed_body(response, call.parse)  # type: ignore[no-any-return]
         finally:
             await close_response(response)
-        return call.parse(body)
 
     with trio.move_on_at(session.deadline_at):
         result = await run_attempts(session, attempt)

@@ -36,7 +36,7 @@ from .producer import StreamProducer, incomplete_if_cancelled
 from .wire import WireClient
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 __all__ = ["MessageStream", "StreamStatistics", "TrioStreamClosedError"]
 

@@ -34,28 +34,25 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
 
-from .._core.agents.tool_runner import ToolCall, ToolRunnerBase
+from .._core.agents.tool_runner import ToolCall, ToolRunnerBase, ToolRunnerKwargs
+from .._core.exceptions import UsageLimitExceeded
 from .._core.schema.models import ContentBlock, ToolUseBlock
 from .._core.typed_json.structured import ParsedMessage
 from .._core.typed_json.tools import tool_error_block, tool_result_block
 from .api import _sole_cancelled, start_message_stream
 from .stream import MessageStream
 
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
-
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
     from .fanout.scheduler import FanOut
 
-__all__ = ["DEFAULT_TOOL_TIMEOUT", "AsyncToolRunner"]
+__all__ = ["DEFAULT_TOOL_TIMEOUT", "AsyncToolRunner", "AsyncToolRunnerKwargs"]
 
 DEFAULT_TOOL_TIMEOUT = 600.0
 """Seconds a tool call may take by default, so a hung tool never hangs the run forever."""
@@ -63,6 +60,18 @@ DEFAULT_TOOL_TIMEOUT = 600.0
 logger = logging.getLogger("trio_msgstream.tools")
 
 _Item = TypeVar("_Item")
+
+
+class AsyncToolRunnerKwargs(ToolRunnerKwargs, total=False):
+    """The keyword arguments of ``AsyncClient.messages.tool_runner`` (beside
+    ``stream``): those both clients take, and the async runner's own."""
+
+    max_concurrency: int | None
+    """Most tool calls running at once (``None``: no limit)."""
+    event_handler: type[MessageStream]
+    """The :class:`MessageStream` subclass of streamed turns."""
+    fan_out: FanOut | None
+    """Send every turn through this fan-out (``stream=False``)."""
 
 
 class AsyncToolRunner(ToolRunnerBase, Generic[_Item]):
@@ -87,6 +96,10 @@ class AsyncToolRunner(ToolRunnerBase, Generic[_Item]):
         event_handler: The :class:`MessageStream` subclass of streamed turns.
         fan_out: Send every turn through this :class:`~trio_msgstream.FanOut`, so many
             runners share its concurrency cap and rate limits (``stream=False``).
+        usage_limits: A :class:`~trio_msgstream.UsageLimits` for the whole run (or a
+            :class:`~trio_msgstream.UsageTracker` shared with others): every turn's
+            request and the turn's tool calls count against it, and passing it raises
+            :class:`~trio_msgstream.UsageLimitExceeded` (see ``runner.usage``).
         **params: Messages API parameters (``model``, ``max_tokens``, ``messages``,
             ``output_format``...) and request options (``timeout``, ``extra_headers``...).
     """
@@ -257,6 +270,7 @@ class AsyncToolRunner(ToolRunnerBase, Generic[_Item]):
         calls = self._state.tool_calls()
         results = dict(self._eager_results)
         to_run = [call for call in calls if call.id not in self._eager_done]
+        self._count_tool_calls(to_run)
         if self._state.parallel:
             async with trio.open_nursery() as nursery:
                 for call in to_run:
@@ -284,10 +298,14 @@ class AsyncToolRunner(ToolRunnerBase, Generic[_Item]):
         tool = self._state.tools.get(block.name)
         if tool is None:
             return  # answered with an error result when the turn finishes
+        call = ToolCall(block.id, block.name, block.input, tool)
+        try:
+            self._count_tool_calls([call])
+        except UsageLimitExceeded:
+            return  # past tool_calls_limit: raised when the turn finishes
         done = self._eager_done[block.id] = trio.Event()
         scope = trio.CancelScope()
         self._eager_scopes.append(scope)
-        call = ToolCall(block.id, block.name, block.input, tool)
         self._nursery.start_soon(self._run_eager, call, done, scope, self._eager_results)
 
     def _cancel_eager(self) -> None:

@@ -17,12 +17,13 @@ handy for demos without an API key. For synchronous code use
 :func:`fake_anthropic_in_thread`. Fake further endpoints with :func:`register_route`
 (every server) or :meth:`FakeAnthropicServer.add_route` (one server);
 :class:`FakeBatches` adds the Message Batches endpoints to a server that way, and
-:class:`FakeModels` and :class:`FakeTokenCounter` the models and token-counting ones.
+:class:`FakeModels` and :class:`FakeTokenCounter` the models and token-counting ones,
+:class:`FakeFiles` the Files API.
 
 Layout, one job per module: ``_sse`` (SSE encoding), ``_transcripts`` (the events of
 a whole message), ``_responses`` and ``_shortcuts`` (scripted responses and faults),
 ``_model`` (the deterministic fake model), ``_routes`` (the route table),
-``_fake_batches`` and ``_fake_endpoints`` (more endpoints, as routes), ``_server``
+``_fake_batches``, ``_fake_endpoints`` and ``_fake_files`` (more endpoints, as routes), ``_server``
 and ``_playback`` (sockets), ``_thread``, ``_embedded`` (the embedded server unless a
 key is set) and ``_demo``.
 """
@@ -40,6 +41,8 @@ from ._fake_batches import FakeBatch as FakeBatch
 from ._fake_batches import FakeBatches as FakeBatches
 from ._fake_endpoints import FakeModels as FakeModels
 from ._fake_endpoints import FakeTokenCounter as FakeTokenCounter
+from ._fake_files import FakeFile as FakeFile
+from ._fake_files import FakeFiles as FakeFiles
 from ._model import default_responder as default_responder
 from ._responses import ScriptedResponse as ScriptedResponse
 from ._routes import RecordedRequest as RecordedRequest
@@ -69,6 +72,8 @@ __all__ = [
     "FakeAnthropicServer",
     "FakeBatch",
     "FakeBatches",
+    "FakeFile",
+    "FakeFiles",
     "FakeModels",
     "FakeTokenCounter",
     "RecordedRequest",

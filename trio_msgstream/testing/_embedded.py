@@ -39,7 +39,7 @@ def has_api_key() -> bool:
 
 def _announce(base_url: str) -> None:
     print(
-        f"trio_msgstream: ANTHROPIC_API_KEY is not set; using the embedded local server "
+        f"trio-msgstream: ANTHROPIC_API_KEY is not set; using the embedded local server "
         f"at {base_url} (deterministic demo answers)",
         file=sys.stderr,
         flush=True,

@@ -22,7 +22,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
@@ -95,7 +95,7 @@ class FakeBatch:
     polls_until_ended: int
     polls: int = 0
     status: str = "in_progress"
-    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     ended_at: datetime | None = None
     cancel_initiated_at: datetime | None = None
     processed_before_cancel: int | None = None
@@ -304,7 +304,7 @@ class FakeBatches:
     def _end(self, batch: FakeBatch) -> None:
         if batch.status != "ended":
             batch.status = "ended"
-            batch.ended_at = datetime.now(timezone.utc)
+            batch.ended_at = datetime.now(UTC)
 
     def _create(self, request: RecordedRequest, _: FakeBatch | None) -> _Answered:
         body = request.json
@@ -352,7 +352,7 @@ class FakeBatches:
         assert batch is not None
         if batch.status == "in_progress":
             batch.status = "canceling"
-            batch.cancel_initiated_at = datetime.now(timezone.utc)
+            batch.cancel_initiated_at = datetime.now(UTC)
             # The requests "processed" so far keep their outcome; the rest are canceled.
             done = batch.polls / max(batch.polls_until_ended, 1)
             batch.processed_before_cancel = int(len(batch.requests) * min(done, 1.0))

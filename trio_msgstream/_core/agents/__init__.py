@@ -1,1 +1,1 @@
-"""Agent loops: the tool runner's state machine."""
+"""Agents: the tool runner's state machine and the usage budgets of runs and groups (sans-IO)."""

@@ -30,14 +30,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Required
 
-from ..request.options import split_options
+from ..request.options import RequestOptions, split_options
 from ..schema.models import Message, ToolUseBlock
+from ..schema.params import MessageCreateParamsExceptTools
 from ..typed_json.structured import ParsedMessage, as_parsed_message, output_parser
-from ..typed_json.tools import FunctionTool, tool_params, unknown_tool_block
+from ..typed_json.tools import FunctionTool, RunnerTool, tool_params, unknown_tool_block
+from .usage_limits import RunUsage, UsageTracker, scope_tracker
 
-__all__ = ["ToolCall", "ToolRunnerBase", "ToolRunnerState"]
+__all__ = ["ToolCall", "ToolRunnerBase", "ToolRunnerKwargs", "ToolRunnerState"]
+
+
+class ToolRunnerKwargs(MessageCreateParamsExceptTools, RequestOptions, total=False):
+    """The keyword arguments both clients' ``messages.tool_runner`` take (each client
+    adds ``event_handler``, ``max_concurrency`` and, async, ``fan_out``): the API's
+    parameters, ``tools``, the request options, ``betas``, ``output_format`` and the
+    runner's settings."""
+
+    tools: Required[Sequence[RunnerTool]]
+    """``@tool`` functions (run by the runner) and tool definitions (sent only)."""
+    betas: Sequence[str]
+    """Beta features to enable (the ``anthropic-beta`` header)."""
+    output_format: Any
+    """A pydantic model or type: the final reply is parsed as it."""
+    max_iterations: int | None
+    """Most turns (requests); ``None`` for no limit."""
+    run_tools_eagerly: bool
+    """Start each tool as soon as its ``tool_use`` block is complete (``stream=True``)."""
+    tool_timeout: float | None
+    """Seconds a tool call may take before it is reported as an error result."""
+
 
 _RUNNER_ONLY = ("max_iterations", "run_tools_eagerly", "stream", "max_concurrency", "tool_timeout")
 
@@ -221,13 +244,14 @@ class ToolRunnerBase:
         self._client = client
         params, options = split_options(params)
         self._options: dict[str, Any] = dict(options)
+        self._usage = scope_tracker(self._options.get("usage_limits"))
+        self._options["usage_limits"] = self._usage
         self._parser = output_parser(params)
         self._state = ToolRunnerState(
             {**params, "tools": list(tools)}, max_iterations=max_iterations
         )
         # Credentials are cut out of the error text a failing tool sends back.
-        credentials = (getattr(client, "api_key", None), getattr(client, "_auth_token", None))
-        self._secrets = [s for s in credentials if isinstance(s, str)]
+        self._secrets = list(getattr(client, "_held_secrets", ()))
         self._turn: Any = None
         self._recorded = True
         self._results: dict[str, dict[str, Any]] | None = None
@@ -248,6 +272,24 @@ class ToolRunnerBase:
     def last_message(self) -> ParsedMessage[Any] | None:
         """The last reply received, once a turn has finished."""
         return self._last
+
+    @property
+    def usage(self) -> RunUsage:
+        """What the run has used so far: requests, tool calls, tokens (cache reads
+        and writes included); readable while it runs."""
+        return self._usage.usage
+
+    @property
+    def usage_tracker(self) -> UsageTracker:
+        """The run's :class:`~trio_msgstream.UsageTracker` (its ``usage_limits``)."""
+        return self._usage
+
+    def _count_tool_calls(self, calls: Sequence[ToolCall]) -> None:
+        """Count the calls about to run (those of a known tool) against
+        ``tool_calls_limit``; raises :class:`UsageLimitExceeded` and runs none past it."""
+        runnable = sum(1 for call in calls if call.tool is not None)
+        if runnable:
+            self._usage.count_tool_calls(runnable)
 
     def append_messages(self, *messages: Message | Mapping[str, Any]) -> None:
         """Add messages to the next request; the runner then leaves the current

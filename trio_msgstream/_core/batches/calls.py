@@ -21,11 +21,10 @@ Endpoints (the beta namespace sends the same requests; ``betas=[...]`` goes to t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Required
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from pydantic import BaseModel
-from typing_extensions import Required
 
 from ..request.calls import Call, PageCall, model_parser
 from ..request.options import RequestOptions, split_options

@@ -5,10 +5,11 @@ Part of the sans-IO core: both clients inherit it, so a request is built one way
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar, overload
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Generic, Self, TypeVar, overload
 
-from typing_extensions import Self, TypedDict, Unpack
+from typing_extensions import TypedDict, Unpack
 
 from ..config import (
     API_VERSION,
@@ -26,15 +27,27 @@ from ..config import (
     resolve_timeout,
 )
 from ..exceptions import MsgStreamError
+from ..redact import held_secrets
 from ..schema.model_names import warn_if_deprecated
 from ..schema.version_rules import check_params
 from ..typed_json.output_schema import prepare_request_params
 from .options import RequestOptions, split_options
-from .spec import RequestSpec
+from .spec import RequestSpec, usage_budgets
 
-__all__ = ["MESSAGES_PATH", "ClientConfig", "ClientOptions", "Namespace"]
+__all__ = [
+    "BETA_MARK",
+    "MESSAGES_PATH",
+    "ClientConfig",
+    "ClientOptions",
+    "CopyOptions",
+    "Namespace",
+]
 
 MESSAGES_PATH = "/v1/messages"
+
+BETA_MARK = "_trio_msgstream_beta"
+"""Set in an entry point's keyword arguments by the ``client.beta`` namespaces:
+:meth:`ClientConfig.build_spec` takes it out and marks the spec ``beta``."""
 
 HttpT = TypeVar("HttpT")
 TransportT = TypeVar("TransportT")
@@ -69,6 +82,19 @@ class ClientOptions(TypedDict, total=False):
     api_version: str
     """The ``anthropic-version`` to send (default: the current one, ``2026-10-21``;
     ``2023-06-01`` keeps working)."""
+    middleware: Iterable[Any] | None
+    """Run around every HTTP attempt, first entry outermost: :class:`Middleware`
+    instances or functions ``(request, call_next)`` (``async def`` ones on the async
+    client); see ``docs/middleware.md``."""
+
+
+class CopyOptions(ClientOptions, total=False):
+    """What ``with_options``/``copy`` take: the settings, and the SDK's replacing forms."""
+
+    set_default_headers: Mapping[str, str] | None
+    """Replaces ``default_headers`` (``default_headers=`` is merged into them)."""
+    set_default_query: Mapping[str, str] | None
+    """Replaces ``default_query`` (``default_query=`` is merged into it)."""
 
 
 class Namespace(Generic[N]):
@@ -119,9 +145,13 @@ class ClientConfig(Generic[HttpT, TransportT]):
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
         api_version: str = API_VERSION,
+        middleware: Iterable[Any] | None = None,
     ) -> None:
+        self._middleware: tuple[Any, ...] = self._accept_middleware(middleware or ())
         self._api_key = api_key if api_key is not None else default_api_key()
         self._auth_token = auth_token if auth_token is not None else default_auth_token()
+        # Redacted from every text built from a response, whichever one a request sent.
+        self._held_secrets = held_secrets(self._api_key, self._auth_token)
         self.base_url: str = (
             str(base_url).rstrip("/") if base_url is not None else default_base_url()
         )
@@ -149,9 +179,46 @@ class ClientConfig(Generic[HttpT, TransportT]):
         """The httpx client requests go through (made here, or the one passed in)."""
         return self._http
 
-    def with_options(self, **changes: Unpack[ClientOptions]) -> Self:
-        """A client sharing this one's connections, with some settings changed."""
+    def with_options(self, **changes: Unpack[CopyOptions]) -> Self:
+        """A client sharing this one's connections, with some settings changed.
+
+        As the official SDK's: ``default_headers``/``default_query`` are merged into
+        this client's; ``set_default_headers``/``set_default_query`` replace them.
+        """
         return type(self)(**self._settings(changes), http_client=self._http)
+
+    copy = with_options
+    """The official SDK's other name for :meth:`with_options`."""
+
+    def is_closed(self) -> bool:
+        """Whether the HTTP client requests go through has been closed."""
+        return bool(getattr(self._http, "is_closed", False))
+
+    @property
+    def default_headers(self) -> Mapping[str, str]:
+        """The headers given as ``default_headers`` (sent with every request, beside
+        the ones the library sets)."""
+        return dict(self._default_headers)
+
+    @property
+    def default_query(self) -> Mapping[str, str]:
+        """The query given as ``default_query`` (added to every request's URL)."""
+        return dict(self._default_query)
+
+    def _accept_middleware(self, entries: Iterable[Any]) -> tuple[Any, ...]:
+        # The driver checks that each entry suits its kind of client (a TypeError).
+        return tuple(entries)
+
+    @property
+    def middleware(self) -> tuple[Any, ...]:
+        """The client's middleware, outermost first. For more on some calls:
+        ``client.with_options(middleware=[*client.middleware, extra])``."""
+        return self._middleware
+
+    def with_middleware(self, *extra: Any) -> Self:
+        """A client sharing this one's connections whose middleware is this one's
+        followed by ``extra`` (which then runs inside it)."""
+        return self.with_options(middleware=[*self._middleware, *extra])
 
     def _new_http_client(self, transport: TransportT | None) -> HttpT:
         # The driver's httpx client, over ``transport`` (httpx's default when None).
@@ -181,8 +248,18 @@ class ClientConfig(Generic[HttpT, TransportT]):
         rest = self.base_url.split("://", 1)[-1]
         return rest.split("/", 1)[0].rsplit("@", 1)[-1]
 
-    def _settings(self, changes: ClientOptions) -> ClientOptions:
+    def _settings(self, changes: CopyOptions) -> ClientOptions:
         """This client's settings with ``changes`` applied (for ``with_options``)."""
+        changes = CopyOptions(**changes)
+        for name in ("headers", "query"):
+            merged, replaced = f"default_{name}", f"set_default_{name}"
+            if merged in changes and replaced in changes:
+                raise ValueError(f"pass {merged} or {replaced}, not both")
+            if merged in changes:
+                ours: Mapping[str, str] = getattr(self, f"_default_{name}")
+                changes[merged] = {**ours, **(changes[merged] or {})}  # type: ignore[literal-required]
+            elif replaced in changes:
+                changes[merged] = changes.pop(replaced)  # type: ignore[literal-required,misc]
         settings = ClientOptions(
             api_key=self._api_key,
             auth_token=self._auth_token,
@@ -192,6 +269,7 @@ class ClientConfig(Generic[HttpT, TransportT]):
             default_headers=self._default_headers,
             default_query=self._default_query,
             api_version=self.api_version,
+            middleware=self._middleware,
         )
         unknown = set(changes) - set(settings)
         if unknown:
@@ -258,6 +336,7 @@ class ClientConfig(Generic[HttpT, TransportT]):
                 self._max_retries if isinstance(max_retries, NotGiven) else int(max_retries)
             ),
             query=full_query,
+            usage=usage_budgets(options.get("usage_limits")),
         )
 
     def build_spec(
@@ -271,6 +350,7 @@ class ClientConfig(Generic[HttpT, TransportT]):
         """A ``POST /v1/messages`` request from an entry point's keyword arguments
         (the API's parameters and the request options)."""
         params, options = split_options(kwargs)
+        beta = bool(params.pop(BETA_MARK, False))
         params = prepare_request_params(params)  # output_format=, @tool functions
         if "stream" in params:
             raise TypeError("pass stream= only to messages.create()")
@@ -281,7 +361,7 @@ class ClientConfig(Generic[HttpT, TransportT]):
         check_params({**params, "extra_body": options.get("extra_body")}, self.api_version)
         if isinstance(params.get("model"), str):
             warn_if_deprecated(params["model"])
-        return self.build_request(
+        spec = self.build_request(
             "POST",
             path,
             body={**params, "stream": stream},
@@ -289,3 +369,4 @@ class ClientConfig(Generic[HttpT, TransportT]):
             stream=stream,
             betas=betas,
         )
+        return replace(spec, beta=True) if beta else spec

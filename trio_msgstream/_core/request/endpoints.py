@@ -19,7 +19,7 @@ from ..schema.model_names import warn_if_deprecated
 from ..schema.models import APIModel, Message
 from ..typed_json.structured import OutputParser, ParsedMessage, as_parsed_message, output_parser
 from .calls import Call, PageCall, model_parser
-from .client_config import MESSAGES_PATH, ClientConfig
+from .client_config import BETA_MARK, MESSAGES_PATH, ClientConfig
 from .options import RequestOptions, split_options
 from .spec import RequestSpec
 
@@ -191,6 +191,7 @@ def message_create(
         kwargs["output_format"] = output_format
     spec = config.build_spec(kwargs, stream=stream)
     params, _ = split_options(kwargs)
+    params.pop(BETA_MARK, None)
     return MessageCreate(spec, params, output_parser(kwargs))
 
 

@@ -12,12 +12,13 @@ types in :mod:`.kwargs` (imported by the type checkers; at run time on first use
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from typing_extensions import TypedDict
 
 from ..config import NotGiven, TimeoutTypes
+from .spec import UsageBudget
 
 if TYPE_CHECKING:
     from .kwargs import CountTokensKwargs as CountTokensKwargs
@@ -47,6 +48,10 @@ class RequestOptions(TypedDict, total=False):
     """Added to the URL query."""
     extra_body: Mapping[str, Any] | None
     """Merged into the JSON body: parameters this library does not know yet."""
+    usage_limits: UsageBudget | Sequence[UsageBudget] | None
+    """A :class:`~trio_msgstream.UsageLimits` (this request's own budget) or a
+    :class:`~trio_msgstream.UsageTracker` (a budget shared with other requests), or
+    several: checked before the request is sent and as its usage arrives."""
 
 
 OPTION_NAMES: frozenset[str] = frozenset(RequestOptions.__annotations__)

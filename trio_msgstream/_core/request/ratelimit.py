@@ -118,7 +118,7 @@ def reset_delay(value: str | None, *, wall_now: float) -> float | None:
     except ValueError:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
+        when = when.replace(tzinfo=datetime.UTC)
     return max(when.timestamp() - wall_now, 0.0)
 
 

@@ -46,12 +46,14 @@ from typing_extensions import TypedDict
 
 from ..exceptions import APIError, APITimeoutError, StreamClosedError, StreamProtocolError
 from ..observe.telemetry import BodyParams, RequestObservation, observe_request
+from ..redact import redact_bytes
 from ..schema.models import Message, Usage
 from ..stream.engine import StreamEngine
 from ..stream.events import MessageStreamEvent
 from ..stream.handlers import is_content
+from ..stream.sse import SNIFF_LIMIT, sniff_event_stream
 from .retry import error_headers, is_retryable, retry_delay
-from .spec import RequestSpec
+from .spec import RequestSpec, UsageWatch
 from .status import MAX_ERROR_BODY, status_error
 
 __all__ = ["CONTENT_TYPE_PREVIEW", "RequestSession", "SessionLabels", "SessionMode"]
@@ -98,6 +100,8 @@ class RequestSession:
         "_last_error",
         "_paused_remaining",
         "_slack",
+        "_unlabelled",
+        "_usage",
         "attempts",
         "content_delivered",
         "deadline_at",
@@ -129,7 +133,7 @@ class RequestSession:
             if read_limit is None or timeout.content_idle < read_limit:
                 read_limit = timeout.content_idle
                 spec = replace(spec, timeout=timeout.with_(read=read_limit))
-        self.spec = spec
+        self.spec: RequestSpec = spec
         self.transport_read_limit: float = read_limit if read_limit is not None else math.inf
         """The transport's own read timeout: a wait for the network that may last at
         least this long is bounded by the transport, and needs no cancel scope."""
@@ -151,7 +155,11 @@ class RequestSession:
         self._held_pings = 0
         self._last_error: APIError | None = None
         self._batch_had_content = False
+        self._unlabelled: bytes | None = None
+        """The start of a body without a content type, until it reads as an event
+        stream (``None``: the content type said so, or the body did)."""
         self._ended = False
+        self._usage: list[UsageWatch] = []
         self.observation: RequestObservation = observe_request(
             operation=operation,
             params=params if params is not None else BodyParams(spec.body),
@@ -171,6 +179,11 @@ class RequestSession:
         """Start the next attempt. Raises the deadline error when no time is left."""
         if now >= self.deadline_at:
             raise self._finish_error(self.deadline_error())
+        if self.attempts == 0:
+            self._begin_usage()
+        else:
+            for watch in self._usage:
+                watch.new_attempt()
         self.attempts += 1
         self.observation.attempt(self.attempts)
         if self.mode != "body":
@@ -181,6 +194,17 @@ class RequestSession:
             self._held = []
             self._held_pings = 0
             self._reset_idle(now)
+
+    def _begin_usage(self) -> None:
+        # Every budget is asked before any counts the request: a request refused by
+        # one budget is counted by none.
+        budgets = self.spec.usage
+        try:
+            for budget in budgets:
+                budget.check_request()
+            self._usage = [budget.begin_request() for budget in budgets]
+        except APIError as exc:  # UsageLimitExceeded: the request is not sent
+            raise self._finish_error(exc) from None
 
     def after_failure(self, error: APIError, now: float) -> float:
         """Decide after a failed attempt: the seconds to wait before the next one.
@@ -237,6 +261,11 @@ class RequestSession:
         """Record the request's success (its final message or parsed body)."""
         if self._ended:
             return
+        try:
+            for watch in self._usage:
+                watch.settle(result)
+        except APIError as exc:  # UsageLimitExceeded, carrying the reply
+            raise self._finish_error(exc) from None
         self._ended = True
         message = result if isinstance(result, Message) else None
         usage = getattr(result, "usage", None) if message is None else message.usage
@@ -253,9 +282,13 @@ class RequestSession:
         self.observation.response(status=status_code, request_id=headers.get("request-id"))
         if not 200 <= status_code < 300:
             return MAX_ERROR_BODY
+        self._unlabelled = None
         if self.mode != "body":
             content_type = headers.get("content-type", "")
-            if not content_type.lower().startswith("text/event-stream"):
+            if not content_type:
+                # Mocks often leave it out: the body itself decides (_check_unlabelled).
+                self._unlabelled = b""
+            elif not content_type.lower().startswith("text/event-stream"):
                 return CONTENT_TYPE_PREVIEW
         return None
 
@@ -305,7 +338,11 @@ class RequestSession:
         assert engine is not None
         events: list[MessageStreamEvent] = engine.receive_data(data)
         if not events:
+            if self._unlabelled is not None:
+                self._check_unlabelled(data)
             return events
+        for watch in self._usage:
+            watch.observe(events)  # raises UsageLimitExceeded past a limit
         self._batch_had_content = False
         if self._idle is not None:
             for event in events:
@@ -326,12 +363,35 @@ class RequestSession:
         """
         engine = self.engine
         assert engine is not None
+        if self._unlabelled and not engine.events_received:
+            raise self._not_an_event_stream(self._unlabelled)
         tail: list[MessageStreamEvent] = engine.receive_eof()
         events = self._held + tail
         self._held = []
         if events:
             self.content_delivered = True
         return events
+
+    def _check_unlabelled(self, data: bytes) -> None:
+        # Called only for chunks that gave no event: a body that gave one is a stream.
+        engine = self.engine
+        assert engine is not None
+        head = self._unlabelled + data[:SNIFF_LIMIT] if self._unlabelled is not None else b""
+        verdict = True if engine.events_received else sniff_event_stream(head)
+        if verdict is None:
+            self._unlabelled = head
+            return
+        self._unlabelled = None
+        if not verdict:
+            raise self._not_an_event_stream(head)
+
+    def _not_an_event_stream(self, head: bytes) -> StreamProtocolError:
+        secrets = self.engine.secrets if self.engine is not None else ()
+        return StreamProtocolError(
+            "expected content-type text/event-stream, got none, and the body is not an "
+            "event stream",
+            body=redact_bytes(head, secrets).decode("utf-8", "replace"),
+        )
 
     @property
     def done(self) -> bool:

@@ -6,14 +6,18 @@ Part of the sans-IO core (no trio, no httpx). Content blocks and the objects the
 deltas, usage, stop details, container, diagnostics, context management and input
 transformations, for both the regular and the beta endpoints (one class per object).
 Every class keeps unknown fields, every union of tagged objects falls back to
-:class:`UnknownObject` for a ``type`` it does not know, enumerations are plain strings.
+:class:`UnknownObject` (content blocks: :class:`UnknownBlock`, deltas:
+:class:`UnknownDelta`) for a ``type`` it does not know, enumerations are plain strings.
+Type checkers see each union without its catch-all (as the official SDK's unions), so
+that ``block.type == "text"`` narrows to :class:`TextBlock`; code that wants the unknown
+kinds tests ``isinstance(block, UnknownBlock)``.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
@@ -967,294 +971,439 @@ class ThinkingMismatchAllowedInputTransformation(APIModel):
     reason: str = ""
 
 
-_TextBlockCitations = Annotated[
-    Annotated[CitationCharLocation, Tag("char_location")]
-    | Annotated[CitationPageLocation, Tag("page_location")]
-    | Annotated[CitationContentBlockLocation, Tag("content_block_location")]
-    | Annotated[CitationsWebSearchResultLocation, Tag("web_search_result_location")]
-    | Annotated[CitationsSearchResultLocation, Tag("search_result_location")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(
-        _tagged(
-            [
-                "char_location",
-                "content_block_location",
-                "page_location",
-                "search_result_location",
-                "web_search_result_location",
-            ]
-        )
-    ),
-]
-
-
-_ToolUseBlockCaller = Annotated[
-    Annotated[DirectCaller, Tag("direct")]
-    | Annotated[ServerToolCaller, Tag("code_execution_20250825")]
-    | Annotated[ServerToolCaller20260120, Tag("code_execution_20260120")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(_tagged(["code_execution_20250825", "code_execution_20260120", "direct"])),
-]
-
-
-_WebSearchToolResultBlockContent = Annotated[
-    Annotated[WebSearchToolResultErrorObject, Tag("web_search_tool_result_error")]
-    | Annotated[list[WebSearchResultBlock], Tag("list")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(_tagged(["web_search_tool_result_error"])),
-]
-
-
-_DocumentBlockSource = Annotated[
-    Annotated[Base64PDFSource, Tag("base64")]
-    | Annotated[PlainTextSource, Tag("text")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(_tagged(["base64", "text"])),
-]
-
-
-_WebFetchToolResultBlockContent = Annotated[
-    Annotated[WebFetchToolResultErrorBlock, Tag("web_fetch_tool_result_error")]
-    | Annotated[WebFetchBlock, Tag("web_fetch_result")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(_tagged(["web_fetch_result", "web_fetch_tool_result_error"])),
-]
-
-
-_CodeExecutionToolResultBlockContent = Annotated[
-    Annotated[CodeExecutionToolResultErrorObject, Tag("code_execution_tool_result_error")]
-    | Annotated[CodeExecutionResultBlock, Tag("code_execution_result")]
-    | Annotated[EncryptedCodeExecutionResultBlock, Tag("encrypted_code_execution_result")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(
-        _tagged(
-            [
-                "code_execution_result",
-                "code_execution_tool_result_error",
-                "encrypted_code_execution_result",
-            ]
-        )
-    ),
-]
-
-
-_BashCodeExecutionToolResultBlockContent = Annotated[
-    Annotated[BashCodeExecutionToolResultErrorObject, Tag("bash_code_execution_tool_result_error")]
-    | Annotated[BashCodeExecutionResultBlock, Tag("bash_code_execution_result")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(_tagged(["bash_code_execution_result", "bash_code_execution_tool_result_error"])),
-]
-
-
-_TextEditorCodeExecutionToolResultBlockContent = Annotated[
-    Annotated[
-        TextEditorCodeExecutionToolResultErrorObject,
-        Tag("text_editor_code_execution_tool_result_error"),
+if TYPE_CHECKING:
+    _TextBlockCitations: TypeAlias = (
+        CitationCharLocation
+        | CitationPageLocation
+        | CitationContentBlockLocation
+        | CitationsWebSearchResultLocation
+        | CitationsSearchResultLocation
+    )
+else:
+    _TextBlockCitations = Annotated[
+        Annotated[CitationCharLocation, Tag("char_location")]
+        | Annotated[CitationPageLocation, Tag("page_location")]
+        | Annotated[CitationContentBlockLocation, Tag("content_block_location")]
+        | Annotated[CitationsWebSearchResultLocation, Tag("web_search_result_location")]
+        | Annotated[CitationsSearchResultLocation, Tag("search_result_location")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(
+            _tagged(
+                [
+                    "char_location",
+                    "content_block_location",
+                    "page_location",
+                    "search_result_location",
+                    "web_search_result_location",
+                ]
+            )
+        ),
     ]
-    | Annotated[
-        TextEditorCodeExecutionViewResultBlock, Tag("text_editor_code_execution_view_result")
+
+
+if TYPE_CHECKING:
+    _ToolUseBlockCaller: TypeAlias = DirectCaller | ServerToolCaller | ServerToolCaller20260120
+else:
+    _ToolUseBlockCaller = Annotated[
+        Annotated[DirectCaller, Tag("direct")]
+        | Annotated[ServerToolCaller, Tag("code_execution_20250825")]
+        | Annotated[ServerToolCaller20260120, Tag("code_execution_20260120")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(_tagged(["code_execution_20250825", "code_execution_20260120", "direct"])),
     ]
-    | Annotated[
-        TextEditorCodeExecutionCreateResultBlock, Tag("text_editor_code_execution_create_result")
+
+
+if TYPE_CHECKING:
+    _WebSearchToolResultBlockContent: TypeAlias = (
+        WebSearchToolResultErrorObject | list[WebSearchResultBlock]
+    )
+else:
+    _WebSearchToolResultBlockContent = Annotated[
+        Annotated[WebSearchToolResultErrorObject, Tag("web_search_tool_result_error")]
+        | Annotated[list[WebSearchResultBlock], Tag("list")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(_tagged(["web_search_tool_result_error"])),
     ]
-    | Annotated[
-        TextEditorCodeExecutionStrReplaceResultBlock,
-        Tag("text_editor_code_execution_str_replace_result"),
+
+
+if TYPE_CHECKING:
+    _DocumentBlockSource: TypeAlias = Base64PDFSource | PlainTextSource
+else:
+    _DocumentBlockSource = Annotated[
+        Annotated[Base64PDFSource, Tag("base64")]
+        | Annotated[PlainTextSource, Tag("text")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(_tagged(["base64", "text"])),
     ]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(
-        _tagged(
-            [
-                "text_editor_code_execution_create_result",
-                "text_editor_code_execution_str_replace_result",
-                "text_editor_code_execution_tool_result_error",
-                "text_editor_code_execution_view_result",
-            ]
-        )
-    ),
-]
 
 
-_ToolSearchToolResultBlockContent = Annotated[
-    Annotated[ToolSearchToolResultErrorObject, Tag("tool_search_tool_result_error")]
-    | Annotated[ToolSearchToolSearchResultBlock, Tag("tool_search_tool_search_result")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(_tagged(["tool_search_tool_result_error", "tool_search_tool_search_result"])),
-]
-
-
-_AdvisorToolResultBlockContent = Annotated[
-    Annotated[AdvisorToolResultErrorObject, Tag("advisor_tool_result_error")]
-    | Annotated[AdvisorResultBlock, Tag("advisor_result")]
-    | Annotated[AdvisorRedactedResultBlock, Tag("advisor_redacted_result")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(
-        _tagged(["advisor_redacted_result", "advisor_result", "advisor_tool_result_error"])
-    ),
-]
-
-
-_ResponseToolAdditionBlockTool = Annotated[
-    Annotated[ResponseToolChangeToolReference, Tag("tool_reference")]
-    | Annotated[ResponseToolChangeMCPToolReference, Tag("mcp_tool_reference")]
-    | Annotated[ResponseToolChangeMCPToolsetReference, Tag("mcp_toolset_reference")]
-    | Annotated[ToolChangeToolDefinition, Tag("tool_definition")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(
-        _tagged(
-            ["mcp_tool_reference", "mcp_toolset_reference", "tool_definition", "tool_reference"]
-        )
-    ),
-]
-
-
-_ResponseToolRemovalBlockTool = Annotated[
-    Annotated[ResponseToolChangeToolReference, Tag("tool_reference")]
-    | Annotated[ResponseToolChangeMCPToolReference, Tag("mcp_tool_reference")]
-    | Annotated[ResponseToolChangeMCPToolsetReference, Tag("mcp_toolset_reference")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(_tagged(["mcp_tool_reference", "mcp_toolset_reference", "tool_reference"])),
-]
-
-
-_CompactionBlockToolChanges = Annotated[
-    Annotated[ResponseToolAdditionBlock, Tag("tool_addition")]
-    | Annotated[ResponseToolRemovalBlock, Tag("tool_removal")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(_tagged(["tool_addition", "tool_removal"])),
-]
-
-
-_UsageIterations = Annotated[
-    Annotated[MessageIterationUsage, Tag("message")]
-    | Annotated[CompactionIterationUsage, Tag("compaction")]
-    | Annotated[AdvisorMessageIterationUsage, Tag("advisor_message")]
-    | Annotated[FallbackMessageIterationUsage, Tag("fallback_message")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(_tagged(["advisor_message", "compaction", "fallback_message", "message"])),
-]
-
-
-_FallbackCreditUsageStatus = Annotated[
-    Annotated[FallbackCreditRedeemed, Tag("redeemed")]
-    | Annotated[FallbackCreditNotApplied, Tag("not_applied")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(_tagged(["not_applied", "redeemed"])),
-]
-
-
-_DiagnosticsCacheMissReason = Annotated[
-    Annotated[CacheMissModelChanged, Tag("model_changed")]
-    | Annotated[CacheMissSystemChanged, Tag("system_changed")]
-    | Annotated[CacheMissToolsChanged, Tag("tools_changed")]
-    | Annotated[CacheMissMessagesChanged, Tag("messages_changed")]
-    | Annotated[CacheMissPreviousMessageNotFound, Tag("previous_message_not_found")]
-    | Annotated[CacheMissUnavailable, Tag("unavailable")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(
-        _tagged(
-            [
-                "messages_changed",
-                "model_changed",
-                "previous_message_not_found",
-                "system_changed",
-                "tools_changed",
-                "unavailable",
-            ]
-        )
-    ),
-]
-
-
-_ContextManagementResponseAppliedEdits = Annotated[
-    Annotated[ClearToolUses20250919EditResponse, Tag("clear_tool_uses_20250919")]
-    | Annotated[ClearThinking20251015EditResponse, Tag("clear_thinking_20251015")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(_tagged(["clear_thinking_20251015", "clear_tool_uses_20250919"])),
-]
-
-
-ContentBlock = Annotated[
-    Annotated[TextBlock, Tag("text")]
-    | Annotated[ThinkingBlock, Tag("thinking")]
-    | Annotated[RedactedThinkingBlock, Tag("redacted_thinking")]
-    | Annotated[ToolUseBlock, Tag("tool_use")]
-    | Annotated[ServerToolUseBlock, Tag("server_tool_use")]
-    | Annotated[WebSearchToolResultBlock, Tag("web_search_tool_result")]
-    | Annotated[WebFetchToolResultBlock, Tag("web_fetch_tool_result")]
-    | Annotated[CodeExecutionToolResultBlock, Tag("code_execution_tool_result")]
-    | Annotated[BashCodeExecutionToolResultBlock, Tag("bash_code_execution_tool_result")]
-    | Annotated[
-        TextEditorCodeExecutionToolResultBlock, Tag("text_editor_code_execution_tool_result")
+if TYPE_CHECKING:
+    _WebFetchToolResultBlockContent: TypeAlias = WebFetchToolResultErrorBlock | WebFetchBlock
+else:
+    _WebFetchToolResultBlockContent = Annotated[
+        Annotated[WebFetchToolResultErrorBlock, Tag("web_fetch_tool_result_error")]
+        | Annotated[WebFetchBlock, Tag("web_fetch_result")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(_tagged(["web_fetch_result", "web_fetch_tool_result_error"])),
     ]
-    | Annotated[ToolSearchToolResultBlock, Tag("tool_search_tool_result")]
-    | Annotated[ContainerUploadBlock, Tag("container_upload")]
-    | Annotated[AdvisorToolResultBlock, Tag("advisor_tool_result")]
-    | Annotated[MCPToolUseBlock, Tag("mcp_tool_use")]
-    | Annotated[MCPToolResultBlock, Tag("mcp_tool_result")]
-    | Annotated[CompactionBlock, Tag("compaction")]
-    | Annotated[FallbackBlock, Tag("fallback")]
-    | Annotated[MCPToolListingBlock, Tag("mcp_tool_listing")]
-    | Annotated[UnknownBlock, Tag("unknown")],
-    Discriminator(
-        _tagged(
-            [
-                "advisor_tool_result",
-                "bash_code_execution_tool_result",
-                "code_execution_tool_result",
-                "compaction",
-                "container_upload",
-                "fallback",
-                "mcp_tool_listing",
-                "mcp_tool_result",
-                "mcp_tool_use",
-                "redacted_thinking",
-                "server_tool_use",
-                "text",
-                "text_editor_code_execution_tool_result",
-                "thinking",
-                "tool_search_tool_result",
-                "tool_use",
-                "web_fetch_tool_result",
-                "web_search_tool_result",
-            ]
-        )
-    ),
-]
-"""Any ContentBlock; an unknown ``type`` validates as :class:`UnknownBlock`."""
 
 
-ContentDelta = Annotated[
-    Annotated[TextDelta, Tag("text_delta")]
-    | Annotated[InputJSONDelta, Tag("input_json_delta")]
-    | Annotated[CitationsDelta, Tag("citations_delta")]
-    | Annotated[ThinkingDelta, Tag("thinking_delta")]
-    | Annotated[SignatureDelta, Tag("signature_delta")]
-    | Annotated[CompactionContentBlockDelta, Tag("compaction_delta")]
-    | Annotated[UnknownDelta, Tag("unknown")],
-    Discriminator(
-        _tagged(
-            [
-                "citations_delta",
-                "compaction_delta",
-                "input_json_delta",
-                "signature_delta",
-                "text_delta",
-                "thinking_delta",
-            ]
-        )
-    ),
-]
-"""Any ContentDelta; an unknown ``type`` validates as :class:`UnknownDelta`."""
+if TYPE_CHECKING:
+    _CodeExecutionToolResultBlockContent: TypeAlias = (
+        CodeExecutionToolResultErrorObject
+        | CodeExecutionResultBlock
+        | EncryptedCodeExecutionResultBlock
+    )
+else:
+    _CodeExecutionToolResultBlockContent = Annotated[
+        Annotated[CodeExecutionToolResultErrorObject, Tag("code_execution_tool_result_error")]
+        | Annotated[CodeExecutionResultBlock, Tag("code_execution_result")]
+        | Annotated[EncryptedCodeExecutionResultBlock, Tag("encrypted_code_execution_result")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(
+            _tagged(
+                [
+                    "code_execution_result",
+                    "code_execution_tool_result_error",
+                    "encrypted_code_execution_result",
+                ]
+            )
+        ),
+    ]
 
 
-InputTransformation = Annotated[
-    Annotated[ThinkingDroppedInputTransformation, Tag("thinking_dropped")]
-    | Annotated[ThinkingMismatchAllowedInputTransformation, Tag("thinking_mismatch_allowed")]
-    | Annotated[UnknownObject, Tag("unknown")],
-    Discriminator(_tagged(["thinking_dropped", "thinking_mismatch_allowed"])),
-]
-"""Any InputTransformation; an unknown ``type`` validates as :class:`UnknownObject`."""
+if TYPE_CHECKING:
+    _BashCodeExecutionToolResultBlockContent: TypeAlias = (
+        BashCodeExecutionToolResultErrorObject | BashCodeExecutionResultBlock
+    )
+else:
+    _BashCodeExecutionToolResultBlockContent = Annotated[
+        Annotated[
+            BashCodeExecutionToolResultErrorObject, Tag("bash_code_execution_tool_result_error")
+        ]
+        | Annotated[BashCodeExecutionResultBlock, Tag("bash_code_execution_result")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(
+            _tagged(["bash_code_execution_result", "bash_code_execution_tool_result_error"])
+        ),
+    ]
+
+
+if TYPE_CHECKING:
+    _TextEditorCodeExecutionToolResultBlockContent: TypeAlias = (
+        TextEditorCodeExecutionToolResultErrorObject
+        | TextEditorCodeExecutionViewResultBlock
+        | TextEditorCodeExecutionCreateResultBlock
+        | TextEditorCodeExecutionStrReplaceResultBlock
+    )
+else:
+    _TextEditorCodeExecutionToolResultBlockContent = Annotated[
+        Annotated[
+            TextEditorCodeExecutionToolResultErrorObject,
+            Tag("text_editor_code_execution_tool_result_error"),
+        ]
+        | Annotated[
+            TextEditorCodeExecutionViewResultBlock, Tag("text_editor_code_execution_view_result")
+        ]
+        | Annotated[
+            TextEditorCodeExecutionCreateResultBlock,
+            Tag("text_editor_code_execution_create_result"),
+        ]
+        | Annotated[
+            TextEditorCodeExecutionStrReplaceResultBlock,
+            Tag("text_editor_code_execution_str_replace_result"),
+        ]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(
+            _tagged(
+                [
+                    "text_editor_code_execution_create_result",
+                    "text_editor_code_execution_str_replace_result",
+                    "text_editor_code_execution_tool_result_error",
+                    "text_editor_code_execution_view_result",
+                ]
+            )
+        ),
+    ]
+
+
+if TYPE_CHECKING:
+    _ToolSearchToolResultBlockContent: TypeAlias = (
+        ToolSearchToolResultErrorObject | ToolSearchToolSearchResultBlock
+    )
+else:
+    _ToolSearchToolResultBlockContent = Annotated[
+        Annotated[ToolSearchToolResultErrorObject, Tag("tool_search_tool_result_error")]
+        | Annotated[ToolSearchToolSearchResultBlock, Tag("tool_search_tool_search_result")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(_tagged(["tool_search_tool_result_error", "tool_search_tool_search_result"])),
+    ]
+
+
+if TYPE_CHECKING:
+    _AdvisorToolResultBlockContent: TypeAlias = (
+        AdvisorToolResultErrorObject | AdvisorResultBlock | AdvisorRedactedResultBlock
+    )
+else:
+    _AdvisorToolResultBlockContent = Annotated[
+        Annotated[AdvisorToolResultErrorObject, Tag("advisor_tool_result_error")]
+        | Annotated[AdvisorResultBlock, Tag("advisor_result")]
+        | Annotated[AdvisorRedactedResultBlock, Tag("advisor_redacted_result")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(
+            _tagged(["advisor_redacted_result", "advisor_result", "advisor_tool_result_error"])
+        ),
+    ]
+
+
+if TYPE_CHECKING:
+    _ResponseToolAdditionBlockTool: TypeAlias = (
+        ResponseToolChangeToolReference
+        | ResponseToolChangeMCPToolReference
+        | ResponseToolChangeMCPToolsetReference
+        | ToolChangeToolDefinition
+    )
+else:
+    _ResponseToolAdditionBlockTool = Annotated[
+        Annotated[ResponseToolChangeToolReference, Tag("tool_reference")]
+        | Annotated[ResponseToolChangeMCPToolReference, Tag("mcp_tool_reference")]
+        | Annotated[ResponseToolChangeMCPToolsetReference, Tag("mcp_toolset_reference")]
+        | Annotated[ToolChangeToolDefinition, Tag("tool_definition")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(
+            _tagged(
+                ["mcp_tool_reference", "mcp_toolset_reference", "tool_definition", "tool_reference"]
+            )
+        ),
+    ]
+
+
+if TYPE_CHECKING:
+    _ResponseToolRemovalBlockTool: TypeAlias = (
+        ResponseToolChangeToolReference
+        | ResponseToolChangeMCPToolReference
+        | ResponseToolChangeMCPToolsetReference
+    )
+else:
+    _ResponseToolRemovalBlockTool = Annotated[
+        Annotated[ResponseToolChangeToolReference, Tag("tool_reference")]
+        | Annotated[ResponseToolChangeMCPToolReference, Tag("mcp_tool_reference")]
+        | Annotated[ResponseToolChangeMCPToolsetReference, Tag("mcp_toolset_reference")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(_tagged(["mcp_tool_reference", "mcp_toolset_reference", "tool_reference"])),
+    ]
+
+
+if TYPE_CHECKING:
+    _CompactionBlockToolChanges: TypeAlias = ResponseToolAdditionBlock | ResponseToolRemovalBlock
+else:
+    _CompactionBlockToolChanges = Annotated[
+        Annotated[ResponseToolAdditionBlock, Tag("tool_addition")]
+        | Annotated[ResponseToolRemovalBlock, Tag("tool_removal")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(_tagged(["tool_addition", "tool_removal"])),
+    ]
+
+
+if TYPE_CHECKING:
+    _UsageIterations: TypeAlias = (
+        MessageIterationUsage
+        | CompactionIterationUsage
+        | AdvisorMessageIterationUsage
+        | FallbackMessageIterationUsage
+    )
+else:
+    _UsageIterations = Annotated[
+        Annotated[MessageIterationUsage, Tag("message")]
+        | Annotated[CompactionIterationUsage, Tag("compaction")]
+        | Annotated[AdvisorMessageIterationUsage, Tag("advisor_message")]
+        | Annotated[FallbackMessageIterationUsage, Tag("fallback_message")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(_tagged(["advisor_message", "compaction", "fallback_message", "message"])),
+    ]
+
+
+if TYPE_CHECKING:
+    _FallbackCreditUsageStatus: TypeAlias = FallbackCreditRedeemed | FallbackCreditNotApplied
+else:
+    _FallbackCreditUsageStatus = Annotated[
+        Annotated[FallbackCreditRedeemed, Tag("redeemed")]
+        | Annotated[FallbackCreditNotApplied, Tag("not_applied")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(_tagged(["not_applied", "redeemed"])),
+    ]
+
+
+if TYPE_CHECKING:
+    _DiagnosticsCacheMissReason: TypeAlias = (
+        CacheMissModelChanged
+        | CacheMissSystemChanged
+        | CacheMissToolsChanged
+        | CacheMissMessagesChanged
+        | CacheMissPreviousMessageNotFound
+        | CacheMissUnavailable
+    )
+else:
+    _DiagnosticsCacheMissReason = Annotated[
+        Annotated[CacheMissModelChanged, Tag("model_changed")]
+        | Annotated[CacheMissSystemChanged, Tag("system_changed")]
+        | Annotated[CacheMissToolsChanged, Tag("tools_changed")]
+        | Annotated[CacheMissMessagesChanged, Tag("messages_changed")]
+        | Annotated[CacheMissPreviousMessageNotFound, Tag("previous_message_not_found")]
+        | Annotated[CacheMissUnavailable, Tag("unavailable")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(
+            _tagged(
+                [
+                    "messages_changed",
+                    "model_changed",
+                    "previous_message_not_found",
+                    "system_changed",
+                    "tools_changed",
+                    "unavailable",
+                ]
+            )
+        ),
+    ]
+
+
+if TYPE_CHECKING:
+    _ContextManagementResponseAppliedEdits: TypeAlias = (
+        ClearToolUses20250919EditResponse | ClearThinking20251015EditResponse
+    )
+else:
+    _ContextManagementResponseAppliedEdits = Annotated[
+        Annotated[ClearToolUses20250919EditResponse, Tag("clear_tool_uses_20250919")]
+        | Annotated[ClearThinking20251015EditResponse, Tag("clear_thinking_20251015")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(_tagged(["clear_thinking_20251015", "clear_tool_uses_20250919"])),
+    ]
+
+
+if TYPE_CHECKING:
+    ContentBlock: TypeAlias = (
+        TextBlock
+        | ThinkingBlock
+        | RedactedThinkingBlock
+        | ToolUseBlock
+        | ServerToolUseBlock
+        | WebSearchToolResultBlock
+        | WebFetchToolResultBlock
+        | CodeExecutionToolResultBlock
+        | BashCodeExecutionToolResultBlock
+        | TextEditorCodeExecutionToolResultBlock
+        | ToolSearchToolResultBlock
+        | ContainerUploadBlock
+        | AdvisorToolResultBlock
+        | MCPToolUseBlock
+        | MCPToolResultBlock
+        | CompactionBlock
+        | FallbackBlock
+        | MCPToolListingBlock
+    )
+    """Any ContentBlock. Type checkers see the known classes, so that
+    ``x.type == "..."`` narrows; at run time an unknown ``type`` validates as
+    :class:`UnknownBlock` (kept, not dropped)."""
+else:
+    ContentBlock = Annotated[
+        Annotated[TextBlock, Tag("text")]
+        | Annotated[ThinkingBlock, Tag("thinking")]
+        | Annotated[RedactedThinkingBlock, Tag("redacted_thinking")]
+        | Annotated[ToolUseBlock, Tag("tool_use")]
+        | Annotated[ServerToolUseBlock, Tag("server_tool_use")]
+        | Annotated[WebSearchToolResultBlock, Tag("web_search_tool_result")]
+        | Annotated[WebFetchToolResultBlock, Tag("web_fetch_tool_result")]
+        | Annotated[CodeExecutionToolResultBlock, Tag("code_execution_tool_result")]
+        | Annotated[BashCodeExecutionToolResultBlock, Tag("bash_code_execution_tool_result")]
+        | Annotated[
+            TextEditorCodeExecutionToolResultBlock, Tag("text_editor_code_execution_tool_result")
+        ]
+        | Annotated[ToolSearchToolResultBlock, Tag("tool_search_tool_result")]
+        | Annotated[ContainerUploadBlock, Tag("container_upload")]
+        | Annotated[AdvisorToolResultBlock, Tag("advisor_tool_result")]
+        | Annotated[MCPToolUseBlock, Tag("mcp_tool_use")]
+        | Annotated[MCPToolResultBlock, Tag("mcp_tool_result")]
+        | Annotated[CompactionBlock, Tag("compaction")]
+        | Annotated[FallbackBlock, Tag("fallback")]
+        | Annotated[MCPToolListingBlock, Tag("mcp_tool_listing")]
+        | Annotated[UnknownBlock, Tag("unknown")],
+        Discriminator(
+            _tagged(
+                [
+                    "advisor_tool_result",
+                    "bash_code_execution_tool_result",
+                    "code_execution_tool_result",
+                    "compaction",
+                    "container_upload",
+                    "fallback",
+                    "mcp_tool_listing",
+                    "mcp_tool_result",
+                    "mcp_tool_use",
+                    "redacted_thinking",
+                    "server_tool_use",
+                    "text",
+                    "text_editor_code_execution_tool_result",
+                    "thinking",
+                    "tool_search_tool_result",
+                    "tool_use",
+                    "web_fetch_tool_result",
+                    "web_search_tool_result",
+                ]
+            )
+        ),
+    ]
+
+
+if TYPE_CHECKING:
+    ContentDelta: TypeAlias = (
+        TextDelta
+        | InputJSONDelta
+        | CitationsDelta
+        | ThinkingDelta
+        | SignatureDelta
+        | CompactionContentBlockDelta
+    )
+    """Any ContentDelta. Type checkers see the known classes, so that
+    ``x.type == "..."`` narrows; at run time an unknown ``type`` validates as
+    :class:`UnknownDelta` (kept, not dropped)."""
+else:
+    ContentDelta = Annotated[
+        Annotated[TextDelta, Tag("text_delta")]
+        | Annotated[InputJSONDelta, Tag("input_json_delta")]
+        | Annotated[CitationsDelta, Tag("citations_delta")]
+        | Annotated[ThinkingDelta, Tag("thinking_delta")]
+        | Annotated[SignatureDelta, Tag("signature_delta")]
+        | Annotated[CompactionContentBlockDelta, Tag("compaction_delta")]
+        | Annotated[UnknownDelta, Tag("unknown")],
+        Discriminator(
+            _tagged(
+                [
+                    "citations_delta",
+                    "compaction_delta",
+                    "input_json_delta",
+                    "signature_delta",
+                    "text_delta",
+                    "thinking_delta",
+                ]
+            )
+        ),
+    ]
+
+
+if TYPE_CHECKING:
+    InputTransformation: TypeAlias = (
+        ThinkingDroppedInputTransformation | ThinkingMismatchAllowedInputTransformation
+    )
+    """Any InputTransformation. Type checkers see the known classes, so that
+    ``x.type == "..."`` narrows; at run time an unknown ``type`` validates as
+    :class:`UnknownObject` (kept, not dropped)."""
+else:
+    InputTransformation = Annotated[
+        Annotated[ThinkingDroppedInputTransformation, Tag("thinking_dropped")]
+        | Annotated[ThinkingMismatchAllowedInputTransformation, Tag("thinking_mismatch_allowed")]
+        | Annotated[UnknownObject, Tag("unknown")],
+        Discriminator(_tagged(["thinking_dropped", "thinking_mismatch_allowed"])),
+    ]
 
 
 ROOTS: dict[str, tuple[str, ...]] = {

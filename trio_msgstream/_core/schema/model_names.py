@@ -22,6 +22,7 @@ __all__ = [
     "CURRENT_MODELS",
     "DEFAULT_MODEL",
     "DEPRECATED_MODELS",
+    "deprecation_notice",
     "end_of_life",
     "warn_if_deprecated",
 ]
@@ -65,12 +66,12 @@ def end_of_life(model: str) -> datetime.date | None:
     return DEPRECATED_MODELS.get(model)
 
 
-def warn_if_deprecated(model: str, *, today: datetime.date | None = None) -> None:
-    """Warn with :class:`DeprecationWarning` when ``model`` is deprecated.
+def deprecation_notice(model: str, *, today: datetime.date | None = None) -> str | None:
+    """What to tell the user of a deprecated ``model`` (its end-of-life date, whether
+    it has passed, and a current model to use); ``None`` when it is not deprecated.
 
-    The warning names the end-of-life date, and is attributed to the first frame
-    outside this package, so ``-W error::DeprecationWarning`` and warning filters point
-    at the user's call.
+    The text of :func:`warn_if_deprecated`'s warning, for callers that say it in their
+    own words (the CLI prints it as one line on stderr).
 
     Args:
         model: The model name of a request.
@@ -78,7 +79,7 @@ def warn_if_deprecated(model: str, *, today: datetime.date | None = None) -> Non
     """
     eol = DEPRECATED_MODELS.get(model)
     if eol is None:
-        return
+        return None
     today = today if today is not None else datetime.date.today()
     when = eol.isoformat()
     if today > eol:
@@ -87,8 +88,23 @@ def warn_if_deprecated(model: str, *, today: datetime.date | None = None) -> Non
         text = f"The model {model!r} reaches end of life today, {when}."
     else:
         text = f"The model {model!r} is deprecated and reaches end of life on {when}."
-    text += f" Migrate to a current model such as {DEFAULT_MODEL!r}."
-    warnings.warn(text, DeprecationWarning, stacklevel=_user_stacklevel())
+    return text + f" Migrate to a current model such as {DEFAULT_MODEL!r}."
+
+
+def warn_if_deprecated(model: str, *, today: datetime.date | None = None) -> None:
+    """Warn with :class:`DeprecationWarning` when ``model`` is deprecated.
+
+    The warning (the text of :func:`deprecation_notice`) names the end-of-life date, and
+    is attributed to the first frame outside this package, so
+    ``-W error::DeprecationWarning`` and warning filters point at the user's call.
+
+    Args:
+        model: The model name of a request.
+        today: The current date (for tests); the local date by default.
+    """
+    text = deprecation_notice(model, today=today)
+    if text is not None:
+        warnings.warn(text, DeprecationWarning, stacklevel=_user_stacklevel())
 
 
 def _user_stacklevel() -> int:

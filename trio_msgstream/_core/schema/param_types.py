@@ -10,9 +10,9 @@ Part of the sans-IO core. Only for type checkers: at run time these are plain di
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
+from typing import Literal, Required, TypeAlias
 
-from typing_extensions import Required, TypedDict
+from typing_extensions import TypedDict
 
 from .blocks import ContentBlock
 
@@ -195,6 +195,7 @@ __all__ = [
     "ToolTextEditor20250124Param",
     "ToolTextEditor20250429Param",
     "ToolTextEditor20250728Param",
+    "ToolUnionParam",
     "ToolUseBlockParam",
     "ToolUsesKeepParam",
     "ToolUsesTriggerParam",
@@ -2425,7 +2426,40 @@ class ThreadContinueParams(TypedDict, total=False):
     previous_message_id: Required[str]
 
 
-class _MessageCreateFields(TypedDict, total=False):
+ToolUnionParam: TypeAlias = (
+    ToolParam
+    | ToolBash20250124Param
+    | CodeExecutionTool20250522Param
+    | CodeExecutionTool20250825Param
+    | CodeExecutionTool20260120Param
+    | CodeExecutionTool20260521Param
+    | BrowserToolset20260801Param
+    | MemoryTool20250818Param
+    | ComputerToolset20260801Param
+    | ToolTextEditor20250124Param
+    | ToolTextEditor20250429Param
+    | ToolTextEditor20250728Param
+    | WebSearchTool20250305Param
+    | WebFetchTool20250910Param
+    | WebSearchTool20260209Param
+    | WebFetchTool20260209Param
+    | WebFetchTool20260309Param
+    | WebSearchTool20260318Param
+    | WebFetchTool20260318Param
+    | ToolSearchToolBm25_20251119Param
+    | ToolSearchToolRegex20251119Param
+    | ToolBash20241022Param
+    | ToolComputerUse20241022Param
+    | ToolComputerUse20250124Param
+    | ToolTextEditor20241022Param
+    | ToolComputerUse20251124Param
+    | AdvisorTool20260301Param
+    | MCPToolsetParam
+)
+"""One entry of ``tools``: a custom tool, a server tool, an MCP toolset."""
+
+
+class _MessageCreateFieldsExceptTools(TypedDict, total=False):
     """MessageCreateParamsBase."""
 
     billing_policy: BillingPolicyParam | None
@@ -2457,38 +2491,14 @@ class _MessageCreateFields(TypedDict, total=False):
     tool_choice: (
         ToolChoiceAutoParam | ToolChoiceAnyParam | ToolChoiceToolParam | ToolChoiceNoneParam
     )
-    tools: Iterable[
-        ToolParam
-        | ToolBash20250124Param
-        | CodeExecutionTool20250522Param
-        | CodeExecutionTool20250825Param
-        | CodeExecutionTool20260120Param
-        | CodeExecutionTool20260521Param
-        | BrowserToolset20260801Param
-        | MemoryTool20250818Param
-        | ComputerToolset20260801Param
-        | ToolTextEditor20250124Param
-        | ToolTextEditor20250429Param
-        | ToolTextEditor20250728Param
-        | WebSearchTool20250305Param
-        | WebFetchTool20250910Param
-        | WebSearchTool20260209Param
-        | WebFetchTool20260209Param
-        | WebFetchTool20260309Param
-        | WebSearchTool20260318Param
-        | WebFetchTool20260318Param
-        | ToolSearchToolBm25_20251119Param
-        | ToolSearchToolRegex20251119Param
-        | ToolBash20241022Param
-        | ToolComputerUse20241022Param
-        | ToolComputerUse20250124Param
-        | ToolTextEditor20241022Param
-        | ToolComputerUse20251124Param
-        | AdvisorTool20260301Param
-        | MCPToolsetParam
-    ]
     user_profile_id: str
     workspace_id: str
+
+
+class _MessageCreateFields(_MessageCreateFieldsExceptTools, total=False):
+    """MessageCreateParamsBase."""
+
+    tools: Iterable[ToolUnionParam]
 
 
 class _MessageCountTokensFields(TypedDict, total=False):
@@ -2513,35 +2523,6 @@ class _MessageCountTokensFields(TypedDict, total=False):
     tool_choice: (
         ToolChoiceAutoParam | ToolChoiceAnyParam | ToolChoiceToolParam | ToolChoiceNoneParam
     )
-    tools: Iterable[
-        ToolParam
-        | ToolBash20250124Param
-        | CodeExecutionTool20250522Param
-        | CodeExecutionTool20250825Param
-        | CodeExecutionTool20260120Param
-        | CodeExecutionTool20260521Param
-        | BrowserToolset20260801Param
-        | MemoryTool20250818Param
-        | ComputerToolset20260801Param
-        | ToolTextEditor20250124Param
-        | ToolTextEditor20250429Param
-        | ToolTextEditor20250728Param
-        | WebSearchTool20250305Param
-        | WebFetchTool20250910Param
-        | WebSearchTool20260209Param
-        | WebFetchTool20260209Param
-        | WebFetchTool20260309Param
-        | WebSearchTool20260318Param
-        | WebFetchTool20260318Param
-        | ToolSearchToolBm25_20251119Param
-        | ToolSearchToolRegex20251119Param
-        | ToolBash20241022Param
-        | ToolComputerUse20241022Param
-        | ToolComputerUse20250124Param
-        | ToolTextEditor20241022Param
-        | ToolComputerUse20251124Param
-        | AdvisorTool20260301Param
-        | MCPToolsetParam
-    ]
+    tools: Iterable[ToolUnionParam]
     user_profile_id: str
     workspace_id: str

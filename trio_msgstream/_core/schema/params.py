@@ -41,6 +41,7 @@ from .param_types import (
     UserMessageParam,
     _MessageCountTokensFields,
     _MessageCreateFields,
+    _MessageCreateFieldsExceptTools,
 )
 from .version_rules import API_VERSION_RULES as API_VERSION_RULES
 from .version_rules import check_params as check_params
@@ -49,6 +50,7 @@ __all__ = [
     "API_VERSION_RULES",
     "MessageCountTokensParams",
     "MessageCreateParams",
+    "MessageCreateParamsExceptTools",
     "MessageParam",
     "ThinkingConfigParam",
     "ToolChoiceParam",
@@ -56,14 +58,13 @@ __all__ = [
 ]
 
 
-class MessageCreateParams(_MessageCreateFields, total=False):
-    """The parameters of ``messages.create`` and ``messages.stream``.
+class MessageCreateParamsExceptTools(_MessageCreateFieldsExceptTools, total=False):
+    """The parameters of ``messages.create`` but ``tools``: what the tool runner
+    takes beside its own ``tools`` (which holds ``@tool`` functions too).
 
-    ``model``, ``max_tokens`` and ``messages`` are required. ``temperature``,
-    ``top_p`` and ``top_k`` exist only for clients pinned to API version
-    ``2023-06-01``: under ``2026-10-21`` they are rejected (see :func:`check_params`).
-    Beta-only parameters (``mcp_servers``, ``context_management``, ...) need the beta
-    endpoint (``client.beta.messages`` with ``betas=[...]``).
+    ``temperature``, ``top_p`` and ``top_k`` exist only for clients pinned to API
+    version ``2023-06-01``: under ``2026-10-21`` they are rejected (see
+    :func:`check_params`).
     """
 
     temperature: float
@@ -72,6 +73,17 @@ class MessageCreateParams(_MessageCreateFields, total=False):
     """Nucleus sampling (API version ``2023-06-01`` only)."""
     top_k: int
     """Top-k sampling (API version ``2023-06-01`` only)."""
+
+
+class MessageCreateParams(_MessageCreateFields, MessageCreateParamsExceptTools, total=False):
+    """The parameters of ``messages.create`` and ``messages.stream``.
+
+    ``model``, ``max_tokens`` and ``messages`` are required. ``temperature``,
+    ``top_p`` and ``top_k`` exist only for clients pinned to API version
+    ``2023-06-01``: under ``2026-10-21`` they are rejected (see :func:`check_params`).
+    Beta-only parameters (``mcp_servers``, ``context_management``, ...) need the beta
+    endpoint (``client.beta.messages`` with ``betas=[...]``).
+    """
 
 
 class MessageCountTokensParams(_MessageCountTokensFields, total=False):

@@ -20,6 +20,12 @@ everything that is not a clean stream:
 Every error raised after ``message_start`` carries ``partial_message``. Once an error
 has been raised, the engine is failed and raises the same error again when fed.
 
+The stream ends at ``message_stop``. Whatever follows it (the API sends nothing) is
+ignored and logged at DEBUG on the ``trio_msgstream`` logger: events of any kind,
+``error`` events, malformed or oversize data, bytes that are not UTF-8. The rule is
+the same whether those bytes came in the chunk that carried ``message_stop`` or in a
+later one, so the result never depends on how the network cut the body.
+
 The hot path: a chunk that is exactly one event skips the decoder's queue, and with
 ``lazy_deltas`` (the accumulating stream's engine) a canonical delta is applied from
 its JSON without building the pydantic event (see :mod:`.lazy_deltas`).
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 from typing import Any
 
 from ..exceptions import (
@@ -52,6 +59,8 @@ from .lazy_deltas import PendingDeltaEvent, scan_delta
 from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, SSEDecoder
 
 __all__ = ["StreamEngine"]
+
+_logger = logging.getLogger("trio_msgstream")
 
 
 class StreamEngine:
@@ -135,8 +144,8 @@ class StreamEngine:
     def receive_data(self, data: bytes) -> list[MessageStreamEvent]:
         """Feed body bytes; return the events now complete, in order.
 
-        Bytes that arrive after ``message_stop`` are decoded for validity but yield
-        nothing (the API sends none).
+        The stream ends at ``message_stop``: what follows it, in this chunk or a later
+        one, yields nothing and raises nothing (it is logged at DEBUG).
 
         Raises:
             APIStatusError: A mid-stream ``error`` event (the subclass its type names).
@@ -151,6 +160,9 @@ class StreamEngine:
     def _receive(self, data: bytes) -> list[Any]:
         if self._error is not None:
             raise self._error
+        if self._stopped:
+            self._ignore_after_stop(data)
+            return []
         try:
             if self._utf8_partial or not data.isascii():
                 bad_utf8 = self._check_utf8(data)
@@ -160,35 +172,61 @@ class StreamEngine:
                 # The bytes before the invalid sequence may complete events: they
                 # belong in the partial message whatever the chunking was.
                 valid, error = bad_utf8
-                self._feed_and_salvage(valid)
+                out = self._feed_and_salvage(valid)
+                if self._stopped:  # the invalid bytes came after message_stop
+                    self._log_ignored(f"data that is not UTF-8 ({error})")
+                    return out
                 raise error
             try:
                 single = self._decoder.receive_single(data)
-            except StreamProtocolError:
-                self._salvage()
+            except StreamProtocolError as exc:
+                out = self._salvage()
+                if self._stopped:  # the oversize event came after message_stop
+                    self._log_ignored(str(exc))
+                    return out
                 raise
             if single is not None:
-                out: list[Any] = []
+                out = []
                 self._take(single[0], single[1], out)
                 return out
             return self._drain()
         except APIError as exc:
             raise self._fail(exc) from None
 
-    def _salvage(self) -> None:
+    def _salvage(self) -> list[Any]:
         # The decoder failed (an oversize event) after completing some events of the
-        # same chunk: they still belong in the partial message.
+        # same chunk: they still belong in the partial message (and, when they end
+        # with message_stop, to the consumer).
+        out: list[Any] = []
         try:
-            self._drain()
+            self._drain(out)
         except APIError:
             pass  # the decoder's own error, raised by the caller
+        return out
 
-    def _feed_and_salvage(self, data: bytes) -> None:
+    def _feed_and_salvage(self, data: bytes) -> list[Any]:
         try:
             self._decoder.receive_data(data)
         except StreamProtocolError:
             pass  # the invalid UTF-8 is the error reported
-        self._salvage()
+        return self._salvage()
+
+    def _ignore_after_stop(self, data: bytes) -> None:
+        # Decode what follows message_stop only to say what it was.
+        decoder = self._decoder
+        try:
+            decoder.receive_data(data)
+            while True:
+                sse = decoder.next_event()
+                if sse is NEED_DATA:
+                    return
+                assert not isinstance(sse, type(NEED_DATA))
+                self._log_ignored(f"a {sse.event!r} event")
+        except (APIError, RuntimeError) as exc:
+            self._log_ignored(f"undecodable data ({exc})")
+
+    def _log_ignored(self, what: str) -> None:
+        _logger.debug("trio_msgstream: ignored %s after message_stop", what)
 
     def _check_utf8(self, data: bytes) -> tuple[bytes, StreamProtocolError] | None:
         # An event stream is UTF-8 text; binary garbage is a protocol error, not
@@ -221,6 +259,9 @@ class StreamEngine:
         """
         if self._error is not None:
             raise self._error
+        if self._stopped:
+            self._ignore_after_stop(b"")
+            return []
         try:
             self._decoder.receive_data(b"")
             out = self._drain()
@@ -255,11 +296,18 @@ class StreamEngine:
         self._error = exc
         return exc
 
-    def _drain(self) -> list[Any]:
+    def _drain(self, out: list[Any] | None = None) -> list[Any]:
         next_event = self._decoder.next_event
-        out: list[Any] = []
+        if out is None:
+            out = []
         while True:
-            sse = next_event()
+            try:
+                sse = next_event()
+            except StreamProtocolError as exc:
+                if not self._stopped:
+                    raise
+                self._log_ignored(str(exc))  # the decoder failed after message_stop
+                return out
             if sse is NEED_DATA:
                 return out
             assert not isinstance(sse, type(NEED_DATA))
@@ -267,6 +315,9 @@ class StreamEngine:
 
     def _take(self, name: str, data: str, out: list[Any]) -> None:
         # One SSE event: validated, applied, and its consumer events appended to out.
+        if self._stopped:
+            self._log_ignored(f"a {name!r} event")
+            return
         accumulator = self._accumulator
         if self._lazy and name == "content_block_delta":
             scanned = scan_delta(data)

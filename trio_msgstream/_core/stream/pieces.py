@@ -52,7 +52,12 @@ class Chunks(_SnapshotSource):
 
 
 class JsonChunks(Chunks):
-    """Tool input JSON pieces; the partial parse is done only when read."""
+    """Tool input JSON pieces; the partial parse is done only when read.
+
+    A snapshot keeps the string being received (an editor shows a file's text as it
+    streams); the block's own ``input`` keeps complete values only (see
+    :func:`parse_partial`).
+    """
 
     __slots__ = ("_parsed", "_parsed_n")
 
@@ -63,7 +68,7 @@ class JsonChunks(Chunks):
 
     def snapshot_at(self, n: int) -> Any:
         if n != self._parsed_n:
-            self._parsed = parse_partial(self.text_at(n))
+            self._parsed = parse_partial(self.text_at(n), trailing_string=True)
             self._parsed_n = n
         return self._parsed
 
@@ -84,11 +89,17 @@ class Items(_SnapshotSource):
         return self.items[:n]
 
 
-def parse_partial(raw: str) -> Any:
-    """The complete values of a JSON prefix; ``None`` when it is not valid JSON."""
+def parse_partial(raw: str, *, trailing_string: bool = False) -> Any:
+    """The values of a JSON prefix; ``None`` when it is not valid JSON.
+
+    A value being received is left out until it is complete (a cut number or path
+    would read as a wrong value), except, with ``trailing_string``, the string being
+    received: its characters so far are kept (``{"text": "Hello, wor``), for the
+    snapshots a stream shows as a tool's input arrives.
+    """
     if not raw.strip():
         return {}
     try:
-        return from_json(raw, allow_partial=True)
+        return from_json(raw, allow_partial="trailing-strings" if trailing_string else True)
     except ValueError:
         return None

@@ -45,8 +45,10 @@ __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
     "NEED_DATA",
     "NeedData",
+    "SNIFF_LIMIT",
     "SSEDecoder",
     "ServerSentEvent",
+    "sniff_event_stream",
 ]
 
 # An event is only complete when its blank line arrives, so until then the decoder has to
@@ -56,6 +58,32 @@ __all__ = [
 DEFAULT_MAX_EVENT_SIZE: Final = 16 * 1024 * 1024
 
 _BOM: Final = b"\xef\xbb\xbf"
+
+SNIFF_LIMIT: Final = 64
+"""Bytes :func:`sniff_event_stream` looks at, at most: a body whose first field has
+not begun by then is not taken for an event stream."""
+
+_FIELDS: Final = frozenset({b"", b"event", b"data", b"id", b"retry"})
+
+
+def sniff_event_stream(head: bytes) -> bool | None:
+    """Whether a body starting with ``head`` is an event stream, judged by its first
+    line: a field (``event:``, ``data:``, ``id:``, ``retry:``) or a comment (``:``)
+    after an optional BOM and blank lines. ``None``: too few bytes to tell yet.
+
+    For a response without a content type: an event stream is read as one, anything
+    else (an HTML page, a JSON body) is not.
+    """
+    if len(head) > SNIFF_LIMIT:
+        head = head[:SNIFF_LIMIT]
+    head = head.removeprefix(_BOM).lstrip(b"\r\n")
+    ends = [i for i in (head.find(b":"), head.find(b"\n"), head.find(b"\r")) if i != -1]
+    if not ends:
+        if len(head) >= SNIFF_LIMIT or not any(name.startswith(head) for name in _FIELDS):
+            return False
+        return None  # a field's name may still come (or a BOM, or blank lines)
+    end = min(ends)
+    return head[end : end + 1] == b":" and head[:end] in _FIELDS
 
 
 @final

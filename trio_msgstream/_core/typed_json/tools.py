@@ -25,7 +25,7 @@ import inspect
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeAlias, TypeVar, overload
 
 import pydantic
 from pydantic_core import to_jsonable_python
@@ -33,6 +33,8 @@ from pydantic_core import to_jsonable_python
 __all__ = [
     "MAX_ERROR_TEXT",
     "FunctionTool",
+    "RunnerTool",
+    "SupportsToolDict",
     "ToolError",
     "tool",
     "tool_error_block",
@@ -193,6 +195,34 @@ def tool(
         )
 
     return make(func) if func is not None else make
+
+
+class SupportsToolDict(Protocol):
+    """A tool object that gives its definition (``to_dict()``), as a ``@tool``
+    function and other libraries' tool adapters do."""
+
+    def to_dict(self) -> Mapping[str, Any]: ...
+
+
+if TYPE_CHECKING:
+    from ..schema.param_types import ToolUnionParam
+
+    RunnerTool: TypeAlias = FunctionTool[Any] | ToolUnionParam | SupportsToolDict
+    """One entry of the tool runner's ``tools``: a ``@tool`` function (run by the
+    runner), or a definition only (a custom tool's, a server tool's, an object with
+    ``to_dict()``), sent but not run."""
+
+
+def __getattr__(name: str) -> Any:
+    # ``RunnerTool`` names the generated parameter types, a large module a program that
+    # only streams never needs: the alias is made (and they are imported) on first use.
+    if name == "RunnerTool":
+        from ..schema.param_types import ToolUnionParam
+
+        alias = FunctionTool[Any] | ToolUnionParam | SupportsToolDict
+        globals()[name] = alias
+        return alias
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def tool_param(item: Any) -> dict[str, Any]:

@@ -135,6 +135,16 @@ class ItemClient:
     def build_spec(self, kwargs: Mapping[str, Any], *, stream: bool) -> RequestSpec:
         return self._inner.build_spec(kwargs, stream=stream)
 
+    @property
+    def middleware(self) -> tuple[Any, ...]:
+        # The client's middleware runs per attempt, around this gate: every request a
+        # middleware sends (a fallback's too) passes the gate.
+        return tuple(getattr(self._inner, "middleware", ()))
+
+    def _adopt_response(self, response: object, request: Any) -> WireResponse | None:
+        adopt = getattr(self._inner, "_adopt_response", None)
+        return adopt(response, request) if adopt is not None else None
+
     async def open_response(self, spec: RequestSpec) -> WireResponse:
         handle = self._handle
         # Tokens are estimated once per item (retries reuse the reservation).

@@ -27,7 +27,6 @@ sans-IO rate-limit rules (``_core/request/ratelimit.py``), so the stream runtime
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Literal
@@ -36,7 +35,10 @@ import outcome
 import trio
 from typing_extensions import Unpack
 
+from ..._core.agents.usage_limits import RunUsage, UsageLimits, UsageTracker, scope_tracker
 from ..._core.config import DEFAULT_MAX_BUFFER_SIZE
+from ..._core.exceptions import UsageLimitExceeded
+from ..._core.request.spec import usage_budgets
 from ..._core.schema.models import Message, Usage
 from ..._core.stream.events import TextEvent
 from ..api import _sole_cancelled, start_message_stream
@@ -48,9 +50,6 @@ from .results import FanOutCancelled, FanOutResult, FanOutStatistics
 
 if TYPE_CHECKING:
     from ..._core.request.kwargs import StreamKwargs
-
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = ["FanOut", "open_fan_out"]
 
@@ -69,8 +68,10 @@ class FanOut:
         on_error: ErrorPolicy,
         requests_per_minute: float | None,
         tokens_per_minute: float | None,
+        usage_limits: UsageLimits | UsageTracker | None = None,
     ) -> None:
         self._client = client
+        self._usage = scope_tracker(usage_limits)
         self._on_error = on_error
         self._limiter = trio.CapacityLimiter(max_concurrency)
         self._queue_send, self._queue_receive = trio.open_memory_channel[FanOutHandle](max_pending)
@@ -125,6 +126,8 @@ class FanOut:
         """
         if self._done_submitting or self._closed:
             raise RuntimeError("this fan-out takes no more submissions")
+        if self._usage.exceeded is not None:
+            raise self._usage.exceeded
         if not (isinstance(event_handler, type) and issubclass(event_handler, MessageStream)):
             raise TypeError(
                 f"event_handler must be a MessageStream subclass, not {event_handler!r}"
@@ -195,6 +198,17 @@ class FanOut:
             paused_for=self._gate.limits.paused_for(trio.current_time()),
         )
 
+    @property
+    def usage(self) -> RunUsage:
+        """What the group has used so far (every item's requests and tokens, cache
+        reads and writes included); readable while it runs."""
+        return self._usage.usage
+
+    @property
+    def usage_tracker(self) -> UsageTracker:
+        """The group's :class:`~trio_msgstream.UsageTracker` (its ``usage_limits``)."""
+        return self._usage
+
     def pause_new_starts(self, seconds: float) -> None:
         """Hold every new request of the group (retries too) for ``seconds``.
 
@@ -250,6 +264,8 @@ class FanOut:
 
     async def _stream_item(self, handle: FanOutHandle) -> None:
         kwargs = dict(handle._kwargs)
+        # The item's own budgets (if any) and the group's, which every item shares.
+        kwargs["usage_limits"] = (*usage_budgets(kwargs.get("usage_limits")), self._usage)
         max_tokens = kwargs.get("max_tokens")
         client = ItemClient(
             self._client, self._gate, handle, max_tokens if isinstance(max_tokens, int) else 0
@@ -280,6 +296,12 @@ class FanOut:
         if isinstance(result, outcome.Error) and self._on_error == "cancel":
             self._fail(result.error)
             return
+        exceeded = self._usage.exceeded
+        if isinstance(result, outcome.Error) and exceeded is not None:
+            # The group's budget is spent: stop everything (whatever on_error says).
+            if isinstance(result.error, UsageLimitExceeded):
+                self._fail(exceeded)
+                return
         self._emit(handle, result, usage=handle._usage)
 
     def _fail(self, error: BaseException) -> None:
@@ -336,6 +358,7 @@ async def open_fan_out(
     on_error: ErrorPolicy = "collect",
     requests_per_minute: float | None = None,
     tokens_per_minute: float | None = None,
+    usage_limits: UsageLimits | UsageTracker | None = None,
 ) -> AsyncIterator[FanOut]:
     """Run many streams concurrently under one scope.
 
@@ -364,6 +387,12 @@ async def open_fan_out(
         requests_per_minute: Budget of requests sent (retries count), refilled evenly.
         tokens_per_minute: Budget of tokens, estimated per item as ``max_tokens`` plus
             a quarter of the request's size in bytes, corrected from the final usage.
+        usage_limits: A :class:`~trio_msgstream.UsageLimits` shared by the group (or a
+            :class:`~trio_msgstream.UsageTracker` shared with more): every item's
+            requests and tokens count against it (``fan.usage``). Passing it cuts the
+            stream that passed it, cancels every other item, refuses submissions, and
+            raises :class:`~trio_msgstream.UsageLimitExceeded` out of the
+            ``async with``, whatever ``on_error`` says.
 
     Yields:
         The :class:`FanOut`.
@@ -395,6 +424,7 @@ async def open_fan_out(
         on_error=on_error,
         requests_per_minute=requests_per_minute,
         tokens_per_minute=tokens_per_minute,
+        usage_limits=usage_limits,
     )
     body_error: BaseException | None = None
     try:
