@@ -46,7 +46,11 @@ SYNC = ("raw_httpx_sync", "ours_sync")
 ALL = TRIO + ASYNCIO + SYNC
 DELTA_MARK = b"event: content_block_delta"
 
-One = Callable[[str, "Probe"], Awaitable[int]]
+Check = int | Callable[[], int]
+"""What a contender returns to prove its work: a number, or a function that computes it
+after the round's clock has stopped (re-serializing a 400 KB tool input is not the
+client's work)."""
+One = Callable[[str, "Probe"], Awaitable[Check]]
 
 
 class Probe:
@@ -236,13 +240,13 @@ def _ours_factory(contender: str, base_url: str, http: Any) -> One:
 
     if contender == "ours_stream":
 
-        async def ours_stream(model: str, probe: Probe) -> int:
+        async def ours_stream(model: str, probe: Probe) -> Check:
             async with trio.open_nursery() as nursery:
                 async with tms.open_message_stream(nursery, client, model=model, **kw) as s:
                     probe.enter()
                     message = await s.get_final_message()
             probe.exit()
-            return message_check(message)
+            return lambda: message_check(message)
 
         return ours_stream
     if contender == "ours_text":

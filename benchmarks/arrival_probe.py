@@ -193,7 +193,8 @@ async def _timed_rounds(
             checks = [await one(a.model, s.probe)]
         else:
             checks = await gather(one, a.model, s.probe, a.streams)
-        s.round_done(time.perf_counter() - t0, cpu_s() - c0, checks)
+        wall, cpu = time.perf_counter() - t0, cpu_s() - c0
+        s.round_done(wall, cpu, [c() if callable(c) else c for c in checks])
 
 
 async def _trio_gather(one: Any, model: str, probe: Probe, n: int) -> list[int]:

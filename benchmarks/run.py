@@ -19,6 +19,8 @@ Sections (``--only``):
 - The arrival patterns of issue 11 (``arrival_run.py``, ``arrival_server.py``): ``bulk``
   (whole body in one write), ``bulk_scaling``, ``paced`` (60 deltas/s per stream, knee
   search), ``slow`` (1,000 streams of 50 deltas 200 ms apart) and ``first_byte``.
+- Start-up and a waiting stream's footprint (``startup.py``): import wall time and RSS,
+  ``--help``, bytes and GC-tracked objects a waiting stream keeps: ``startup``.
 
 How it measures:
 
@@ -80,10 +82,11 @@ ALL = (
 )
 DEFAULT_CONTENDERS = ("raw_httpx", "raw_sse", "sdk", "ours_stream", "ours_raw", "ours_text")
 PER_EVENT = ("short_chat", "long_text", "big_tool", "mixed", "fanout")
-# The default run (< 10 minutes on 2 cores): the arrival patterns of issue 11, long text
-# one write per event (for comparison) and the sans-IO core. ``--all`` adds the rest.
-DEFAULT_SECTIONS = ("long_text", "core", *arrival_run.SECTIONS)
-EVERY_SECTION = (*PER_EVENT, "core", *arrival_run.SECTIONS, "memory", "scaling")
+# The default run: every row of issue 24's table (the arrival patterns of issue 11, the
+# fan-out of 200 streams, start-up and a waiting stream's footprint), long text one write
+# per event (for comparison) and the sans-IO core. ``--all`` adds the rest.
+DEFAULT_SECTIONS = ("long_text", "fanout", "core", *arrival_run.SECTIONS, "startup")
+EVERY_SECTION = (*PER_EVENT, "core", *arrival_run.SECTIONS, "startup", "memory", "scaling")
 SCALING_CONTENDERS = ("raw_httpx", "raw_sse", "sdk", "ours_stream")
 MEMORY_CONTENDERS = ("raw_httpx", "sdk", "ours_stream", "ours_raw")
 SHORT_SEQUENTIAL = 20  # short chats are timed 20 in a row, to rise above timer noise
@@ -390,6 +393,10 @@ def main() -> int:
         arrival_contenders = [c for c in chosen if c in arrival_run.ALL]
         results["arrivals"] = arrival_run.run_arrivals(args, arrival_contenders, arrival_sections)
         results["issue11_targets"] = evaluate_arrivals(results["arrivals"])
+    if "startup" in sections:
+        from startup import run_startup
+
+        results["startup"] = run_startup(args.quick)
     results["targets"] = evaluate_targets(results, scales)
     results["elapsed_s"] = time.perf_counter() - t0
     (out_dir / "results.json").write_text(json.dumps(results, indent=1))
@@ -397,6 +404,10 @@ def main() -> int:
         print(render(results))
     if "arrivals" in results:
         print(render_arrivals(results))
+    if "startup" in results:
+        from startup import render as render_startup
+
+        print(render_startup(results))
     if not args.no_chart:
         for chart in (
             chart_time_vs_length(results, out_dir / "time_vs_length.png"),

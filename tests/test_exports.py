@@ -13,7 +13,7 @@ MODULES = (trio_msgstream, trio_msgstream.testing, trio_msgstream.types, trio_ms
 def _public_names(module: object) -> list[str]:
     return sorted(
         name
-        for name in vars(module)
+        for name in dir(module)
         if not name.startswith("_") and not isinstance(getattr(module, name), type(trio_msgstream))
     ) + sorted(name for name in ("__version__",) if hasattr(module, name))
 

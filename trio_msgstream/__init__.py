@@ -17,7 +17,6 @@ here.
 
 import typing as _typing
 
-from ._core.agents.usage_limits import UsageLimits as UsageLimits
 from ._core.config import NOT_GIVEN as NOT_GIVEN
 from ._core.config import NotGiven as NotGiven
 from ._core.config import Timeout as Timeout
@@ -41,50 +40,52 @@ from ._core.exceptions import ServiceUnavailableError as ServiceUnavailableError
 from ._core.exceptions import StreamClosedError as StreamClosedError
 from ._core.exceptions import StreamProtocolError as StreamProtocolError
 from ._core.exceptions import UnprocessableEntityError as UnprocessableEntityError
-from ._core.typed_json.structured import OutputRefusedError as OutputRefusedError
-from ._core.typed_json.structured import OutputTruncatedError as OutputTruncatedError
-from ._core.typed_json.structured import OutputValidationError as OutputValidationError
-from ._core.typed_json.structured import ParsedMessage as ParsedMessage
-from ._core.typed_json.structured import StructuredOutputError as StructuredOutputError
-from ._core.typed_json.tools import FunctionTool as FunctionTool
-from ._core.typed_json.tools import ToolError as ToolError
-from ._core.typed_json.tools import tool as tool
-from ._httpx.async_client import AsyncClient as AsyncClient
-from ._httpx.async_client import AsyncMessages as AsyncMessages
-from ._sync.client import Client as Client
-from ._sync.client import Messages as Messages
-from ._sync.raw import SyncRawMessageStream as SyncRawMessageStream
-from ._sync.stream import SyncMessageStream as SyncMessageStream
-from ._sync.stream import SyncMessageStreamManager as SyncMessageStreamManager
-from ._sync.tool_runner import ToolRunner as ToolRunner
-from ._trio.api import MessageStreamManager as MessageStreamManager
-from ._trio.api import open_message_stream as open_message_stream
-from ._trio.api import start_message_stream as start_message_stream
-from ._trio.fanout.handle import FanOutHandle as FanOutHandle
-from ._trio.fanout.results import FanOutCancelled as FanOutCancelled
-from ._trio.fanout.results import FanOutMetrics as FanOutMetrics
-from ._trio.fanout.results import FanOutResult as FanOutResult
-from ._trio.fanout.results import FanOutStatistics as FanOutStatistics
-from ._trio.fanout.scheduler import FanOut as FanOut
-from ._trio.fanout.scheduler import open_fan_out as open_fan_out
-from ._trio.raw import RawMessageStream as RawMessageStream
-from ._trio.stream import MessageStream as MessageStream
-from ._trio.stream import StreamStatistics as StreamStatistics
-from ._trio.tool_runner import AsyncToolRunner as AsyncToolRunner
 from ._version import __version__ as __version__
 
-AsyncAnthropic = AsyncClient
-"""The official SDK's name for :class:`AsyncClient`, so ported code changes one import."""
-AsyncMessageStream = MessageStream
-"""The official SDK's name for :class:`MessageStream`."""
-Anthropic = Client
-"""The official SDK's name for the synchronous :class:`Client`."""
-beta_tool = tool
-"""The official SDK's name for :func:`tool` (sync functions)."""
-beta_async_tool = tool
-"""The official SDK's name for :func:`tool` (async functions)."""
-
 if _typing.TYPE_CHECKING:
+    from ._core.agents.usage_limits import UsageLimits as UsageLimits
+    from ._core.typed_json.structured import OutputRefusedError as OutputRefusedError
+    from ._core.typed_json.structured import OutputTruncatedError as OutputTruncatedError
+    from ._core.typed_json.structured import OutputValidationError as OutputValidationError
+    from ._core.typed_json.structured import ParsedMessage as ParsedMessage
+    from ._core.typed_json.structured import StructuredOutputError as StructuredOutputError
+    from ._core.typed_json.tools import FunctionTool as FunctionTool
+    from ._core.typed_json.tools import ToolError as ToolError
+    from ._core.typed_json.tools import tool as tool
+    from ._httpx.async_client import AsyncClient as AsyncClient
+    from ._httpx.async_client import AsyncMessages as AsyncMessages
+    from ._sync.client import Client as Client
+    from ._sync.client import Messages as Messages
+    from ._sync.raw import SyncRawMessageStream as SyncRawMessageStream
+    from ._sync.stream import SyncMessageStream as SyncMessageStream
+    from ._sync.stream import SyncMessageStreamManager as SyncMessageStreamManager
+    from ._sync.tool_runner import ToolRunner as ToolRunner
+    from ._trio.api import MessageStreamManager as MessageStreamManager
+    from ._trio.api import open_message_stream as open_message_stream
+    from ._trio.api import start_message_stream as start_message_stream
+    from ._trio.fanout.handle import FanOutHandle as FanOutHandle
+    from ._trio.fanout.results import FanOutCancelled as FanOutCancelled
+    from ._trio.fanout.results import FanOutMetrics as FanOutMetrics
+    from ._trio.fanout.results import FanOutResult as FanOutResult
+    from ._trio.fanout.results import FanOutStatistics as FanOutStatistics
+    from ._trio.fanout.scheduler import FanOut as FanOut
+    from ._trio.fanout.scheduler import open_fan_out as open_fan_out
+    from ._trio.raw import RawMessageStream as RawMessageStream
+    from ._trio.stream import MessageStream as MessageStream
+    from ._trio.stream import StreamStatistics as StreamStatistics
+    from ._trio.tool_runner import AsyncToolRunner as AsyncToolRunner
+
+    AsyncAnthropic = AsyncClient
+    """The official SDK's name for :class:`AsyncClient`, so ported code changes one import."""
+    AsyncMessageStream = MessageStream
+    """The official SDK's name for :class:`MessageStream`."""
+    Anthropic = Client
+    """The official SDK's name for the synchronous :class:`Client`."""
+    beta_tool = tool
+    """The official SDK's name for :func:`tool` (sync functions)."""
+    beta_async_tool = tool
+    """The official SDK's name for :func:`tool` (async functions)."""
+
     from .errors import AnthropicError as AnthropicError
     from .errors import APIResponseValidationError as APIResponseValidationError
     from .errors import APIWebhookValidationError as APIWebhookValidationError
@@ -188,6 +189,53 @@ if _typing.TYPE_CHECKING:
     from .usage import RunUsage as RunUsage
     from .usage import UsageTracker as UsageTracker
 
+_LAZY: dict[str, tuple[str, str]] = {
+    "OutputRefusedError": ("trio_msgstream._core.typed_json.structured", "OutputRefusedError"),
+    "OutputTruncatedError": ("trio_msgstream._core.typed_json.structured", "OutputTruncatedError"),
+    "OutputValidationError": (
+        "trio_msgstream._core.typed_json.structured",
+        "OutputValidationError",
+    ),
+    "ParsedMessage": ("trio_msgstream._core.typed_json.structured", "ParsedMessage"),
+    "StructuredOutputError": (
+        "trio_msgstream._core.typed_json.structured",
+        "StructuredOutputError",
+    ),
+    "FunctionTool": ("trio_msgstream._core.typed_json.tools", "FunctionTool"),
+    "ToolError": ("trio_msgstream._core.typed_json.tools", "ToolError"),
+    "tool": ("trio_msgstream._core.typed_json.tools", "tool"),
+    "AsyncClient": ("trio_msgstream._httpx.async_client", "AsyncClient"),
+    "AsyncMessages": ("trio_msgstream._httpx.async_client", "AsyncMessages"),
+    "Client": ("trio_msgstream._sync.client", "Client"),
+    "Messages": ("trio_msgstream._sync.client", "Messages"),
+    "SyncRawMessageStream": ("trio_msgstream._sync.raw", "SyncRawMessageStream"),
+    "SyncMessageStream": ("trio_msgstream._sync.stream", "SyncMessageStream"),
+    "SyncMessageStreamManager": ("trio_msgstream._sync.stream", "SyncMessageStreamManager"),
+    "ToolRunner": ("trio_msgstream._sync.tool_runner", "ToolRunner"),
+    "MessageStreamManager": ("trio_msgstream._trio.api", "MessageStreamManager"),
+    "open_message_stream": ("trio_msgstream._trio.api", "open_message_stream"),
+    "start_message_stream": ("trio_msgstream._trio.api", "start_message_stream"),
+    "FanOut": ("trio_msgstream._trio.fanout.scheduler", "FanOut"),
+    "open_fan_out": ("trio_msgstream._trio.fanout.scheduler", "open_fan_out"),
+    "FanOutHandle": ("trio_msgstream._trio.fanout.handle", "FanOutHandle"),
+    "FanOutCancelled": ("trio_msgstream._trio.fanout.results", "FanOutCancelled"),
+    "FanOutMetrics": ("trio_msgstream._trio.fanout.results", "FanOutMetrics"),
+    "FanOutResult": ("trio_msgstream._trio.fanout.results", "FanOutResult"),
+    "FanOutStatistics": ("trio_msgstream._trio.fanout.results", "FanOutStatistics"),
+    "RawMessageStream": ("trio_msgstream._trio.raw", "RawMessageStream"),
+    "MessageStream": ("trio_msgstream._trio.stream", "MessageStream"),
+    "StreamStatistics": ("trio_msgstream._trio.stream", "StreamStatistics"),
+    "AsyncToolRunner": ("trio_msgstream._trio.tool_runner", "AsyncToolRunner"),
+    "AsyncAnthropic": ("trio_msgstream._httpx.async_client", "AsyncClient"),
+    "AsyncMessageStream": ("trio_msgstream._trio.stream", "MessageStream"),
+    "Anthropic": ("trio_msgstream._sync.client", "Client"),
+    "beta_tool": ("trio_msgstream._core.typed_json.tools", "tool"),
+    "beta_async_tool": ("trio_msgstream._core.typed_json.tools", "tool"),
+    "UsageLimits": ("trio_msgstream._core.agents.usage_limits", "UsageLimits"),
+}
+"""Public name -> (module, attribute): imported on first use (PEP 562), so
+``import trio_msgstream`` stays cheap."""
+
 _MOVED = {
     "MessageAccumulator": "sansio",
     "StreamEngine": "sansio",
@@ -289,13 +337,52 @@ _MOVED = {
 
 
 def __getattr__(name: str) -> _typing.Any:
-    # Names that moved to ``types`` / ``sansio`` keep importing from here.
-    module = _MOVED.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # PEP 562: the clients, streams, tools, fan-out and structured output import on first
+    # use; names that moved to ``types`` / ``sansio`` / ``errors`` keep importing from
+    # here; and those modules are attributes as after ``import trio_msgstream.types``.
     import importlib
 
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    lazy = _LAZY.get(name)
+    if lazy is not None:
+        value = getattr(importlib.import_module(lazy[0]), lazy[1])
+        _claim(value)
+        globals()[name] = value
+        return value
+    module = _MOVED.get(name)
+    if module is not None:
+        return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+def _claim(value: object) -> None:
+    # Tracebacks and docs show ``trio_msgstream.X`` rather than the private module.
+    if isinstance(value, type) and value.__module__.startswith("trio_msgstream._"):
+        try:
+            value.__module__ = __name__
+        except (AttributeError, TypeError):  # pragma: no cover
+            pass
+
+
+def _claim_public(module: str, namespace: _typing.Mapping[str, object]) -> None:
+    # ``types``, ``sansio`` and ``errors`` claim their classes on import; a class the top
+    # level exports too keeps ``trio_msgstream``.
+    top = frozenset(__all__)
+    for name in _typing.cast("list[str]", namespace["__all__"]):
+        value = namespace[name]
+        if isinstance(value, type) and value.__module__.startswith("trio_msgstream._"):
+            try:
+                value.__module__ = __name__ if name in top else module
+            except (AttributeError, TypeError):  # pragma: no cover
+                pass
+
+
+_SUBMODULES = frozenset({"types", "sansio", "errors", "usage", "middleware", "platforms"})
 
 
 __all__ = [
@@ -362,24 +449,7 @@ __all__ = [
 ]
 
 
-def _fix_module_names() -> None:
-    # Tracebacks and docs show ``trio_msgstream.X`` rather than the private module.
-    import importlib
-
-    public = {__name__: __all__}
-    for module_name in ("types", "sansio", "errors", "usage", "middleware", "platforms"):
-        module = importlib.import_module(f"{__name__}.{module_name}")
-        public[module.__name__] = module.__all__
-    for module_name, names in public.items():
-        namespace = importlib.import_module(module_name)
-        for name in names:
-            obj = getattr(namespace, name)
-            if isinstance(obj, type) and obj.__module__.startswith("trio_msgstream._"):
-                try:
-                    obj.__module__ = module_name
-                except (AttributeError, TypeError):  # pragma: no cover
-                    pass
-
-
-_fix_module_names()
-del _fix_module_names
+for _name in __all__:
+    if _name in globals():
+        _claim(globals()[_name])
+del _name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from ._cli.main import main as _stream_main
+from ._cli.entry import main as _stream_main
 
 __all__ = ["main"]
 

@@ -4,6 +4,7 @@ The hierarchy is described in the docs (errors); the most used classes are also
 importable from the top level, and every name here is too (``trio_msgstream.X``).
 """
 
+from . import _claim_public
 from ._core.exceptions import AnthropicError as AnthropicError
 from ._core.exceptions import APIConnectionError as APIConnectionError
 from ._core.exceptions import APIError as APIError
@@ -141,3 +142,6 @@ __all__ = [
     "WorkspaceHumanReviewDisabledError",
     "status_error_class",
 ]
+
+_claim_public(__name__, globals())
+del _claim_public

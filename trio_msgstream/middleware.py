@@ -12,6 +12,7 @@ what ``call_next`` returns. :class:`BetaRefusalFallbackMiddleware` and
 of fallback models. See ``docs/middleware.md``.
 """
 
+from . import _claim_public
 from ._core.middleware.chain import AsyncCallNext as AsyncCallNext
 from ._core.middleware.chain import AsyncMiddlewareCallable as AsyncMiddlewareCallable
 from ._core.middleware.chain import CallNext as CallNext
@@ -45,3 +46,6 @@ __all__ = [
     "RequestHeaders",
     "register_framing",
 ]
+
+_claim_public(__name__, globals())
+del _claim_public

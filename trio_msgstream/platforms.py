@@ -22,6 +22,7 @@ What a platform does not offer raises
 ``docs/platforms.md``.
 """
 
+from . import _claim_public
 from ._core.platforms.bedrock import AwsCredentialChain as AwsCredentialChain
 from ._core.platforms.eventstream import EventStreamDecoder as EventStreamDecoder
 from ._core.platforms.foundry import TokenProvider as TokenProvider
@@ -45,3 +46,6 @@ __all__ = [
     "GoogleCredentialSource",
     "TokenProvider",
 ]
+
+_claim_public(__name__, globals())
+del _claim_public

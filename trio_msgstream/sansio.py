@@ -5,6 +5,7 @@ stream engine that ties them together, plus the retry rules. Nothing here import
 trio or httpx (model: h11).
 """
 
+from . import _claim_public
 from ._core.request.retry import is_retryable as is_retryable
 from ._core.request.retry import retry_after_from_headers as retry_after_from_headers
 from ._core.request.retry import retry_delay as retry_delay
@@ -26,3 +27,6 @@ __all__ = [
     "retry_after_from_headers",
     "retry_delay",
 ]
+
+_claim_public(__name__, globals())
+del _claim_public

@@ -6,6 +6,7 @@ Pydantic models (every one keeps unknown fields) and the derived events of a str
 its fields).
 """
 
+from . import _claim_public
 from ._core.schema.blocks import *  # noqa: F403
 from ._core.schema.blocks import __all__ as _blocks_all
 from ._core.schema.models import Message as Message
@@ -36,3 +37,6 @@ __all__ = sorted(
         "ToolChoiceParam",
     }
 )
+
+_claim_public(__name__, globals())
+del _claim_public

@@ -7,9 +7,13 @@ several runners, fan-outs and streams (pass it as ``usage_limits=``); a
 :class:`~trio_msgstream.UsageLimitExceeded`.
 """
 
+from . import _claim_public
 from ._core.agents.usage_limits import UsageLimits as UsageLimits
 from ._core.agents.usage_limits import UsageTracker as UsageTracker
 from ._core.exceptions import UsageLimitExceeded as UsageLimitExceeded
 from ._core.usage import RunUsage as RunUsage
 
 __all__ = ["RunUsage", "UsageTracker"]
+
+_claim_public(__name__, globals())
+del _claim_public

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trio_msgstream._core.exceptions import APIError
 from trio_msgstream._core.stream.consumer import StreamConsumer
@@ -241,3 +243,78 @@ def test_handlers_get_built_deltas_only_when_they_take_every_event() -> None:
         "content_block_start",
         "text",
     ]
+
+
+def json_delta(piece: str, *, index: int = 0) -> str:
+    """An ``input_json_delta`` written as the API writes it (compact, UTF-8 as is)."""
+    delta = {"type": "input_json_delta", "partial_json": piece}
+    event = {"type": "content_block_delta", "index": index, "delta": delta}
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        '{"city": "Par',
+        'is", "days": [1, 2',
+        "",
+        '\\"quoted\\" inside',  # the tool's JSON escaping a quote: \\\" on the wire
+        "back\\\\slash",
+        "tab\there",  # a raw control character in the piece: escaped on the wire
+        'é 😀 "x"',
+        "\x7f\x85",
+        '"',
+        '""',
+        "\\",
+    ],
+)
+def test_canonical_tool_input_shortcut_matches_json(piece: str) -> None:
+    data = json_delta(piece)
+    assert scan_delta(data) == (0, "input_json_delta", piece)
+    body = sse(START, TOOL_BLOCK, json_delta('{"a": '), data)
+    assert run(body, lazy=True) == run(body, lazy=False)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        HEAD + '0,"delta":{"type":"input_json_delta","partial_json":"a\\"}}',  # unterminated
+        HEAD + '0,"delta":{"type":"input_json_delta","partial_json":"a\\\\\\"b"}}',
+        HEAD + '0,"delta":{"type":"input_json_delta","partial_json":"\\u0041"}}',
+        HEAD + '0,"delta":{"type":"input_json_delta","partial_json":"x","more":1}}',
+        HEAD + '0,"delta":{"type":"input_json_delta","partial_json":"x\\"}}}',
+        HEAD + '0,"delta":{"type":"input_json_delta","partial_json":1}}',
+    ],
+)
+def test_odd_tool_input_deltas_match_json(data: str) -> None:
+    scanned = scan_delta(data)
+    try:
+        expected = json.loads(data)["delta"]["partial_json"]
+    except (ValueError, KeyError):
+        assert scanned is None
+        return
+    if scanned is not None:
+        assert scanned[2] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from('ab"\\/{}[]:,\n\t\x00\x1f\x7f\x85é😀 u0'), max_size=30))
+def test_scanned_deltas_are_what_the_json_parser_reads(piece: str) -> None:
+    for kind, field in (("input_json_delta", "partial_json"), ("text_delta", "text")):
+        event = {"type": "content_block_delta", "index": 3, "delta": {"type": kind, field: piece}}
+        for ascii_only in (False, True):
+            data = json.dumps(event, separators=(",", ":"), ensure_ascii=ascii_only)
+            assert scan_delta(data) == (3, kind, piece)
+
+
+def test_canonical_tool_input_deltas_skip_the_json_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tool input deltas are nearly every event of a big tool call: the canonical ones
+    # (escaped quotes included) are read by the regular expression alone.
+    from trio_msgstream._core.stream import lazy_deltas
+
+    def no_parser(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the JSON parser was called")
+
+    monkeypatch.setattr(lazy_deltas, "from_json", no_parser)
+    piece = '{"city": "Paris", "days": [1, 2'
+    assert scan_delta(json_delta(piece, index=1)) == (1, "input_json_delta", piece)

@@ -7,7 +7,8 @@ stdout carries only the answers (text, or JSON lines with ``--json``); notes, re
 errors, stats and the fan-out progress board go to stderr. The flags and the formats
 are described in ``docs/cli.md``; the modules of this package split the work:
 ``options`` (command line, exit codes), ``output`` (messages and formats), ``board``
-(fan-out progress) and this one (running the requests).
+(fan-out progress), ``entry`` (the entry point: the command line is parsed before
+the client is imported) and this one (running the requests).
 
 Exit codes: 0 ok, 1 API error, 2 usage error, 3 timeout, 130 interrupted (Ctrl-C).
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -32,13 +33,9 @@ from .._trio.fanout.results import FanOutResult
 from .._trio.fanout.scheduler import open_fan_out
 from .board import Board, Progress, progress_handler
 from .options import (
-    EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_USAGE,
     Options,
     UsageError,
-    build_parser,
-    parse_options,
 )
 from .output import (
     ErrorContext,
@@ -53,10 +50,9 @@ from .output import (
     is_wire_event,
     max_tokens_note,
     message_text,
-    model_notices,
 )
 
-__all__ = ["main"]
+__all__ = ["open_cli_client", "run", "run_fan_out", "run_single"]
 
 
 # --------------------------------------------------------------------------- client
@@ -257,59 +253,9 @@ def _print_result(board: Board, item: Progress, result: FanOutResult, options: O
         board.say(f"trio-msgstream: [{item.index}] {note}")
 
 
-# --------------------------------------------------------------------------- entry point
-
-
 async def run(options: Options, out: IO[str]) -> int:
     """Run the CLI's work inside ``trio.run``."""
     async with open_cli_client(options) as client:
         if options.fan_out:
             return await run_fan_out(client, options, out)
         return await run_single(client, options, out)
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    """The exceptions inside (nested) exception groups; ``[exc]`` for a plain one."""
-    nested = getattr(exc, "exceptions", None)
-    if not isinstance(nested, tuple):
-        return [exc]
-    return [leaf for inner in nested for leaf in _leaves(inner)]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m trio_msgstream`` and the ``trio-msgstream`` script.
-
-    Args:
-        argv: The arguments (default ``sys.argv[1:]``).
-
-    Returns:
-        The exit code: 0 ok, 1 API error, 2 usage error, 3 timeout, 130 interrupted.
-    """
-    try:
-        options = parse_options(argv, sys.stdin)
-    except UsageError as exc:
-        build_parser().print_usage(sys.stderr)
-        err(str(exc))
-        return EXIT_USAGE
-    except SystemExit as exc:  # argparse: --help, --version, bad arguments
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    try:
-        with model_notices([options.model], err):
-            return trio.run(run, options, sys.stdout)
-    except BaseException as exc:
-        leaves = _leaves(exc)
-        if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
-            err("interrupted")
-            return EXIT_INTERRUPTED
-        if len(leaves) == 1 and isinstance(leaves[0], UsageError):
-            err(str(leaves[0]))
-            return EXIT_USAGE
-        if len(leaves) == 1 and isinstance(leaves[0], MsgStreamError):
-            err(describe_error(leaves[0]))
-            return exit_code_for(leaves[0])
-        if len(leaves) == 1 and isinstance(leaves[0], BrokenPipeError):
-            # stdout was closed (``| head``): not worth a traceback. Point stdout at
-            # devnull so that the interpreter's final flush does not complain.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return EXIT_OK
-        raise

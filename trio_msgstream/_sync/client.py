@@ -30,7 +30,6 @@ from .._core.request.endpoints import (
     models_retrieve_call,
     parsed_reply,
 )
-from .._core.request.options import CountTokensKwargs, MessageKwargs, StreamKwargs
 from .._core.request.spec import RequestSpec
 from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage, output_parser
@@ -43,13 +42,11 @@ from .._httpx.transport import (
     map_httpx_errors,
 )
 from . import fallback as _fallback_driver  # noqa: F401  (registers the sync driver)
-from .batches import Batches
 from .files import Files
 from .raw import SyncRawMessageStream
 from .request import SyncPaginator, execute, new_session, open_body, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
 from .stream import SyncMessageStream, SyncMessageStreamManager
-from .tool_runner import SyncToolRunnerKwargs, ToolRunner
 
 if TYPE_CHECKING:
     from typing import Self, TypeAlias
@@ -59,6 +56,10 @@ if TYPE_CHECKING:
 
     SyncHttpClient: TypeAlias = httpx.Client | httpx2.Client
     SyncTransport: TypeAlias = httpx.BaseTransport | httpx2.BaseTransport
+
+    from .._core.request.kwargs import CountTokensKwargs, MessageKwargs, StreamKwargs
+    from .batches import Batches
+    from .tool_runner import SyncToolRunnerKwargs, ToolRunner
 
 __all__ = ["Client", "Messages", "Models", "SyncRawMessageStream"]
 
@@ -73,8 +74,21 @@ class Messages:
     def __init__(self, client: Client, *, beta: bool = False) -> None:
         self._client = client
         self._beta = beta
-        self.batches: Batches = Batches(client)
-        """``client.messages.batches``: the Message Batches API."""
+        self._batches: Batches | None = None
+
+    @property
+    def batches(self) -> Batches:
+        """``client.messages.batches``: the Message Batches API (made, and its module
+        imported, on first use)."""
+        if self._batches is None:
+            from .batches import Batches
+
+            self._batches = Batches(self._client, beta=self._beta)
+        return self._batches
+
+    @batches.setter
+    def batches(self, value: Batches) -> None:
+        self._batches = value
 
     def _marked(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         # Requests made through ``client.beta`` are marked for the middleware.
@@ -163,6 +177,8 @@ class Messages:
         """An agent loop that runs the model's (sync) tool calls until it stops
         asking: ``tools=[...]``, ``max_iterations``, ``stream``, ``run_tools_eagerly``,
         ``max_concurrency`` (threads), ``tool_timeout``, and the API's parameters."""
+        from .tool_runner import ToolRunner
+
         return ToolRunner(self._client, stream=stream, **self._marked(dict(kwargs)))
 
     def count_tokens(self, **kwargs: Unpack[CountTokensKwargs]) -> MessageTokensCount:
@@ -191,7 +207,6 @@ class Beta:
 
     def __init__(self, client: Client) -> None:
         self.messages: Messages = Messages(client, beta=True)
-        self.messages.batches = Batches(client, beta=True)
         self.models: Models = Models(client)
         self.files: Files = Files(client)
         """``client.beta.files``: the Files API."""

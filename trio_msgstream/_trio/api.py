@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 import trio
 from typing_extensions import Unpack
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE
 from .._core.exceptions import APIError
-from .._core.request.options import StreamKwargs
 from .._core.typed_json.structured import OutputTracker, output_parser
 from .stream import MessageStream
 from .wire import WireClient
+
+if TYPE_CHECKING:
+    from .._core.request.kwargs import StreamKwargs
 
 __all__ = ["MessageStreamManager", "open_message_stream", "start_message_stream"]
 

@@ -8,7 +8,7 @@ namespaces are the same methods without ``await``.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from typing_extensions import Unpack
 
@@ -26,17 +26,19 @@ from .._core.request.endpoints import (
     models_retrieve_call,
     parsed_reply,
 )
-from .._core.request.options import CountTokensKwargs, MessageKwargs, StreamKwargs
 from .._core.schema.models import Message
 from .._core.typed_json.structured import ParsedMessage
 from .api import MessageStreamManager
-from .batches import AsyncBatches
 from .files import AsyncFiles
 from .pages import AsyncPaginator
 from .raw import RawMessageStream, open_raw_stream
 from .request import execute
 from .stream import MessageStream
-from .tool_runner import AsyncToolRunner, AsyncToolRunnerKwargs
+
+if TYPE_CHECKING:
+    from .._core.request.kwargs import CountTokensKwargs, MessageKwargs, StreamKwargs
+    from .batches import AsyncBatches
+    from .tool_runner import AsyncToolRunner, AsyncToolRunnerKwargs
 
 __all__ = ["AsyncBeta", "AsyncMessages", "AsyncModels"]
 
@@ -55,8 +57,21 @@ class AsyncMessages:
     def __init__(self, client: Any, *, beta: bool = False) -> None:
         self._client = client
         self._beta = beta
-        self.batches: AsyncBatches = AsyncBatches(client)
-        """``client.messages.batches``: the Message Batches API."""
+        self._batches: AsyncBatches | None = None
+
+    @property
+    def batches(self) -> AsyncBatches:
+        """``client.messages.batches``: the Message Batches API (made, and its module
+        imported, on first use)."""
+        if self._batches is None:
+            from .batches import AsyncBatches
+
+            self._batches = AsyncBatches(self._client, beta=self._beta)
+        return self._batches
+
+    @batches.setter
+    def batches(self, value: AsyncBatches) -> None:
+        self._batches = value
 
     def _marked(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         # Requests made through ``client.beta`` are marked for the middleware.
@@ -154,6 +169,8 @@ class AsyncMessages:
         tool runner docs): ``tools=[...]``, ``max_iterations``, ``stream``,
         ``run_tools_eagerly``, ``max_concurrency``, ``tool_timeout``, ``fan_out``, and
         the API's parameters."""
+        from .tool_runner import AsyncToolRunner
+
         return AsyncToolRunner(self._client, stream=stream, **self._marked(dict(kwargs)))
 
     async def count_tokens(self, **kwargs: Unpack[CountTokensKwargs]) -> MessageTokensCount:
@@ -183,7 +200,6 @@ class AsyncBeta:
 
     def __init__(self, client: Any) -> None:
         self.messages: AsyncMessages = AsyncMessages(client, beta=True)
-        self.messages.batches = AsyncBatches(client, beta=True)
         self.models: AsyncModels = AsyncModels(client)
         self.files: AsyncFiles = AsyncFiles(client)
         """``client.beta.files``: the Files API."""

@@ -65,6 +65,24 @@ MAX_BATCH_EVENTS = 64
 class StreamProducer:
     """The producer of one stream and the channel it fills."""
 
+    __slots__ = (
+        "_open_bytes",
+        "client",
+        "close_scope",
+        "closing",
+        "done",
+        "draining",
+        "max_buffer_size",
+        "open_batch",
+        "receive_channel",
+        "response",
+        "result",
+        "send_channel",
+        "session",
+        "start_failure",
+        "started",
+    )
+
     def __init__(
         self,
         client: WireClient,

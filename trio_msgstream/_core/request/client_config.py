@@ -29,7 +29,7 @@ from ..config import (
 from ..exceptions import MsgStreamError
 from ..redact import held_secrets
 from ..schema.model_names import warn_if_deprecated
-from ..schema.params import check_params
+from ..schema.version_rules import check_params
 from ..typed_json.output_schema import prepare_request_params
 from .options import RequestOptions, split_options
 from .spec import RequestSpec, usage_budgets

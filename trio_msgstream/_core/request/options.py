@@ -6,19 +6,24 @@ endpoints) accepts these keyword arguments beside the API's own parameters, and 
 them here: :func:`split_options` separates them from the parameters, and
 :meth:`ClientConfig.build_request` turns them into a :class:`RequestSpec`. Adding an
 option means adding it to :class:`RequestOptions` (and to ``build_request`` where it
-takes effect); the signatures pick it up through ``Unpack``.
+takes effect); the signatures pick it up through ``Unpack`` of the keyword-argument
+types in :mod:`.kwargs` (imported by the type checkers; at run time on first use).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import TypedDict
 
 from ..config import NotGiven, TimeoutTypes
-from ..schema.params import MessageCountTokensParams, MessageCreateParams
 from .spec import UsageBudget
+
+if TYPE_CHECKING:
+    from .kwargs import CountTokensKwargs as CountTokensKwargs
+    from .kwargs import MessageKwargs as MessageKwargs
+    from .kwargs import StreamKwargs as StreamKwargs
 
 __all__ = [
     "OPTION_NAMES",
@@ -64,26 +69,11 @@ def split_options(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], RequestOpt
     return params, RequestOptions(**options)  # type: ignore[typeddict-item]
 
 
-class MessageKwargs(MessageCreateParams, RequestOptions, total=False):
-    """The keyword arguments of ``messages.create``: the API's parameters (typed, so
-    a misspelt one is a type error; new ones go in ``extra_body``), the request
-    options, and ``betas`` (the ``anthropic-beta`` header)."""
+def __getattr__(name: str) -> Any:
+    # The keyword-argument types extend the generated parameter types, a large module
+    # that only type checkers need: :mod:`.kwargs` is imported when one is asked for.
+    if name in ("CountTokensKwargs", "MessageKwargs", "StreamKwargs"):
+        from . import kwargs
 
-    betas: Sequence[str]
-    """Beta features to enable (the ``anthropic-beta`` header)."""
-
-
-class StreamKwargs(MessageKwargs, total=False):
-    """The keyword arguments of ``messages.stream``, ``open_message_stream`` and
-    fan-out ``submit``: those of ``create`` and ``output_format``."""
-
-    output_format: Any
-    """A pydantic model or type: ask for structured output (``partial_output``
-    while streaming, the parsed message at the end)."""
-
-
-class CountTokensKwargs(MessageCountTokensParams, RequestOptions, total=False):
-    """The keyword arguments of ``messages.count_tokens``."""
-
-    betas: Sequence[str]
-    """Beta features to enable (the ``anthropic-beta`` header)."""
+        return getattr(kwargs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -93,6 +93,29 @@ class RequestSession:
             of another content type is refused); :data:`~.engine.FRAMINGS` unless told.
     """
 
+    __slots__ = (
+        "_batch_had_content",
+        "_ended",
+        "_framings",
+        "_held",
+        "_held_pings",
+        "_idle",
+        "_last_error",
+        "_paused_remaining",
+        "_slack",
+        "_unlabelled",
+        "_usage",
+        "attempts",
+        "content_delivered",
+        "deadline_at",
+        "engine",
+        "idle_deadline",
+        "mode",
+        "observation",
+        "spec",
+        "transport_read_limit",
+    )
+
     def __init__(
         self,
         spec: RequestSpec,
@@ -115,7 +138,7 @@ class RequestSession:
             if read_limit is None or timeout.content_idle < read_limit:
                 read_limit = timeout.content_idle
                 spec = replace(spec, timeout=timeout.with_(read=read_limit))
-        self.spec = spec
+        self.spec: RequestSpec = spec
         self.transport_read_limit: float = read_limit if read_limit is not None else math.inf
         """The transport's own read timeout: a wait for the network that may last at
         least this long is bounded by the transport, and needs no cancel scope."""

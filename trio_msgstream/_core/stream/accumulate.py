@@ -338,8 +338,11 @@ class MessageAccumulator:
         self._grammar.delta(index)
         block = self._blocks[index]
         chunks = block.text
-        if kind == "text_delta" and chunks is not None:  # the usual delta, inline
+        if kind == "text_delta" and chunks is not None:  # the usual deltas, inline
             return [event, TextEvent(value, index, chunks, chunks.append(value))]
+        pieces = block.json
+        if kind == "input_json_delta" and pieces is not None:
+            return [event, InputJsonEvent(value, index, pieces, pieces.append(value))]
         return _VALUES[kind](self, block, value, index, event)
 
     @staticmethod

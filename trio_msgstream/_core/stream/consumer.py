@@ -29,6 +29,8 @@ from .lazy_deltas import PendingDeltaEvent
 
 __all__ = ["StreamConsumer", "StreamView", "joined_text"]
 
+_NO_EVENTS: list[Any] = []  # never appended to: every consumer's empty batch
+
 
 def joined_text(message: Message) -> str:
     """The text of all text blocks of ``message``, concatenated."""
@@ -66,7 +68,7 @@ class StreamConsumer:
     def __init__(
         self, closed_error: Callable[[str], StreamClosedError] = StreamClosedError
     ) -> None:
-        self.batch: list[MessageStreamEvent] = []
+        self.batch: list[MessageStreamEvent] = _NO_EVENTS
         self.position = 0
         self.final_message: Message | None = None
         self.finished = False
@@ -83,6 +85,7 @@ class StreamConsumer:
         position = self.position
         batch = self.batch
         if position >= len(batch):
+            self._release()
             return None
         event: Any = batch[position]
         self.position = position + 1
@@ -107,7 +110,7 @@ class StreamConsumer:
         position = self.position
         batch = self.batch
         rest = batch[position:] if position else batch
-        self.position = len(batch)
+        self._release()
         if rest and isinstance(rest[-1], MessageStopEvent):
             self.final_message = rest[-1].message
         else:
@@ -142,8 +145,14 @@ class StreamConsumer:
                 return event.text  # type: ignore[union-attr]
             if kind is MessageStopEvent:
                 self.final_message = event.message  # type: ignore[union-attr]
-        self.position = position
+        self._release()
         return None
+
+    def _release(self) -> None:
+        # A used-up batch is dropped at once: a stream waiting for its next chunk then
+        # keeps none of the events (message_start, pings, ...) it already handed out.
+        self.batch = _NO_EVENTS
+        self.position = 0
 
     def refill(self, batch: list[MessageStreamEvent]) -> None:
         """A new batch from the producer."""
@@ -173,7 +182,7 @@ class StreamConsumer:
         """The stream is closed: nothing more is handed out, not even the rest of the
         batch at hand (an iteration in progress ends at its next step)."""
         self.closed = True
-        self.batch = []
+        self.batch = _NO_EVENTS
         self.position = 0
 
     def close_hooks(self) -> list[str]:

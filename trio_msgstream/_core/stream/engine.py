@@ -139,6 +139,22 @@ class StreamEngine:
             that). Errors, and the typed event once built, are the same.
     """
 
+    __slots__ = (
+        "_accumulator",
+        "_decoder",
+        "_error",
+        "_grammar",
+        "_lazy",
+        "_max_event_size",
+        "_stopped",
+        "_text",
+        "_utf8",
+        "_utf8_partial",
+        "events_received",
+        "request_id",
+        "secrets",
+    )
+
     def __init__(
         self,
         *,
@@ -159,9 +175,11 @@ class StreamEngine:
         self.secrets: tuple[str, ...] = secrets
         """Redacted from the errors this engine builds from the stream's text."""
         self._stopped = False
-        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        # Made when first needed (a non-ASCII chunk; raw mode): most streams of an
+        # accumulating client never need them, and a waiting stream keeps less.
+        self._utf8: codecs.IncrementalDecoder | None = None
         self._utf8_partial = False
-        self._grammar = StreamGrammar()
+        self._grammar: StreamGrammar | None = None if accumulate else StreamGrammar()
         self._error: APIError | None = None
         self.events_received: int = 0
         """Typed events decoded so far (pings included)."""
@@ -294,15 +312,18 @@ class StreamEngine:
         # Returns ``None`` for valid text, else the valid prefix and the error.
         if not self._utf8_partial and data.isascii():
             return None
-        pending = len(self._utf8.getstate()[0])
+        utf8 = self._utf8
+        if utf8 is None:
+            utf8 = self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        pending = len(utf8.getstate()[0])
         try:
-            self._utf8.decode(data)
+            utf8.decode(data)
         except UnicodeDecodeError as exc:
             position = self.bytes_received - pending + exc.start
             return data[: max(exc.start - pending, 0)], StreamProtocolError(
                 f"the body is not UTF-8 text (byte offset {position})"
             )
-        self._utf8_partial = bool(self._utf8.getstate()[0])
+        self._utf8_partial = bool(utf8.getstate()[0])
         return None
 
     def receive_eof(self) -> list[Any]:
@@ -411,12 +432,14 @@ class StreamEngine:
         # Raw mode keeps no message, but checks the stream's shape with the same
         # transition table as the accumulator (one message_start first, blocks
         # started in index order, deltas and stops only for open blocks).
+        grammar = self._grammar
+        assert grammar is not None
         kind = event.type
         if kind == "content_block_delta":
-            self._grammar.delta(event.index)  # type: ignore[union-attr]
+            grammar.delta(event.index)  # type: ignore[union-attr]
         elif kind == "message_start":
             message = getattr(event, "message", None)
-            self._grammar.step(kind, initial_blocks=len(getattr(message, "content", None) or ()))
+            grammar.step(kind, initial_blocks=len(getattr(message, "content", None) or ()))
         else:
-            self._grammar.step(kind, getattr(event, "index", None))
-            self._stopped = self._grammar.done
+            grammar.step(kind, getattr(event, "index", None))
+            self._stopped = grammar.done

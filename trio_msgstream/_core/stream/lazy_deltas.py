@@ -5,14 +5,15 @@ Part of the sans-IO core (no trio, no httpx).
 Theory of operation: text, tool input, thinking and signature deltas are nearly every
 event of a stream, and most consumers never look at the raw event (``text_stream``,
 ``get_final_message``, handlers other than ``on_stream_event``). :func:`scan_delta`
-checks a delta's JSON for the canonical shape with plain type checks (a text delta
-written exactly as the API writes it, with nothing to unescape, takes one regular
-expression instead of the JSON parser) and hands the accumulator its index, kind and
-value; :class:`PendingDeltaEvent` then stands where the raw event goes in the batch, and
-the stream's consumer builds the typed event (:func:`~.events.parse_event`, the very
-same) only when it hands it out. Anything :func:`scan_delta` does not accept takes the
-full path, so events, unknown fields and typed errors are those of the pydantic path
-(``tests/sansio/test_lazy_deltas.py`` compares both).
+checks a delta's JSON for the canonical shape with plain type checks (a text delta or
+tool input delta written exactly as the API writes it, with nothing to unescape but
+quotes, takes one regular expression instead of the JSON parser) and hands the
+accumulator its index, kind and value; :class:`PendingDeltaEvent` then stands where the
+raw event goes in the batch, and the stream's consumer builds the typed event
+(:func:`~.events.parse_event`, the very same) only when it hands it out. Anything
+:func:`scan_delta` does not accept takes the full path, so events, unknown fields and
+typed errors are those of the pydantic path (``tests/sansio/test_lazy_deltas.py``
+compares both).
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ SCANNED_DELTAS: Final = {
 }
 
 
-# A text delta exactly as the API writes it, its text free of anything JSON escapes or
-# forbids (quotes, backslashes, control characters; C1 too, to stay on the safe side):
-# then the text is the characters themselves, and one regular expression replaces the
-# JSON parser. Anything else is parsed.
-_canonical_text: Final = re.compile(
+# A text or tool input delta exactly as the API writes it, its string free of control
+# characters (C1 too, to stay on the safe side) and of every escape but ``\"``: then the
+# value is the matched characters with each ``\"`` made ``"`` (a backslash in the match
+# always starts one), and one regular expression replaces the JSON parser. Text rarely
+# has an escape; a tool's JSON has one per quote. Anything else is parsed.
+_canonical: Final = re.compile(
     r'\{"type":"content_block_delta","index":(0|[1-9][0-9]{0,8}),'
-    r'"delta":\{"type":"text_delta","text":"([^"\\\x00-\x1f\x7f-\x9f]*)"\}\}'
+    r'"delta":\{"type":"(text_delta","text|input_json_delta","partial_json)":"'
+    r'([^"\\\x00-\x1f\x7f-\x9f]*(?:\\"[^"\\\x00-\x1f\x7f-\x9f]*)*)"\}\}'
 ).fullmatch
 
 
@@ -56,10 +59,12 @@ def scan_delta(data: str) -> tuple[int, str, str] | None:
     else, malformed data included, is ``None``: the caller then takes the full path,
     which builds the event or raises the typed error.
     """
-    match = _canonical_text(data)
+    match = _canonical(data)
     if match is not None:
-        index, text = match.groups()
-        return int(index), "text_delta", text
+        index, field, value = match.groups()
+        if "\\" in value:
+            value = value.replace('\\"', '"')
+        return int(index), "text_delta" if field[0] == "t" else "input_json_delta", value
     try:
         obj = from_json(data, allow_inf_nan=False)
     except ValueError:

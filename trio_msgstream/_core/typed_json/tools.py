@@ -25,12 +25,10 @@ import inspect
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Generic, Protocol, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeAlias, TypeVar, overload
 
 import pydantic
 from pydantic_core import to_jsonable_python
-
-from ..schema.param_types import ToolUnionParam
 
 __all__ = [
     "MAX_ERROR_TEXT",
@@ -206,10 +204,25 @@ class SupportsToolDict(Protocol):
     def to_dict(self) -> Mapping[str, Any]: ...
 
 
-RunnerTool: TypeAlias = FunctionTool[Any] | ToolUnionParam | SupportsToolDict
-"""One entry of the tool runner's ``tools``: a ``@tool`` function (run by the runner),
-or a definition only (a custom tool's, a server tool's, an object with ``to_dict()``),
-sent but not run."""
+if TYPE_CHECKING:
+    from ..schema.param_types import ToolUnionParam
+
+    RunnerTool: TypeAlias = FunctionTool[Any] | ToolUnionParam | SupportsToolDict
+    """One entry of the tool runner's ``tools``: a ``@tool`` function (run by the
+    runner), or a definition only (a custom tool's, a server tool's, an object with
+    ``to_dict()``), sent but not run."""
+
+
+def __getattr__(name: str) -> Any:
+    # ``RunnerTool`` names the generated parameter types, a large module a program that
+    # only streams never needs: the alias is made (and they are imported) on first use.
+    if name == "RunnerTool":
+        from ..schema.param_types import ToolUnionParam
+
+        alias = FunctionTool[Any] | ToolUnionParam | SupportsToolDict
+        globals()[name] = alias
+        return alias
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def tool_param(item: Any) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import outcome
 import trio
@@ -38,7 +38,6 @@ from typing_extensions import Unpack
 from ..._core.agents.usage_limits import RunUsage, UsageLimits, UsageTracker, scope_tracker
 from ..._core.config import DEFAULT_MAX_BUFFER_SIZE
 from ..._core.exceptions import UsageLimitExceeded
-from ..._core.request.options import StreamKwargs
 from ..._core.request.spec import usage_budgets
 from ..._core.schema.models import Message, Usage
 from ..._core.stream.events import TextEvent
@@ -48,6 +47,9 @@ from ..wire import WireClient
 from .gate import GroupGate, ItemClient
 from .handle import DONE, QUEUED, RUNNING, FanOutHandle
 from .results import FanOutCancelled, FanOutResult, FanOutStatistics
+
+if TYPE_CHECKING:
+    from ..._core.request.kwargs import StreamKwargs
 
 __all__ = ["FanOut", "open_fan_out"]
 
