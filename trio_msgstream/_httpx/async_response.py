@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import trio
 
 from .._core.exceptions import APIError, StreamProtocolError
-from .transport import HttpxResponseView, decoded_pieces, map_httpx_errors
+from .transport import HttpxResponseView, decoded_pieces, map_httpx_errors, translate_httpx_error
 
 __all__ = ["HttpxWireResponse"]
 
@@ -39,17 +39,23 @@ class HttpxWireResponse(HttpxResponseView):
             return
         decoder = self._decoder()
         chunks = self._raw_chunks()
+        # map_httpx_errors, written out: a context manager here would be kept (with its
+        # generator) by every waiting stream.
         try:
-            with map_httpx_errors(request=self._response.request, in_body=True):
-                if decoder is None:  # the usual case: no per-chunk work at all
-                    async for raw in chunks:
-                        if raw:  # b"" would read as the end of the body
-                            yield raw
-                    return
+            if decoder is None:  # the usual case: no per-chunk work at all
                 async for raw in chunks:
-                    for piece in decoded_pieces(decoder, raw):
-                        yield piece
-                decoder.finish()
+                    if raw:  # b"" would read as the end of the body
+                        yield raw
+                return
+            async for raw in chunks:
+                for piece in decoded_pieces(decoder, raw):
+                    yield piece
+            decoder.finish()
+        except Exception as exc:
+            error = translate_httpx_error(exc, request=self._response.request, in_body=True)
+            if error is None:
+                raise
+            raise error from exc
         finally:
             await self._finish(chunks)
 

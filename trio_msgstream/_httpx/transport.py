@@ -75,6 +75,7 @@ __all__ = [
     "decoded_pieces",
     "httpx_timeout",
     "map_httpx_errors",
+    "translate_httpx_error",
     "scrub_request",
 ]
 
@@ -126,13 +127,21 @@ def map_httpx_errors(*, request: Any = None, in_body: bool = False) -> Iterator[
     try:
         yield
     except Exception as exc:
-        lib = library_of(exc)
-        if lib is None:
-            raise
-        error = _translate(lib, exc, request, in_body)
+        error = translate_httpx_error(exc, request=request, in_body=in_body)
         if error is None:
             raise
         raise error from exc
+
+
+def translate_httpx_error(
+    exc: Exception, *, request: Any = None, in_body: bool = False
+) -> APIError | None:
+    """:func:`map_httpx_errors`'s translation of one exception, for code that catches
+    it itself (``raise error from exc``); ``None``: not an exception to translate."""
+    lib = library_of(exc)
+    if lib is None:
+        return None
+    return _translate(lib, exc, request, in_body)
 
 
 def _translate(lib: HttpLibrary, exc: Exception, request: Any, in_body: bool) -> APIError | None:

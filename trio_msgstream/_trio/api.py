@@ -72,7 +72,7 @@ async def start_message_stream(
     if parser is not None:
         stream._consumer.output = OutputTracker(parser)
     try:
-        await nursery.start(_run_producer, stream)
+        await nursery.start(stream._producer.run)
     except APIError as exc:
         # trio before 0.34 re-raises a start failure ``from None``, which drops the
         # error's cause (the last failed attempt, the httpx error): put it back.
@@ -90,10 +90,6 @@ async def _start(nursery: trio.Nursery, client: WireClient, kwargs: dict[str, An
     # Arguments that were checked by the public signature that collected them.
     start: Any = start_message_stream
     return await start(nursery, client, **kwargs)
-
-
-async def _run_producer(stream: MessageStream, *, task_status: trio.TaskStatus[None]) -> None:
-    await stream._producer.run(task_status=task_status)
 
 
 @overload

@@ -46,12 +46,13 @@ import trio
 
 from .._core.config import DEFAULT_MAX_BUFFER_SIZE, DRAIN_TIMEOUT
 from .._core.exceptions import APIConnectionError, APIError, IncompleteStreamError
+from .._core.middleware.chain import middleware_error_delay
 from .._core.request.session import RequestSession
 from .._core.request.spec import RequestSpec
 from .._core.stream.decoding import DEFAULT_MAX_DECODED_CHUNK
 from .._core.stream.engine import StreamEngine
 from .._core.stream.events import MessageStreamEvent
-from .request import close_response, new_session, open_checked, run_attempts
+from .request import close_response, new_session, open_checked
 from .wire import WireClient, WireResponse
 
 __all__ = ["StreamProducer", "drain_body"]
@@ -66,12 +67,14 @@ class StreamProducer:
     """The producer of one stream and the channel it fills."""
 
     __slots__ = (
+        "_finished_event",
         "_open_bytes",
+        "_task_status",
         "client",
         "close_scope",
         "closing",
-        "done",
         "draining",
+        "finished",
         "max_buffer_size",
         "open_batch",
         "receive_channel",
@@ -100,7 +103,9 @@ class StreamProducer:
         self.close_scope = trio.CancelScope()
         self.closing = False
         """:meth:`aclose` has cancelled ``close_scope``."""
-        self.done = trio.Event()
+        self.finished = False
+        """The producer task has exited."""
+        self._finished_event: trio.Event | None = None  # made when someone waits
         self.result: outcome.Outcome[None] | None = None
         self.response: WireResponse | None = None
         self.started = False
@@ -110,6 +115,7 @@ class StreamProducer:
         """The last batch sent, while the consumer has not received it (it may grow);
         the consumer sets ``None`` when it receives a batch."""
         self._open_bytes = 0
+        self._task_status: trio.TaskStatus[None] | None = None
         self.start_failure: tuple[APIError, BaseException | None] | None = None
         """The error the producer raised before it started, and that error's cause."""
 
@@ -124,8 +130,18 @@ class StreamProducer:
     # -- the task ------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None]) -> None:
-        """The producer task. Raises into the caller only before it reports started."""
+        """The producer task. Raises into the caller only before it reports started.
+
+        The attempts (the loop of :func:`~trio_msgstream._trio.request.run_attempts`; the
+        rules are the session's) run in this frame, each attempt in :meth:`_attempt`'s:
+        a waiting stream keeps two coroutine frames of its own.
+        """
+        # trio's status keeps the start-up nursery of ``nursery.start()`` (a nursery, its
+        # cancel scope and status) alive: held only until started, not by this frame.
+        self._task_status = task_status
+        del task_status
         session = self.session
+        client = self.client
         try:
             async with self.send_channel:
                 # One scope for close() and the request's deadline (fewer objects per
@@ -133,7 +149,16 @@ class StreamProducer:
                 with self.close_scope as scope:
                     scope.deadline = session.deadline_at
                     try:
-                        await run_attempts(session, lambda: self._attempt(task_status))
+                        while True:
+                            session.begin_attempt(trio.current_time())
+                            try:
+                                await self._attempt(client, session)
+                                break
+                            except APIError as exc:
+                                delay = session.after_failure(exc, trio.current_time())
+                            except Exception as exc:  # a middleware's own error
+                                delay = middleware_error_delay(session, exc, trio.current_time())
+                            await trio.sleep(delay)
                         self.result = outcome.Value(None)
                         session.succeed(self._final_message())
                     except APIError as exc:
@@ -152,75 +177,81 @@ class StreamProducer:
                         raise error
                     self.result = outcome.Error(error)
         finally:
+            self._task_status = None
             session.abandon()  # closed or cancelled: telemetry still ends the request
-            self.done.set()
+            self.finished = True
+            if self._finished_event is not None:
+                self._finished_event.set()
 
     def _final_message(self) -> Any:
         engine = self.session.engine
         return engine.snapshot() if engine is not None and engine.done else None
 
-    async def _attempt(self, task_status: trio.TaskStatus[None]) -> None:
-        response = await open_checked(self.client, self.session)
-        self.response = response
+    async def _attempt(self, client: WireClient, session: RequestSession) -> None:
+        """One attempt: send, check the head, report started, then read the body and
+        hand its events over. One frame for all of it: it is the frame a waiting
+        stream keeps, so nothing it handed over stays referenced from here."""
+        response = self.response = await open_checked(client, session)
         try:
-            if not self.started:
+            status = self._task_status
+            if status is not None:
+                self._task_status = None
                 self.started = True
-                task_status.started()
-            try:
-                await self._pump(response)
-            except APIConnectionError:
-                # After message_stop the message is complete (and delivered): a
-                # connection that breaks or times out while the end of the body is
-                # read does not fail the stream. The connection is discarded.
-                if not self.session.done:
-                    raise
+                status.started()
+                del status
+            clock = trio.lowlevel.current_clock()
+            receive = session.receive_data
+            idle_deadline = session.idle_deadline  # the scope's, kept here (read per chunk)
+            with trio.CancelScope(deadline=idle_deadline) as idle_scope:
+                chunks = response.iter_chunks()
+                try:
+                    async for chunk in chunks:
+                        events = receive(chunk, clock.current_time())
+                        if session.idle_deadline != idle_deadline:
+                            idle_deadline = idle_scope.deadline = session.idle_deadline
+                        if not events:
+                            continue
+                        batch = self.open_batch
+                        if (
+                            batch is not None
+                            and len(batch) < MAX_BATCH_EVENTS
+                            and self._open_bytes + len(chunk) <= DEFAULT_MAX_DECODED_CHUNK
+                        ):
+                            batch += events  # still in the channel, not yet received
+                            self._open_bytes += len(chunk)
+                        elif self._deliver_nowait(events):
+                            self.open_batch = events
+                            self._open_bytes = len(chunk)
+                        else:
+                            # Waiting for a slow consumer is not an idle stream.
+                            self.open_batch = None
+                            session.pause_idle(trio.current_time())
+                            idle_scope.deadline = math.inf
+                            if not await self._deliver(events):
+                                return
+                            session.resume_idle(trio.current_time())
+                            idle_deadline = idle_scope.deadline = session.idle_deadline
+                        # What was handed over is the consumer's: not kept by this frame
+                        # while it waits for the next chunk.
+                        del batch, events, chunk
+                        if session.done:
+                            await self._end_at_message_stop(chunks)
+                            return
+                finally:
+                    await _aclose_iterator(chunks)
+                tail = session.receive_eof()
+                if tail:
+                    await self._deliver(tail)
+            if idle_scope.cancelled_caught:
+                raise session.timeout_error(trio.current_time())
+        except APIConnectionError:
+            # After message_stop the message is complete (and delivered): a connection
+            # that breaks or times out while the end of the body is read does not fail
+            # the stream. The connection is discarded.
+            if not session.done:
+                raise
         finally:
             await close_response(response)
-
-    async def _pump(self, response: WireResponse) -> None:
-        session = self.session
-        clock = trio.lowlevel.current_clock()
-        receive = session.receive_data
-        idle_deadline = session.idle_deadline  # the scope's, kept here (read per chunk)
-        with trio.CancelScope(deadline=idle_deadline) as idle_scope:
-            chunks = response.iter_chunks()
-            try:
-                async for chunk in chunks:
-                    events = receive(chunk, clock.current_time())
-                    if session.idle_deadline != idle_deadline:
-                        idle_deadline = idle_scope.deadline = session.idle_deadline
-                    if not events:
-                        continue
-                    batch = self.open_batch
-                    if (
-                        batch is not None
-                        and len(batch) < MAX_BATCH_EVENTS
-                        and self._open_bytes + len(chunk) <= DEFAULT_MAX_DECODED_CHUNK
-                    ):
-                        batch += events  # still in the channel, not yet received
-                        self._open_bytes += len(chunk)
-                    elif self._deliver_nowait(events):
-                        self.open_batch = events
-                        self._open_bytes = len(chunk)
-                    else:
-                        # Waiting for a slow consumer is not an idle stream.
-                        self.open_batch = None
-                        session.pause_idle(trio.current_time())
-                        idle_scope.deadline = math.inf
-                        if not await self._deliver(events):
-                            return
-                        session.resume_idle(trio.current_time())
-                        idle_deadline = idle_scope.deadline = session.idle_deadline
-                    if session.done:
-                        await self._end_at_message_stop(chunks)
-                        return
-            finally:
-                await _aclose_iterator(chunks)
-            tail = session.receive_eof()
-            if tail:
-                await self._deliver(tail)
-        if idle_scope.cancelled_caught:
-            raise session.timeout_error(trio.current_time())
 
     async def _end_at_message_stop(self, chunks: Any) -> None:
         # The consumer has everything: end its stream now, then read the rest of the
@@ -261,15 +292,21 @@ class StreamProducer:
         A producer reading the end of a complete message's body is given up to
         ``DRAIN_TIMEOUT`` to finish, so the connection can be reused.
         """
-        if self.draining and not self.done.is_set():
+        if self.draining and not self.finished:
             with trio.CancelScope(shield=True, deadline=trio.current_time() + DRAIN_TIMEOUT):
-                await self.done.wait()
+                await self._wait_finished()
         self.closing = True
         self.close_scope.cancel()
-        if not self.done.is_set():
+        if not self.finished:
             with trio.CancelScope(shield=True):
-                await self.done.wait()
+                await self._wait_finished()
         await self.receive_channel.aclose()
+
+    async def _wait_finished(self) -> None:
+        event = self._finished_event
+        if event is None:
+            event = self._finished_event = trio.Event()
+        await event.wait()
 
 
 async def drain_body(chunks: Any, session: RequestSession) -> None:

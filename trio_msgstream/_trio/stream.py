@@ -156,7 +156,7 @@ class MessageStream(StreamView):
             bytes_received=engine.bytes_received if engine is not None else 0,
             batches_buffered=producer.receive_channel.statistics().current_buffer_used,
             max_buffer_size=producer.max_buffer_size,
-            finished=producer.done.is_set(),
+            finished=producer.finished,
         )
 
     # -- consuming ---------------------------------------------------------------------
@@ -165,12 +165,6 @@ class MessageStream(StreamView):
         return self
 
     async def __anext__(self) -> MessageStreamEvent:
-        event = await self._next_event()
-        if event is None:
-            raise StopAsyncIteration
-        return event
-
-    async def _next_event(self) -> MessageStreamEvent | None:
         consumer = self._consumer
         if self._consumer_task is None and not self._overridden:
             # The common case: the event is in the batch at hand and there are no
@@ -184,7 +178,7 @@ class MessageStream(StreamView):
             event = consumer.take()
             while event is None:
                 if not await self._refill():
-                    return None
+                    raise StopAsyncIteration
                 event = consumer.take()
             if self._overridden:
                 await self._dispatch(event)
@@ -202,46 +196,53 @@ class MessageStream(StreamView):
         self._consumer_task = task
 
     async def _refill(self) -> bool:
+        """Wait for the next batch and make it the batch at hand. ``False`` at the end
+        (after the end hooks); the stream's failure is raised (after the end hooks).
+
+        The wait happens in this frame (a waiting consumer keeps one frame of ours
+        below its iterator's)."""
         consumer = self._consumer
         if consumer.exhausted:
             await trio.lowlevel.checkpoint()
             if consumer.error is not None:
                 raise consumer.error
             return False
-        try:
-            batch = await self._receive_batch()
-        except APIError as exc:
-            await self._run_hooks(consumer.end_hooks(exc), exc)
-            raise
-        if batch is None:
-            await self._run_hooks(consumer.end_hooks(None), None)
-            return False
-        consumer.refill(batch)
-        return True
-
-    async def _receive_batch(self) -> list[MessageStreamEvent] | None:
-        """The next batch, or ``None`` at a clean end; raises the stream's failure."""
         producer = self._producer
+        channel = producer.receive_channel
         # A batch already waiting is taken without a scheduler round trip (the channel
-        # is bounded, so this cannot starve other tasks); otherwise wait below.
-        # Receiving a batch stops the producer extending it (``open_batch``).
+        # is bounded, so this cannot starve other tasks); otherwise wait for one.
         await trio.lowlevel.checkpoint_if_cancelled()
         try:
-            batch = producer.receive_channel.receive_nowait()
-            producer.open_batch = None
-            return batch
-        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
-            pass  # the same again below, where it is handled
-        try:
-            batch = await producer.receive_channel.receive()
-            producer.open_batch = None
-            return batch
+            batch: list[MessageStreamEvent] | None
+            try:
+                batch = channel.receive_nowait()
+            except trio.WouldBlock:
+                batch = None  # (not awaited in here: that would keep the exception)
+            if batch is None:
+                batch = await channel.receive()
         except trio.EndOfChannel:
-            pass
+            at_end = True
         except trio.ClosedResourceError:
-            if not self._consumer.closed:
+            if not consumer.closed:
                 raise
-            return None
+            at_end = False  # closed by this stream's aclose(): a clean end
+        else:
+            # Receiving a batch stops the producer extending it (``open_batch``).
+            producer.open_batch = None
+            consumer.refill(batch)
+            return True
+        if at_end:
+            try:
+                self._raise_failure()
+            except APIError as exc:
+                await self._run_hooks(consumer.end_hooks(exc), exc)
+                raise
+        await self._run_hooks(consumer.end_hooks(None), None)
+        return False
+
+    def _raise_failure(self) -> None:
+        """At the end of the channel: raise the stream's failure, if it failed."""
+        producer = self._producer
         result = producer.result
         if isinstance(result, outcome.Error):
             raise result.error
@@ -249,7 +250,6 @@ class MessageStream(StreamView):
             # The producer was cancelled from outside (its nursery's scope) while
             # this consumer was not: say so rather than end as if complete.
             raise incomplete_if_cancelled(producer)
-        return None
 
     async def _run_hooks(self, hooks: list[str], error: BaseException | None) -> None:
         # Every hook runs, even if an earlier one raises; on_end is always last.
@@ -358,14 +358,23 @@ class _TextStream(AsyncIterator[str]):
     async def __anext__(self) -> str:
         stream = self._stream
         if stream._consumer_task is None and not stream._overridden:
-            # The common case: no handlers, the next text is in the batch at hand.
-            text = stream._consumer.next_text()
+            # The common case, no handlers: the texts of each batch, and the wait for
+            # the next batch, right here.
+            consumer = stream._consumer
+            text = consumer.next_text()
             if text is not None:
                 return text
-        next_event = stream._next_event
-        while True:
-            event = await next_event()
-            if event is None:
-                raise StopAsyncIteration
+            stream._enter_consumer()
+            try:
+                while True:
+                    if not await stream._refill():
+                        raise StopAsyncIteration
+                    text = consumer.next_text()
+                    if text is not None:
+                        return text
+            finally:
+                stream._consumer_task = None
+        while True:  # with handlers: every event goes through them, in order
+            event = await stream.__anext__()
             if isinstance(event, TextEvent):
                 return event.text

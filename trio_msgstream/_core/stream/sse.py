@@ -184,7 +184,9 @@ class SSEDecoder:
         self._max_event_size = max_event_size
         self._dispatch_incomplete_at_eof = dispatch_incomplete_at_eof
         self._buf = bytearray()  # the incomplete block, LF-normalized, never has b"\n\n"
-        self._events: deque[ServerSentEvent] = deque()
+        # Made for a chunk of several events and dropped once they are taken: an empty
+        # deque is 600 bytes, and a stream read one event per chunk never needs one.
+        self._events: deque[ServerSentEvent] | None = None
         self._at_start = True  # nothing but a possible BOM prefix seen yet
         self._bom_buf = b""
         self._skip_lf = False  # the previous chunk ended in CR: drop a leading LF
@@ -242,7 +244,7 @@ class SSEDecoder:
             _set_data(ev, single[1])
             _set_id(ev, self._last_event_id)
             _set_retry(ev, None)
-            self._events.append(ev)
+            self._queue().append(ev)
 
     def receive_single(self, data: bytes) -> tuple[str, str] | None:
         """:meth:`receive_data`, but a chunk that is exactly one event in the form the
@@ -281,12 +283,14 @@ class SSEDecoder:
         Raises:
             StreamProtocolError: The decoder failed earlier.
         """
-        if self._events:
+        events = self._events
+        if events:
             # Complete events that arrived before a failure are still handed out:
             # the error is raised once they are gone, so nothing is lost.
-            return self._events.popleft()
+            return events.popleft()
         if self._error is not None:
             self._raise_broken()
+        self._events = None  # a waiting stream keeps no empty queue
         return NEED_DATA
 
     def feed(self, data: bytes) -> list[ServerSentEvent]:
@@ -324,6 +328,12 @@ class SSEDecoder:
         return self.feed(b"")
 
     # -- internals ------------------------------------------------------------------
+
+    def _queue(self) -> deque[ServerSentEvent]:
+        events = self._events
+        if events is None:
+            events = self._events = deque()
+        return events
 
     def _raise_broken(self) -> NoReturn:
         raise StreamProtocolError(f"SSE decoder is in an error state: {self._error}")
@@ -432,7 +442,7 @@ class SSEDecoder:
         Block state (data, event type, retry of this block) is local: every call starts
         and ends at a block boundary, so it is always empty in between.
         """
-        append_event = self._events.append
+        append_event = self._queue().append
         last_id = self._last_event_id
         data: list[str] = []
         event_type = ""
