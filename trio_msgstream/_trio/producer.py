@@ -28,9 +28,13 @@ The producer never raises into the caller's nursery. Once it has reported starte
 captures its own failure as an ``outcome.Error`` and closes the channel; the consumer
 raises that error itself. Cancellation is never captured.
 
-Timeouts are cancel scopes whose deadlines the session computes: ``deadline`` wraps
-the whole producer; ``content_idle`` is a scope whose deadline follows the session's
-stepped idle deadline, and which stops while the producer waits for a slow consumer.
+Timeouts are one cancel scope whose deadline the session computes (one scope per
+stream, with ``close()``): the request's ``deadline`` over the whole producer; while
+the body is read, the earlier of it and the session's stepped ``content_idle``
+deadline, which stops while the producer waits for a slow consumer. A ``content_idle``
+timeout ends the attempt (and is retried while nothing was delivered): the scope is
+then replaced by a new one for the next attempt.
+
 At ``message_stop`` the consumer is told the stream is over at once; the producer then
 reads what is left of the body (briefly, so the connection can be reused) and
 releases the connection.
@@ -38,7 +42,6 @@ releases the connection.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import outcome
@@ -134,7 +137,8 @@ class StreamProducer:
 
         The attempts (the loop of :func:`~trio_msgstream._trio.request.run_attempts`; the
         rules are the session's) run in this frame, each attempt in :meth:`_attempt`'s:
-        a waiting stream keeps two coroutine frames of its own.
+        a waiting stream keeps two coroutine frames of its own, and one cancel scope
+        (``close_scope``) for ``close()``, the request's deadline and ``content_idle``.
         """
         # trio's status keeps the start-up nursery of ``nursery.start()`` (a nursery, its
         # cancel scope and status) alive: held only until started, not by this frame.
@@ -142,40 +146,53 @@ class StreamProducer:
         del task_status
         session = self.session
         client = self.client
+        delay: float | None = None  # the wait before the next attempt
         try:
             async with self.send_channel:
-                # One scope for close() and the request's deadline (fewer objects per
-                # stream): ``closing`` tells them apart.
-                with self.close_scope as scope:
-                    scope.deadline = session.deadline_at
+                while True:
+                    with self.close_scope as scope:
+                        scope.deadline = session.deadline_at
+                        try:
+                            while True:
+                                if delay is not None:
+                                    await trio.sleep(delay)
+                                session.begin_attempt(trio.current_time())
+                                try:
+                                    await self._attempt(client, session, scope)
+                                    break
+                                except APIError as exc:
+                                    delay = session.after_failure(exc, trio.current_time())
+                                except Exception as exc:  # a middleware's own error
+                                    now = trio.current_time()
+                                    delay = middleware_error_delay(session, exc, now)
+                            self._succeed()
+                        except APIError as exc:
+                            if not self.started:
+                                self.start_failure = (exc, exc.__cause__)
+                                raise
+                            self.result = outcome.Error(exc)
+                        except Exception as exc:  # a middleware's own (a body it supplied)
+                            if not self.started:
+                                raise
+                            self.result = outcome.Error(exc)
+                    if not scope.cancelled_caught or self.closing:
+                        break  # done, or closed
+                    if scope.deadline >= session.deadline_at:  # the request's deadline
+                        if self.result is None:
+                            self._fail_with(session.fail(session.deadline_error()))
+                        break
+                    # content_idle (the scope's deadline while the body was read): a
+                    # failure of the attempt, as if the body read had raised it.
+                    if session.done:
+                        self._succeed()  # the message is complete: only the drain timed out
+                        break
+                    now = trio.current_time()
                     try:
-                        while True:
-                            session.begin_attempt(trio.current_time())
-                            try:
-                                await self._attempt(client, session)
-                                break
-                            except APIError as exc:
-                                delay = session.after_failure(exc, trio.current_time())
-                            except Exception as exc:  # a middleware's own error
-                                delay = middleware_error_delay(session, exc, trio.current_time())
-                            await trio.sleep(delay)
-                        self.result = outcome.Value(None)
-                        session.succeed(self._final_message())
+                        delay = session.after_failure(session.timeout_error(now), now)
                     except APIError as exc:
-                        if not self.started:
-                            self.start_failure = (exc, exc.__cause__)
-                            raise
-                        self.result = outcome.Error(exc)
-                    except Exception as exc:  # a middleware's own (a body it supplied)
-                        if not self.started:
-                            raise
-                        self.result = outcome.Error(exc)
-                if scope.cancelled_caught and self.result is None and not self.closing:
-                    error = session.fail(session.deadline_error())
-                    if not self.started:
-                        self.start_failure = (error, error.__cause__)
-                        raise error
-                    self.result = outcome.Error(error)
+                        self._fail_with(exc)
+                        break
+                    self.close_scope = trio.CancelScope()  # the next attempt's
         finally:
             self._task_status = None
             session.abandon()  # closed or cancelled: telemetry still ends the request
@@ -183,14 +200,33 @@ class StreamProducer:
             if self._finished_event is not None:
                 self._finished_event.set()
 
+    def _succeed(self) -> None:
+        self.result = outcome.Value(None)
+        self.session.succeed(self._final_message())
+
+    def _fail_with(self, error: APIError) -> None:
+        """The request failed outside an attempt: before the producer reported started
+        the error goes to the caller of ``nursery.start()``; after, to the consumer."""
+        if not self.started:
+            self.start_failure = (error, error.__cause__)
+            raise error
+        self.result = outcome.Error(error)
+
     def _final_message(self) -> Any:
         engine = self.session.engine
         return engine.snapshot() if engine is not None and engine.done else None
 
-    async def _attempt(self, client: WireClient, session: RequestSession) -> None:
+    async def _attempt(
+        self, client: WireClient, session: RequestSession, scope: trio.CancelScope
+    ) -> None:
         """One attempt: send, check the head, report started, then read the body and
         hand its events over. One frame for all of it: it is the frame a waiting
-        stream keeps, so nothing it handed over stays referenced from here."""
+        stream keeps, so nothing it handed over stays referenced from here.
+
+        While the body is read, ``scope`` (the request's) also ends at the stepped
+        ``content_idle`` deadline; :meth:`run` tells the two apart by the scope's
+        deadline when it fired.
+        """
         response = self.response = await open_checked(client, session)
         try:
             status = self._task_status
@@ -201,49 +237,50 @@ class StreamProducer:
                 del status
             clock = trio.lowlevel.current_clock()
             receive = session.receive_data
-            idle_deadline = session.idle_deadline  # the scope's, kept here (read per chunk)
-            with trio.CancelScope(deadline=idle_deadline) as idle_scope:
-                chunks = response.iter_chunks()
-                try:
-                    async for chunk in chunks:
-                        events = receive(chunk, clock.current_time())
-                        if session.idle_deadline != idle_deadline:
-                            idle_deadline = idle_scope.deadline = session.idle_deadline
-                        if not events:
-                            continue
-                        batch = self.open_batch
-                        if (
-                            batch is not None
-                            and len(batch) < MAX_BATCH_EVENTS
-                            and self._open_bytes + len(chunk) <= DEFAULT_MAX_DECODED_CHUNK
-                        ):
-                            batch += events  # still in the channel, not yet received
-                            self._open_bytes += len(chunk)
-                        elif self._deliver_nowait(events):
-                            self.open_batch = events
-                            self._open_bytes = len(chunk)
-                        else:
-                            # Waiting for a slow consumer is not an idle stream.
-                            self.open_batch = None
-                            session.pause_idle(trio.current_time())
-                            idle_scope.deadline = math.inf
-                            if not await self._deliver(events):
-                                return
-                            session.resume_idle(trio.current_time())
-                            idle_deadline = idle_scope.deadline = session.idle_deadline
-                        # What was handed over is the consumer's: not kept by this frame
-                        # while it waits for the next chunk.
-                        del batch, events, chunk
-                        if session.done:
-                            await self._end_at_message_stop(chunks)
+            deadline_at = session.deadline_at
+            idle_deadline = session.idle_deadline  # as set on the scope (read per chunk)
+            scope.deadline = min(idle_deadline, deadline_at)
+            chunks = response.iter_chunks()
+            try:
+                async for chunk in chunks:
+                    events = receive(chunk, clock.current_time())
+                    if session.idle_deadline != idle_deadline:
+                        idle_deadline = session.idle_deadline
+                        scope.deadline = min(idle_deadline, deadline_at)
+                    if not events:
+                        continue
+                    batch = self.open_batch
+                    if (
+                        batch is not None
+                        and len(batch) < MAX_BATCH_EVENTS
+                        and self._open_bytes + len(chunk) <= DEFAULT_MAX_DECODED_CHUNK
+                    ):
+                        batch += events  # still in the channel, not yet received
+                        self._open_bytes += len(chunk)
+                    elif self._deliver_nowait(events):
+                        self.open_batch = events
+                        self._open_bytes = len(chunk)
+                    else:
+                        # Waiting for a slow consumer is not an idle stream.
+                        self.open_batch = None
+                        session.pause_idle(trio.current_time())
+                        scope.deadline = deadline_at
+                        if not await self._deliver(events):
                             return
-                finally:
-                    await _aclose_iterator(chunks)
-                tail = session.receive_eof()
-                if tail:
-                    await self._deliver(tail)
-            if idle_scope.cancelled_caught:
-                raise session.timeout_error(trio.current_time())
+                        session.resume_idle(trio.current_time())
+                        idle_deadline = session.idle_deadline
+                        scope.deadline = min(idle_deadline, deadline_at)
+                    # What was handed over is the consumer's: not kept by this frame
+                    # while it waits for the next chunk.
+                    del batch, events, chunk
+                    if session.done:
+                        await self._end_at_message_stop(chunks)
+                        return
+            finally:
+                await _aclose_iterator(chunks)
+            tail = session.receive_eof()
+            if tail:
+                await self._deliver(tail)
         except APIConnectionError:
             # After message_stop the message is complete (and delivered): a connection
             # that breaks or times out while the end of the body is read does not fail

@@ -213,11 +213,7 @@ class MessageStream(StreamView):
         # is bounded, so this cannot starve other tasks); otherwise wait for one.
         await trio.lowlevel.checkpoint_if_cancelled()
         try:
-            batch: list[MessageStreamEvent] | None
-            try:
-                batch = channel.receive_nowait()
-            except trio.WouldBlock:
-                batch = None  # (not awaited in here: that would keep the exception)
+            batch = _receive_nowait(channel)
             if batch is None:
                 batch = await channel.receive()
         except trio.EndOfChannel:
@@ -344,6 +340,17 @@ class MessageStream(StreamView):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def _receive_nowait(
+    channel: trio.MemoryReceiveChannel[list[MessageStreamEvent]],
+) -> list[MessageStreamEvent] | None:
+    """A batch already in the channel, or ``None``. (Its own frame: an exception caught
+    in a waiting coroutine's frame makes that frame keep a frame object, 240 bytes.)"""
+    try:
+        return channel.receive_nowait()
+    except trio.WouldBlock:
+        return None
 
 
 class _TextStream(AsyncIterator[str]):

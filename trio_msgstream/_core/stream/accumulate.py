@@ -58,6 +58,7 @@ from .events import (
     SignatureEvent,
     TextEvent,
     ThinkingEvent,
+    parse_event,
 )
 from .grammar import StreamGrammar
 from .lazy_deltas import SCANNED_DELTAS as _VALUE_FIELDS
@@ -204,7 +205,9 @@ class MessageAccumulator:
     )
 
     def __init__(self) -> None:
-        self._base: Message | None = None
+        self._base: Message | str | None = None
+        """``message_start``'s message, or the JSON of its event until a snapshot needs
+        the model (:meth:`defer_base`)."""
         self._blocks: list[_Block] = []
         self._usage: dict[str, Any] = {}
         self._updates: dict[str, Any] = {}
@@ -248,6 +251,27 @@ class MessageAccumulator:
         if handler is None:  # ping, error, unknown: they change nothing
             return [cast("MessageStreamEvent", event)]
         return handler(self, event)
+
+    def defer_base(self, event_json: str) -> None:
+        """Keep the ``message_start`` just applied as the JSON text of its event
+        (``event_json``) rather than as the model, until a snapshot needs it.
+
+        A stream's message model (the message, its usage and their field sets: ~3 KiB)
+        is then made once, at the first snapshot (usually ``message_stop``), instead of
+        being kept by every stream that waits for its next event; the JSON text is a
+        few hundred bytes. The model made from it equals the one applied.
+        """
+        if isinstance(self._base, Message):
+            self._base = event_json
+
+    def _base_message(self) -> Message:
+        base = self._base
+        if isinstance(base, str):
+            event = parse_event("message_start", base)
+            assert isinstance(event, RawMessageStartEvent)
+            base = self._base = event.message
+        assert base is not None
+        return base
 
     def _apply_message_start(self, event: RawMessageStartEvent) -> list[MessageStreamEvent]:
         initial = event.message.content
@@ -405,8 +429,7 @@ class MessageAccumulator:
         return message
 
     def _build(self, *, strict: bool) -> Message:
-        base = self._base
-        assert base is not None
+        base = self._base_message()
         content: list[ContentBlock] = []
         for block in self._blocks:
             content.append(block.build(strict=strict))

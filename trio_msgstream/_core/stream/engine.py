@@ -59,6 +59,7 @@ from .accumulate import MessageAccumulator
 from .events import (
     MessageStreamEvent,
     RawErrorEvent,
+    RawMessageStartEvent,
     RawMessageStreamEvent,
     parse_event,
 )
@@ -408,6 +409,8 @@ class StreamEngine:
         if accumulator is not None:
             out += accumulator.apply(event)
             self._stopped = accumulator.done
+            if event.__class__ is RawMessageStartEvent:
+                accumulator.defer_base(data)
             return
         self._check_raw_grammar(event)
         out.append(event)
