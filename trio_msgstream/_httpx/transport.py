@@ -186,14 +186,21 @@ def scrub_request(request: Any) -> Any:
     lib = library_of(request)
     if lib is None or not isinstance(request, lib.module.Request):
         return request
-    items = request.headers.multi_items()
-    if not any(k.lower() in SECRET_HEADERS and v != MASK for k, v in items):
+    # The raw bytes: the copy shares every header but the masked ones with the request
+    # sent (which the connection keeps while the body streams) instead of re-encoding
+    # them all, a second set per response.
+    items = request.headers.raw
+    if not any(k.lower() in _SECRET_RAW and v != _MASK_RAW for k, v in items):
         return request
     clean = lib.module.Request(request.method, request.url, extensions=request.extensions)
     clean.headers = lib.module.Headers(
-        [(k, MASK if k.lower() in SECRET_HEADERS else v) for k, v in items]
+        [(k, _MASK_RAW if k.lower() in _SECRET_RAW else v) for k, v in items]
     )
     return clean
+
+
+_SECRET_RAW = frozenset(name.encode("ascii") for name in SECRET_HEADERS)
+_MASK_RAW = MASK.encode("ascii")
 
 
 def httpx_timeout(timeout: Timeout) -> TransportTimeouts:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 import trio
@@ -113,15 +112,14 @@ def open_message_stream(
 ) -> AbstractAsyncContextManager[MessageStream]: ...
 
 
-@asynccontextmanager
-async def open_message_stream(
+def open_message_stream(
     nursery: trio.Nursery,
     client: WireClient,
     *,
     event_handler: type[MessageStream] = MessageStream,
     max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
     **kwargs: Any,
-) -> AsyncIterator[Any]:
+) -> AbstractAsyncContextManager[Any]:
     """Stream a Messages API response; the producer task runs in ``nursery``.
 
     Example::
@@ -156,13 +154,52 @@ async def open_message_stream(
         waited for, the connection released, ``on_end`` run once. A finished stream
         stays readable after the block (``get_final_message()``).
     """
-    stream = await start_message_stream(
-        nursery, client, event_handler=event_handler, max_buffer_size=max_buffer_size, **kwargs
-    )
-    try:
-        yield stream
-    finally:
-        await stream.aclose()
+    return _OpenedStream(nursery, client, event_handler, max_buffer_size, kwargs)
+
+
+class _OpenedStream:
+    """What :func:`open_message_stream` returns: starts the stream on entering and
+    closes it on leaving. (A class rather than an ``@asynccontextmanager`` generator:
+    a stream's ``async with`` then keeps no generator, frame and argument dict.)"""
+
+    __slots__ = ("_args", "_stream")
+
+    def __init__(
+        self,
+        nursery: trio.Nursery,
+        client: WireClient,
+        event_handler: type[MessageStream],
+        max_buffer_size: int,
+        kwargs: dict[str, Any],
+    ) -> None:
+        self._args: tuple[Any, ...] | None = (
+            nursery,
+            client,
+            event_handler,
+            max_buffer_size,
+            kwargs,
+        )
+        self._stream: MessageStream | None = None
+
+    async def __aenter__(self) -> Any:
+        args, self._args = self._args, None
+        if args is None:
+            raise RuntimeError("open_message_stream(...) can be entered once")
+        nursery, client, event_handler, max_buffer_size, kwargs = args
+        del args
+        self._stream = await start_message_stream(
+            nursery,
+            client,
+            event_handler=event_handler,
+            max_buffer_size=max_buffer_size,
+            **kwargs,
+        )
+        return self._stream
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        stream = self._stream
+        if stream is not None:
+            await stream.aclose()
 
 
 class MessageStreamManager(Generic[_S]):

@@ -148,7 +148,7 @@ class StreamProducer:
         client = self.client
         delay: float | None = None  # the wait before the next attempt
         try:
-            async with self.send_channel:
+            try:  # (``async with`` would keep the channel's bound __aexit__)
                 while True:
                     with self.close_scope as scope:
                         scope.deadline = session.deadline_at
@@ -193,6 +193,8 @@ class StreamProducer:
                         self._fail_with(exc)
                         break
                     self.close_scope = trio.CancelScope()  # the next attempt's
+            finally:
+                await self.send_channel.aclose()
         finally:
             self._task_status = None
             session.abandon()  # closed or cancelled: telemetry still ends the request

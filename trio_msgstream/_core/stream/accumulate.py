@@ -79,12 +79,12 @@ class _Block:
     """The accumulation state of one content block."""
 
     __slots__ = (
+        "_start",
         "citations",
         "compaction",
         "final",
         "json",
         "signature",
-        "start",
         "stopped",
         "text",
         "thinking",
@@ -92,7 +92,9 @@ class _Block:
     )
 
     def __init__(self, start: ContentBlock) -> None:
-        self.start = start
+        self._start: ContentBlock | str = start
+        """The block ``content_block_start`` brought, or the JSON text of that event
+        (:meth:`MessageAccumulator.keep_as_json`) until :attr:`start` is read."""
         self.stopped = False
         self.final: ContentBlock | None = None
         self.text: Chunks | None = None
@@ -111,6 +113,15 @@ class _Block:
             self.compaction = (start.content, start.encrypted_content)
         elif _carries_input(start):
             self.json = JsonChunks()
+
+    @property
+    def start(self) -> ContentBlock:
+        start = self._start
+        if isinstance(start, str):
+            event = parse_event("content_block_start", start)
+            assert isinstance(event, RawContentBlockStartEvent)
+            start = self._start = event.content_block
+        return start
 
     def add_unknown(self, delta: UnknownDelta) -> None:
         # Forward compatibility for delta kinds this version does not know: strings
@@ -207,10 +218,12 @@ class MessageAccumulator:
     def __init__(self) -> None:
         self._base: Message | str | None = None
         """``message_start``'s message, or the JSON of its event until a snapshot needs
-        the model (:meth:`defer_base`)."""
+        the model (:meth:`keep_as_json`)."""
         self._blocks: list[_Block] = []
-        self._usage: dict[str, Any] = {}
-        self._updates: dict[str, Any] = {}
+        # Made at the first change (message_delta, a fallback block): a waiting stream
+        # keeps no empty dicts.
+        self._usage: dict[str, Any] | None = None
+        self._updates: dict[str, Any] | None = None
         self._grammar = StreamGrammar()
         self._version = 0
         self._cached: Message | None = None
@@ -252,16 +265,23 @@ class MessageAccumulator:
             return [cast("MessageStreamEvent", event)]
         return handler(self, event)
 
-    def defer_base(self, event_json: str) -> None:
-        """Keep the ``message_start`` just applied as the JSON text of its event
-        (``event_json``) rather than as the model, until a snapshot needs it.
+    def keep_as_json(self, event: RawMessageStreamEvent, event_json: str) -> None:
+        """After :meth:`apply` of ``event``, whose JSON text is ``event_json``: keep the
+        model it brought (``message_start``'s message, ``content_block_start``'s block)
+        as that text until a snapshot needs it.
 
-        A stream's message model (the message, its usage and their field sets: ~3 KiB)
-        is then made once, at the first snapshot (usually ``message_stop``), instead of
-        being kept by every stream that waits for its next event; the JSON text is a
-        few hundred bytes. The model made from it equals the one applied.
+        The models (a message with its usage: ~3 KiB; a text block: ~0.4 KiB) are then
+        made again once, when first needed (usually ``content_block_stop`` and
+        ``message_stop``), instead of being kept by every stream that waits for its next
+        event; the JSON text is a few hundred bytes. The models made from it equal the
+        ones applied.
         """
-        if isinstance(self._base, Message):
+        kind = event.__class__
+        if kind is RawContentBlockStartEvent:
+            block = self._blocks[-1]
+            if not isinstance(block._start, str):
+                block._start = event_json
+        elif kind is RawMessageStartEvent and isinstance(self._base, Message):
             self._base = event_json
 
     def _base_message(self) -> Message:
@@ -295,6 +315,8 @@ class MessageAccumulator:
         # The last fallback hop names the model that served the response, as the
         # non-streaming message reports it.
         if isinstance(block, FallbackBlock):
+            if self._updates is None:
+                self._updates = {}
             self._updates["model"] = block.to.model
 
     def _apply_block_stop(self, event: RawContentBlockStopEvent) -> list[MessageStreamEvent]:
@@ -308,6 +330,8 @@ class MessageAccumulator:
         self._grammar.step("message_delta")
         delta = event.delta
         updates = self._updates
+        if updates is None:
+            updates = self._updates = {}
         updates["stop_reason"] = delta.stop_reason
         updates["stop_sequence"] = delta.stop_sequence
         updates["stop_details"] = delta.stop_details
@@ -320,6 +344,8 @@ class MessageAccumulator:
         if event.input_transformations is not None:
             updates["input_transformations"] = event.input_transformations
         usage = self._usage
+        if usage is None:
+            usage = self._usage = {}
         for key, value in event.usage:
             if value is not None:
                 usage[key] = value
@@ -433,7 +459,7 @@ class MessageAccumulator:
         content: list[ContentBlock] = []
         for block in self._blocks:
             content.append(block.build(strict=strict))
-        update: dict[str, Any] = dict(self._updates)
+        update: dict[str, Any] = dict(self._updates) if self._updates else {}
         update["content"] = content
         if self._usage:
             update["usage"] = _merged_usage(base.usage, self._usage)

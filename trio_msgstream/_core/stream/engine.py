@@ -58,6 +58,7 @@ from ..schema.models import Message
 from .accumulate import MessageAccumulator
 from .events import (
     MessageStreamEvent,
+    RawContentBlockStartEvent,
     RawErrorEvent,
     RawMessageStartEvent,
     RawMessageStreamEvent,
@@ -68,6 +69,9 @@ from .lazy_deltas import PendingDeltaEvent, scan_delta
 from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, NeedData, ServerSentEvent, SSEDecoder
 
 __all__ = ["FRAMINGS", "SSE_FRAMING", "EventDecoder", "Framing", "StreamEngine", "media_type"]
+
+_KEPT_AS_JSON = (RawMessageStartEvent, RawContentBlockStartEvent)
+"""Events whose model the accumulator keeps as their JSON text (``keep_as_json``)."""
 
 
 class EventDecoder(Protocol):
@@ -409,8 +413,8 @@ class StreamEngine:
         if accumulator is not None:
             out += accumulator.apply(event)
             self._stopped = accumulator.done
-            if event.__class__ is RawMessageStartEvent:
-                accumulator.defer_base(data)
+            if event.__class__ in _KEPT_AS_JSON:
+                accumulator.keep_as_json(event, data)
             return
         self._check_raw_grammar(event)
         out.append(event)
