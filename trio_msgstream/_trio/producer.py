@@ -80,6 +80,7 @@ class StreamProducer:
         "finished",
         "max_buffer_size",
         "open_batch",
+        "queued",
         "receive_channel",
         "response",
         "result",
@@ -118,6 +119,9 @@ class StreamProducer:
         """The last batch sent, while the consumer has not received it (it may grow);
         the consumer sets ``None`` when it receives a batch."""
         self._open_bytes = 0
+        self.queued = 0
+        """Batches sent and not yet received (the consumer counts them off): with none,
+        the consumer waits on the channel at once instead of asking it first."""
         self._task_status: trio.TaskStatus[None] | None = None
         self.start_failure: tuple[APIError, BaseException | None] | None = None
         """The error the producer raised before it started, and that error's cause."""
@@ -313,10 +317,12 @@ class StreamProducer:
             self.send_channel.send_nowait(batch)
         except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
             return False
+        self.queued += 1
         return True
 
     async def _deliver(self, batch: Batch) -> bool:
         """Send a batch to the consumer; ``False`` when the consumer is gone."""
+        self.queued += 1  # (while this waits, the channel is full)
         try:
             await self.send_channel.send(batch)
         except (trio.BrokenResourceError, trio.ClosedResourceError):

@@ -209,12 +209,17 @@ class MessageStream(StreamView):
             return False
         producer = self._producer
         channel = producer.receive_channel
-        # A batch already waiting is taken without a scheduler round trip (the channel
-        # is bounded, so this cannot starve other tasks); otherwise wait for one.
-        await trio.lowlevel.checkpoint_if_cancelled()
         try:
-            batch = _receive_nowait(channel)
-            if batch is None:
+            if producer.queued:
+                # A batch already waiting is taken without a scheduler round trip (the
+                # channel is bounded, so this cannot starve other tasks).
+                await trio.lowlevel.checkpoint_if_cancelled()
+                batch = _receive_nowait(channel)
+                if batch is None:  # (not expected: a queued batch is in the channel)
+                    batch = await channel.receive()
+            else:
+                # Nothing sent is waiting: wait for the next batch (or the end) at once,
+                # without first asking the channel (a paced stream's every event).
                 batch = await channel.receive()
         except trio.EndOfChannel:
             at_end = True
@@ -224,6 +229,7 @@ class MessageStream(StreamView):
             at_end = False  # closed by this stream's aclose(): a clean end
         else:
             # Receiving a batch stops the producer extending it (``open_batch``).
+            producer.queued -= 1
             producer.open_batch = None
             consumer.refill(batch)
             return True

@@ -231,13 +231,7 @@ class StreamEngine:
             APIStatusError: A mid-stream ``error`` event (the subclass its type names).
             StreamProtocolError: Malformed or out-of-order data.
         """
-        return self._receive(data)
-
-    def receive_raw(self, data: bytes) -> list[RawMessageStreamEvent]:
-        """Like :meth:`receive_data` for an engine made with ``accumulate=False``."""
-        return self._receive(data)
-
-    def _receive(self, data: bytes) -> list[Any]:
+        # (The body itself, not a call of a shared helper: this runs once per chunk.)
         if self._error is not None:
             raise self._error
         if self._stopped:
@@ -272,6 +266,11 @@ class StreamEngine:
             return self._drain()
         except APIError as exc:
             raise self._fail(exc) from None
+
+    def receive_raw(self, data: bytes) -> list[RawMessageStreamEvent]:
+        """Like :meth:`receive_data` for an engine made with ``accumulate=False``."""
+        events: list[Any] = self.receive_data(data)
+        return events
 
     def _salvage(self) -> list[Any]:
         # The decoder failed (an oversize event) after completing some events of the
