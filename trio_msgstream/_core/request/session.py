@@ -67,6 +67,11 @@ whole JSON (or JSONL) body, no events."""
 CONTENT_TYPE_PREVIEW = 1024
 """Bytes of a response with the wrong content type that are read for the error."""
 
+GENERIC_TEXT = frozenset({"text/plain"})
+"""Content types that say nothing about the body (a mock's ``Response(200, text=...)``
+is ``text/plain``): an event stream is accepted under them when its body is one, as
+without any content type; an HTML page, JSON or a plain-text error is still refused."""
+
 _MAX_HELD_PINGS = 1
 """Pings kept while events are held back: more would only cost memory."""
 
@@ -100,6 +105,7 @@ class RequestSession:
         "_held",
         "_held_pings",
         "_idle",
+        "_label",
         "_last_error",
         "_paused_remaining",
         "_slack",
@@ -163,6 +169,8 @@ class RequestSession:
         self._unlabelled: bytes | None = None
         """The start of a body without a content type, until it reads as an event
         stream (``None``: the content type said so, or the body did)."""
+        self._label = ""
+        """The content type of a body the body itself decides on (``""``: none)."""
         self._ended = False
         self._usage: list[UsageWatch] = []
         self.observation: RequestObservation = observe_request(
@@ -291,9 +299,11 @@ class RequestSession:
         if self.mode != "body":
             content_type = headers.get("content-type", "")
             framing = self._framings.get(media_type(content_type))
-            if not content_type:
-                # Mocks often leave it out: the body itself decides (_check_unlabelled).
+            if not content_type or media_type(content_type) in GENERIC_TEXT:
+                # Mocks often leave it out, or say ``text/plain`` (a mock response made
+                # with ``text=``): the body itself decides (_check_unlabelled).
                 self._unlabelled = b""
+                self._label = content_type
             elif framing is None:
                 return CONTENT_TYPE_PREVIEW
             elif self.engine is not None:
@@ -395,8 +405,9 @@ class RequestSession:
 
     def _not_an_event_stream(self, head: bytes) -> StreamProtocolError:
         secrets = self.engine.secrets if self.engine is not None else ()
+        label = repr(self._label) if self._label else "none"
         return StreamProtocolError(
-            "expected content-type text/event-stream, got none, and the body is not an "
+            f"expected content-type text/event-stream, got {label}, and the body is not an "
             "event stream",
             body=redact_bytes(head, secrets).decode("utf-8", "replace"),
         )
