@@ -361,10 +361,12 @@ class ClientConfig(Generic[HttpT, TransportT]):
         check_params({**params, "extra_body": options.get("extra_body")}, self.api_version)
         if isinstance(params.get("model"), str):
             warn_if_deprecated(params["model"])
+        # A stream says so; a plain request leaves ``stream`` out, as the official SDK
+        # sends it (a ported test comparing whole bodies sees the same JSON).
         spec = self.build_request(
             "POST",
             path,
-            body={**params, "stream": stream},
+            body={**params, "stream": True} if stream else params,
             options=options,
             stream=stream,
             betas=betas,

@@ -1,0 +1,214 @@
+"""An SDK app ported with its tests (issue 25 item 5, issue 19): what the port met.
+
+A condensed copy of a small assistant written for the official SDK (a streamed reply,
+a tool loop, ``create()`` with ``system``/``stop_sequences``/``metadata``, token counting,
+the models list, error handling, ``with_options``, structured output, a beta feature),
+ported by changing its imports, with the tests its authors wrote: ``httpx2`` mock
+transports (the SDK's HTTP library) with ``json=`` bodies and event streams with and
+without a ``content-type``, asserting the requests (headers, whole JSON bodies) and the
+results. Each difference the port met is either fixed (a test here) or listed in
+``docs/migrating.md`` ("Porting an SDK app").
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx2
+import pytest
+import trio
+from pydantic import BaseModel
+
+import trio_msgstream as anthropic
+from trio_msgstream import AsyncAnthropic
+from trio_msgstream.types import Message, MessageParam, ToolParam, ToolResultBlockParam
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+MODEL = "claude-sonnet-5-5"
+KEY = "sk-ant-port-test-key"
+
+WEATHER: ToolParam = {
+    "name": "get_weather",
+    "description": "The current weather in a city.",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+
+
+# -- the app, as written for the SDK (only the imports changed) --------------------------
+
+
+async def stream_reply(client: AsyncAnthropic, prompt: str) -> tuple[list[str], Message]:
+    chunks: list[str] = []
+    async with client.messages.stream(
+        model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": prompt}]
+    ) as stream:
+        async for text in stream.text_stream:
+            chunks.append(text)
+        return chunks, await stream.get_final_message()
+
+
+async def run_tools(client: AsyncAnthropic, prompt: str) -> str:
+    messages: list[MessageParam] = [{"role": "user", "content": prompt}]
+    while True:
+        message = await client.messages.create(
+            model=MODEL, max_tokens=1024, messages=messages, tools=[WEATHER]
+        )
+        if message.stop_reason != "tool_use":
+            return "".join(b.text for b in message.content if b.type == "text")
+        messages.append({"role": "assistant", "content": message.content})
+        results: list[ToolResultBlockParam] = []
+        for block in message.content:
+            if block.type == "tool_use":
+                city = str(block.input["city"])
+                results.append(
+                    {"type": "tool_result", "tool_use_id": block.id, "content": f"sunny in {city}"}
+                )
+        messages.append({"role": "user", "content": results})
+
+
+async def summarize(client: AsyncAnthropic, text: str) -> str:
+    message = await client.messages.create(
+        model=MODEL,
+        max_tokens=300,
+        system="You summarise support tickets.",
+        messages=[{"role": "user", "content": text}],
+        stop_sequences=["\n\nHuman:"],
+        metadata={"user_id": "u-42"},
+        service_tier="standard_only",
+    )
+    block = message.content[0]
+    return block.text if block.type == "text" else ""
+
+
+async def first_models(client: AsyncAnthropic) -> tuple[list[str], bool]:
+    page = await client.models.list(limit=2)
+    return [m.id for m in page.data], page.has_more
+
+
+# -- the app's mocks: an httpx2 MockTransport with a route table -------------------------
+
+
+class MockAPI:
+    """What the app's tests used: answers by (method, path), every request kept."""
+
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str], list[httpx2.Response]] = {}
+        self.requests: list[httpx2.Request] = []
+
+    def on(self, method: str, path: str, *responses: httpx2.Response) -> None:
+        self.routes.setdefault((method, path), []).extend(responses)
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(request)
+        queue = self.routes[(request.method, request.url.path)]
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(r.content) for r in self.requests]
+
+
+@pytest.fixture
+def api() -> MockAPI:
+    return MockAPI()
+
+
+@pytest.fixture
+async def client(api: MockAPI) -> AsyncIterator[AsyncAnthropic]:
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(api))
+    async with AsyncAnthropic(api_key=KEY, http_client=http, max_retries=0) as c:
+        yield c
+    await http.aclose()
+
+
+def message(content: list[dict[str, Any]], *, stop_reason: str = "end_turn") -> dict[str, Any]:
+    return {
+        "id": "msg_01",
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 12, "output_tokens": 7},
+    }
+
+
+def event_stream(*pieces: str) -> str:
+    start = {**message([], stop_reason="end_turn"), "stop_reason": None}
+    events: list[dict[str, Any]] = [
+        {"type": "message_start", "message": start},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        *[
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}}
+            for p in pieces
+        ],
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 4}},
+        {"type": "message_stop"},
+    ]
+    return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+
+
+def error(status: int, kind: str, text: str, **headers: str) -> httpx2.Response:
+    body = {"type": "error", "error": {"type": kind, "message": text}, "request_id": "req_b"}
+    return httpx2.Response(status, json=body, headers=headers)
+
+
+# -- the app's tests, unchanged: they pass on the port -----------------------------------
+
+
+@pytest.mark.parametrize("content_type", [{"content-type": "text/event-stream"}, {}])
+async def test_the_streamed_reply(
+    api: MockAPI, client: AsyncAnthropic, content_type: dict[str, str]
+) -> None:
+    api.on("POST", "/v1/messages", httpx2.Response(200, text=event_stream("Hel", "lo"), headers=content_type))
+    chunks, final = await stream_reply(client, "hi")
+    assert chunks == ["Hel", "lo"]
+    assert (final.usage.input_tokens, final.usage.output_tokens) == (12, 4)
+    (request,) = api.requests
+    assert json.loads(request.content) == {
+        "model": MODEL, "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}],
+        "stream": True,
+    }
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert "x-api-key" not in request.headers
+
+
+async def test_the_tool_loop_sends_the_content_back(api: MockAPI, client: AsyncAnthropic) -> None:
+    calls = [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]
+    api.on(
+        "POST",
+        "/v1/messages",
+        httpx2.Response(200, json=message(calls, stop_reason="tool_use")),
+        httpx2.Response(200, json=message([{"type": "text", "text": "Sunny."}])),
+    )
+    assert await run_tools(client, "weather?") == "Sunny."
+    second = api.bodies()[1]
+    assert second["messages"][1:] == [
+        {"role": "assistant", "content": calls},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny in Paris"},
+        ]},
+    ]
+
+
+# -- what the port met, fixed ------------------------------------------------------------
+
+
+async def test_a_plain_request_body_is_the_sdks(api: MockAPI, client: AsyncAnthropic) -> None:
+    """The app's test compares the whole body: no ``"stream": false`` in it."""
+    api.on("POST", "/v1/messages", httpx2.Response(200, json=message([{"type": "text", "text": "A."}])))
+    assert await summarize(client, "long text") == "A."
+    assert api.bodies() == [{
+        "model": MODEL,
+        "max_tokens": 300,
+        "system": "You summarise support tickets.",
+        "messages": [{"role": "user", "content": "long text"}],
+        "stop_sequences": ["\n\nHuman:"],
+        "metadata": {"user_id": "u-42"},
+        "service_tier": "standard_only",
+    }]
