@@ -212,3 +212,20 @@ async def test_a_plain_request_body_is_the_sdks(api: MockAPI, client: AsyncAnthr
         "metadata": {"user_id": "u-42"},
         "service_tier": "standard_only",
     }]
+
+
+def _model(mid: str) -> dict[str, Any]:
+    return {"type": "model", "id": mid, "display_name": mid, "created_at": "2026-09-01T00:00:00Z"}
+
+
+async def test_awaiting_a_list_gives_its_first_page(api: MockAPI, client: AsyncAnthropic) -> None:
+    first = {"data": [_model("a"), _model("b")], "has_more": True, "first_id": "a", "last_id": "b"}
+    last = {"data": [_model("c")], "has_more": False, "first_id": "c", "last_id": "c"}
+    api.on("GET", "/v1/models", *[httpx2.Response(200, json=first)] * 3, httpx2.Response(200, json=last))
+    assert await first_models(client) == (["a", "b"], True)
+    assert [r.url.params["limit"] for r in api.requests] == ["2"]
+    listed = client.models.list()
+    assert (await listed).last_id == "b"
+    assert len(api.requests) == 2
+    assert [m.id async for m in client.beta.models.list()] == ["a", "b", "c"]
+    assert api.requests[-1].url.params["after_id"] == "b"
