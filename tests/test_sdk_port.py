@@ -84,6 +84,26 @@ async def summarize(client: AsyncAnthropic, text: str) -> str:
     return block.text if block.type == "text" else ""
 
 
+async def safe_ask(client: AsyncAnthropic, prompt: str) -> dict[str, Any]:
+    try:
+        await client.messages.create(
+            model=MODEL, max_tokens=256, messages=[{"role": "user", "content": prompt}]
+        )
+    except anthropic.RateLimitError as e:
+        return {
+            "kind": "rate_limited",
+            "status": e.status_code,
+            "request_id": e.request_id,
+            "retry_after": e.response.headers.get("retry-after"),
+            "api_message": e.api_message,
+            "error_code": e.error_code,
+            "workspace": e.workspace_id,
+        }
+    except anthropic.APIStatusError as e:
+        return {"kind": "api_error", "status": e.status_code, "type": e.type, "details": e.details}
+    return {"kind": "ok"}
+
+
 async def first_models(client: AsyncAnthropic) -> tuple[list[str], bool]:
     page = await client.models.list(limit=2)
     return [m.id for m in page.data], page.has_more
@@ -229,3 +249,63 @@ async def test_awaiting_a_list_gives_its_first_page(api: MockAPI, client: AsyncA
     assert len(api.requests) == 2
     assert [m.id async for m in client.beta.models.list()] == ["a", "b", "c"]
     assert api.requests[-1].url.params["after_id"] == "b"
+
+
+async def test_error_attributes_of_the_sdk(api: MockAPI, client: AsyncAnthropic) -> None:
+    """``api_message``, ``error_code``, ``details``, ``workspace_id``; and the class the
+    error code picks (a ramp limit is a ``RampLimitExceededError``, a ``RateLimitError``)."""
+    body = {
+        "type": "error",
+        "error": {
+            "type": "rate_limit_error",
+            "message": f"Slow down (key {KEY})",
+            "details": {"error_code": "ramp_limit_exceeded"},
+        },
+    }
+    headers = {"retry-after": "7", "request-id": "req_1", "anthropic-workspace-id": "wrkspc_1"}
+    api.on("POST", "/v1/messages", httpx2.Response(429, json=body, headers=headers))
+    assert await safe_ask(client, "hi") == {
+        "kind": "rate_limited",
+        "status": 429,
+        "request_id": "req_1",
+        "retry_after": "7",
+        "api_message": "Slow down (key [REDACTED])",
+        "error_code": "ramp_limit_exceeded",
+        "workspace": "wrkspc_1",
+    }
+    with pytest.raises(anthropic.errors.RampLimitExceededError) as info:
+        await client.messages.create(model=MODEL, max_tokens=8, messages=[])
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert (copy.error_code, copy.details, copy.workspace_id) == (
+        "ramp_limit_exceeded",
+        {"error_code": "ramp_limit_exceeded"},
+        "wrkspc_1",
+    )
+    assert KEY not in repr(vars(copy))
+
+    api.routes.clear()
+    api.on("POST", "/v1/messages", error(400, "invalid_request_error", "max_tokens: too big"))
+    assert await safe_ask(client, "hi") == {
+        "kind": "api_error", "status": 400, "type": "invalid_request_error", "details": None,
+    }
+    with pytest.raises(anthropic.BadRequestError) as bad:
+        await client.messages.create(model=MODEL, max_tokens=8, messages=[])
+    assert (bad.value.api_message, bad.value.error_code, bad.value.workspace_id) == (
+        "max_tokens: too big", None, None,
+    )
+
+
+def test_the_error_code_picks_the_class_on_the_sync_client_too() -> None:
+    body = {"type": "error", "error": {"type": "invalid_request_error", "message": "no",
+                                       "details": {"error_code": "organization_on_hold"}}}
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(400, json=body, headers={"anthropic-workspace-id": "w"})
+
+    with anthropic.Anthropic(api_key=KEY, transport=httpx2.MockTransport(answer)) as client:
+        with pytest.raises(anthropic.errors.OrganizationOnHoldError) as info:
+            client.messages.create(model=MODEL, max_tokens=8, messages=[])
+    assert isinstance(info.value, anthropic.BadRequestError)
+    assert (info.value.error_code, info.value.api_message, info.value.workspace_id) == (
+        "organization_on_hold", "no", "w",
+    )

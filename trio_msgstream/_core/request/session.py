@@ -325,6 +325,7 @@ class RequestSession:
                 status_code,
                 body,
                 request_id=headers.get("request-id"),
+                workspace_id=headers.get("anthropic-workspace-id"),
                 response=response,
                 request=request,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..exceptions import APIStatusError, status_error_class
+from ..exceptions import APIStatusError, error_code_of, status_error_class
 
 __all__ = ["MAX_ERROR_BODY", "status_error"]
 
@@ -20,8 +20,10 @@ def status_error(
     request_id: str | None,
     response: Any = None,
     request: Any = None,
+    workspace_id: str | None = None,
 ) -> APIStatusError:
-    """The :class:`APIStatusError` subclass for a non-2xx response.
+    """The :class:`APIStatusError` subclass for a non-2xx response: by its status,
+    refined by ``error.details.error_code`` (``RampLimitExceededError``, ...).
 
     The message is the API's ``error.message`` when the body is the usual JSON error
     object, otherwise a short, bounded preview of the body (an HTML error page from a
@@ -46,7 +48,7 @@ def status_error(
     if not detail:
         preview = " ".join(text.split())
         detail = preview[:200] + ("..." if len(preview) > 200 else "")
-    cls = status_error_class(status_code)
+    cls = status_error_class(status_code, error_code_of(decoded))
     message = f"Error code: {status_code}" + (f" - {error_type}" if error_type else "")
     if detail:
         message += f": {detail}"
@@ -58,4 +60,5 @@ def status_error(
         response=response,
         request=request,
         body=decoded,
+        workspace_id=workspace_id,
     )
