@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
 import pytest
-import trio
 from pydantic import BaseModel
 
 import trio_msgstream as anthropic
@@ -122,6 +121,9 @@ class MockAPI:
     def on(self, method: str, path: str, *responses: httpx2.Response) -> None:
         self.routes.setdefault((method, path), []).extend(responses)
 
+    def post(self, *responses: httpx2.Response) -> None:
+        self.on("POST", "/v1/messages", *responses)
+
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         queue = self.routes[(request.method, request.url.path)]
@@ -167,7 +169,11 @@ def event_stream(*pieces: str) -> str:
             for p in pieces
         ],
         {"type": "content_block_stop", "index": 0},
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 4}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 4},
+        },
         {"type": "message_stop"},
     ]
     return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
@@ -185,13 +191,19 @@ def error(status: int, kind: str, text: str, **headers: str) -> httpx2.Response:
 async def test_the_streamed_reply(
     api: MockAPI, client: AsyncAnthropic, content_type: dict[str, str]
 ) -> None:
-    api.on("POST", "/v1/messages", httpx2.Response(200, text=event_stream("Hel", "lo"), headers=content_type))
+    api.on(
+        "POST",
+        "/v1/messages",
+        httpx2.Response(200, text=event_stream("Hel", "lo"), headers=content_type),
+    )
     chunks, final = await stream_reply(client, "hi")
     assert chunks == ["Hel", "lo"]
     assert (final.usage.input_tokens, final.usage.output_tokens) == (12, 4)
     (request,) = api.requests
     assert json.loads(request.content) == {
-        "model": MODEL, "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}],
+        "model": MODEL,
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": "hi"}],
         "stream": True,
     }
     assert request.headers["authorization"] == f"Bearer {KEY}"
@@ -199,7 +211,9 @@ async def test_the_streamed_reply(
 
 
 async def test_the_tool_loop_sends_the_content_back(api: MockAPI, client: AsyncAnthropic) -> None:
-    calls = [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]
+    calls = [
+        {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}
+    ]
     api.on(
         "POST",
         "/v1/messages",
@@ -210,9 +224,12 @@ async def test_the_tool_loop_sends_the_content_back(api: MockAPI, client: AsyncA
     second = api.bodies()[1]
     assert second["messages"][1:] == [
         {"role": "assistant", "content": calls},
-        {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny in Paris"},
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny in Paris"},
+            ],
+        },
     ]
 
 
@@ -221,17 +238,21 @@ async def test_the_tool_loop_sends_the_content_back(api: MockAPI, client: AsyncA
 
 async def test_a_plain_request_body_is_the_sdks(api: MockAPI, client: AsyncAnthropic) -> None:
     """The app's test compares the whole body: no ``"stream": false`` in it."""
-    api.on("POST", "/v1/messages", httpx2.Response(200, json=message([{"type": "text", "text": "A."}])))
+    api.on(
+        "POST", "/v1/messages", httpx2.Response(200, json=message([{"type": "text", "text": "A."}]))
+    )
     assert await summarize(client, "long text") == "A."
-    assert api.bodies() == [{
-        "model": MODEL,
-        "max_tokens": 300,
-        "system": "You summarise support tickets.",
-        "messages": [{"role": "user", "content": "long text"}],
-        "stop_sequences": ["\n\nHuman:"],
-        "metadata": {"user_id": "u-42"},
-        "service_tier": "standard_only",
-    }]
+    assert api.bodies() == [
+        {
+            "model": MODEL,
+            "max_tokens": 300,
+            "system": "You summarise support tickets.",
+            "messages": [{"role": "user", "content": "long text"}],
+            "stop_sequences": ["\n\nHuman:"],
+            "metadata": {"user_id": "u-42"},
+            "service_tier": "standard_only",
+        }
+    ]
 
 
 def _model(mid: str) -> dict[str, Any]:
@@ -241,7 +262,12 @@ def _model(mid: str) -> dict[str, Any]:
 async def test_awaiting_a_list_gives_its_first_page(api: MockAPI, client: AsyncAnthropic) -> None:
     first = {"data": [_model("a"), _model("b")], "has_more": True, "first_id": "a", "last_id": "b"}
     last = {"data": [_model("c")], "has_more": False, "first_id": "c", "last_id": "c"}
-    api.on("GET", "/v1/models", *[httpx2.Response(200, json=first)] * 3, httpx2.Response(200, json=last))
+    api.on(
+        "GET",
+        "/v1/models",
+        *[httpx2.Response(200, json=first)] * 3,
+        httpx2.Response(200, json=last),
+    )
     assert await first_models(client) == (["a", "b"], True)
     assert [r.url.params["limit"] for r in api.requests] == ["2"]
     listed = client.models.list()
@@ -263,7 +289,7 @@ async def test_error_attributes_of_the_sdk(api: MockAPI, client: AsyncAnthropic)
         },
     }
     headers = {"retry-after": "7", "request-id": "req_1", "anthropic-workspace-id": "wrkspc_1"}
-    api.on("POST", "/v1/messages", httpx2.Response(429, json=body, headers=headers))
+    api.post(httpx2.Response(429, json=body, headers=headers))
     assert await safe_ask(client, "hi") == {
         "kind": "rate_limited",
         "status": 429,
@@ -284,20 +310,31 @@ async def test_error_attributes_of_the_sdk(api: MockAPI, client: AsyncAnthropic)
     assert KEY not in repr(vars(copy))
 
     api.routes.clear()
-    api.on("POST", "/v1/messages", error(400, "invalid_request_error", "max_tokens: too big"))
+    api.post(error(400, "invalid_request_error", "max_tokens: too big"))
     assert await safe_ask(client, "hi") == {
-        "kind": "api_error", "status": 400, "type": "invalid_request_error", "details": None,
+        "kind": "api_error",
+        "status": 400,
+        "type": "invalid_request_error",
+        "details": None,
     }
     with pytest.raises(anthropic.BadRequestError) as bad:
         await client.messages.create(model=MODEL, max_tokens=8, messages=[])
     assert (bad.value.api_message, bad.value.error_code, bad.value.workspace_id) == (
-        "max_tokens: too big", None, None,
+        "max_tokens: too big",
+        None,
+        None,
     )
 
 
 def test_the_error_code_picks_the_class_on_the_sync_client_too() -> None:
-    body = {"type": "error", "error": {"type": "invalid_request_error", "message": "no",
-                                       "details": {"error_code": "organization_on_hold"}}}
+    body = {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": "no",
+            "details": {"error_code": "organization_on_hold"},
+        },
+    }
 
     def answer(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(400, json=body, headers={"anthropic-workspace-id": "w"})
@@ -307,5 +344,59 @@ def test_the_error_code_picks_the_class_on_the_sync_client_too() -> None:
             client.messages.create(model=MODEL, max_tokens=8, messages=[])
     assert isinstance(info.value, anthropic.BadRequestError)
     assert (info.value.error_code, info.value.api_message, info.value.workspace_id) == (
-        "organization_on_hold", "no", "w",
+        "organization_on_hold",
+        "no",
+        "w",
     )
+
+
+async def test_request_id_to_dict_and_to_json(api: MockAPI, client: AsyncAnthropic) -> None:
+    """``message._request_id``, ``to_dict()`` and ``to_json()``, as on the SDK's models."""
+    reply = message([{"type": "text", "text": "Hi"}])
+    api.on(
+        "POST", "/v1/messages", httpx2.Response(200, json=reply, headers={"request-id": "req_7"})
+    )
+    created = await client.messages.create(model=MODEL, max_tokens=8, messages=[])
+    assert created._request_id == "req_7"
+    assert created.to_dict() == reply
+    assert created.content[0].to_dict() == {"type": "text", "text": "Hi"}
+    assert json.loads(created.to_json()) == reply
+    assert created.to_json().startswith('{\n  "id": "msg_01"')
+    assert created.usage.to_dict(exclude_unset=False)["cache_read_input_tokens"] is None
+
+    class Reply(BaseModel):
+        word: str
+
+    api.routes.clear()
+    typed = message([{"type": "text", "text": '{"word": "yes"}'}])
+    api.on(
+        "POST", "/v1/messages", httpx2.Response(200, json=typed, headers={"request-id": "req_8"})
+    )
+    parsed = await client.messages.parse(
+        model=MODEL, max_tokens=8, messages=[], output_format=Reply
+    )
+    assert parsed.parsed_output == Reply(word="yes")
+    assert parsed._request_id == "req_8"
+
+    api.routes.clear()
+    stream_headers = {"request-id": "req_9", "content-type": "text/event-stream"}
+    api.on(
+        "POST",
+        "/v1/messages",
+        httpx2.Response(200, text=event_stream("ok"), headers=stream_headers),
+    )
+    _, final = await stream_reply(client, "hi")
+    assert final._request_id == "req_9"
+    assert Message(id="m")._request_id is None
+
+
+def test_request_id_on_the_sync_client() -> None:
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        if b'"stream":true' in request.content:
+            return httpx2.Response(200, text=event_stream("ok"), headers={"request-id": "req_s"})
+        return httpx2.Response(200, json=message([]), headers={"request-id": "req_c"})
+
+    with anthropic.Anthropic(api_key=KEY, transport=httpx2.MockTransport(answer)) as client:
+        assert client.messages.create(model=MODEL, max_tokens=8, messages=[])._request_id == "req_c"
+        with client.messages.stream(model=MODEL, max_tokens=8, messages=[]) as stream:
+            assert stream.get_final_message()._request_id == "req_s"

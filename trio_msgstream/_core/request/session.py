@@ -118,6 +118,7 @@ class RequestSession:
         "idle_deadline",
         "mode",
         "observation",
+        "request_id",
         "spec",
         "transport_read_limit",
     )
@@ -166,6 +167,8 @@ class RequestSession:
         self._held_pings = 0
         self._last_error: APIError | None = None
         self._batch_had_content = False
+        self.request_id: str | None = None
+        """The ``request-id`` of the accepted response (stamped on the message)."""
         self._unlabelled: bytes | None = None
         """The start of a body without a content type, until it reads as an event
         stream (``None``: the content type said so, or the body did)."""
@@ -281,6 +284,8 @@ class RequestSession:
             raise self._finish_error(exc) from None
         self._ended = True
         message = result if isinstance(result, Message) else None
+        if message is not None and message._request_id is None:
+            message._request_id = self.request_id
         usage = getattr(result, "usage", None) if message is None else message.usage
         input_tokens = getattr(result, "input_tokens", None)
         if usage is None and isinstance(input_tokens, int):
@@ -339,6 +344,7 @@ class RequestSession:
     def response_started(self, request_id: str | None, secrets: tuple[str, ...] = ()) -> None:
         """The response head was accepted: errors from now on carry its request id, and
         have the client's own ``secrets`` redacted from text the server sent."""
+        self.request_id = request_id
         if self.engine is not None:
             self.engine.request_id = request_id
             self.engine.secrets = secrets

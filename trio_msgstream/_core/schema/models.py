@@ -12,7 +12,7 @@ is the object the accumulator builds.
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from . import blocks
 from .blocks import *  # noqa: F403
@@ -53,3 +53,8 @@ class Message(APIModel):
     diagnostics: Diagnostics | None = None
     context_management: ContextManagementResponse | None = None
     input_transformations: list[InputTransformation] | None = None
+
+    _request_id: str | None = PrivateAttr(default=None)
+    """The ``request-id`` of the response that carried this message (as the official
+    SDK's ``message._request_id``): set on what ``create()``, ``parse()`` and a stream's
+    final message return; ``None`` for a message built any other way."""
