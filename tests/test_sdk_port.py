@@ -400,3 +400,22 @@ def test_request_id_on_the_sync_client() -> None:
         assert client.messages.create(model=MODEL, max_tokens=8, messages=[])._request_id == "req_c"
         with client.messages.stream(model=MODEL, max_tokens=8, messages=[]) as stream:
             assert stream.get_final_message()._request_id == "req_s"
+
+
+async def test_an_httpx_timeout_as_the_sdk_takes_it(api: MockAPI, client: AsyncAnthropic) -> None:
+    """``timeout=httpx.Timeout(60.0, read=5.0, write=10.0, connect=2.0)`` (the SDK's
+    README) keeps its limits; a stream then runs with them."""
+    sdk_style = httpx2.Timeout(60.0, read=5.0, write=10.0, connect=2.0)
+    patient = client.with_options(max_retries=5, timeout=sdk_style)
+    assert patient.max_retries == 5
+    assert patient.timeout == anthropic.Timeout(
+        connect=2.0, read=5.0, write=10.0, pool=60.0, content_idle=5.0
+    )
+    assert client.with_options(timeout=20.0).timeout == anthropic.Timeout.of(20.0)
+    no_limit = anthropic.AsyncAnthropic(api_key=KEY, timeout=httpx2.Timeout(None))
+    assert no_limit.timeout == anthropic.Timeout.of(None)
+    api.post(httpx2.Response(200, text=event_stream("in", " time")))
+    chunks, _ = await stream_reply(patient, "hi")
+    assert chunks == ["in", " time"]
+    with pytest.raises(TypeError, match="timeout= takes seconds"):
+        anthropic.AsyncAnthropic(api_key=KEY, timeout="20")  # type: ignore[arg-type]
