@@ -419,3 +419,11 @@ async def test_an_httpx_timeout_as_the_sdk_takes_it(api: MockAPI, client: AsyncA
     assert chunks == ["in", " time"]
     with pytest.raises(TypeError, match="timeout= takes seconds"):
         anthropic.AsyncAnthropic(api_key=KEY, timeout="20")  # type: ignore[arg-type]
+
+
+def test_equality_ignores_the_request_id() -> None:
+    first, second = Message(id="m"), Message(id="m")
+    second._request_id = "req_2"
+    assert first == second
+    assert second == first
+    assert second != Message(id="other")
