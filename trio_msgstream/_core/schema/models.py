@@ -66,4 +66,3 @@ class Message(APIModel):
             twin._request_id = self._request_id
             return super().__eq__(twin)
         return super().__eq__(other)
-
