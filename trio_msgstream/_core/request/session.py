@@ -54,7 +54,7 @@ from ..stream.handlers import is_content
 from ..stream.sse import SNIFF_LIMIT, sniff_event_stream
 from .retry import error_headers, is_retryable, retry_delay
 from .spec import RequestSpec, UsageWatch
-from .status import MAX_ERROR_BODY, status_error
+from .status import MAX_ERROR_BODY, request_id_of, status_error
 
 __all__ = ["CONTENT_TYPE_PREVIEW", "RequestSession", "SessionLabels", "SessionMode"]
 
@@ -284,7 +284,7 @@ class RequestSession:
     def head_verdict(self, status_code: int, headers: Mapping[str, str]) -> int | None:
         """``None`` when the response is the one asked for; otherwise how many body
         bytes to read before :meth:`head_error` builds the error."""
-        self.observation.response(status=status_code, request_id=headers.get("request-id"))
+        self.observation.response(status=status_code, request_id=request_id_of(headers))
         if not 200 <= status_code < 300:
             return MAX_ERROR_BODY
         self._unlabelled = None
@@ -314,7 +314,7 @@ class RequestSession:
             return status_error(
                 status_code,
                 body,
-                request_id=headers.get("request-id"),
+                request_id=request_id_of(headers),
                 response=response,
                 request=request,
             )
