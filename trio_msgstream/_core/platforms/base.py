@@ -94,6 +94,9 @@ class Platform(ABC):
     """``"bedrock"``, ``"vertex"`` or ``"foundry"``."""
     label: ClassVar[str]
     """The platform's name in messages (``"Amazon Bedrock"``)."""
+    provider_name: ClassVar[str]
+    """Its ``gen_ai.provider.name`` in telemetry, a well-known value of the OpenTelemetry
+    GenAI semantic conventions (``"aws.bedrock"``)."""
     unsupported: ClassVar[tuple[tuple[str, str], ...]] = UNSUPPORTED_EVERYWHERE
     """``(path prefix, feature)`` of the endpoints the platform lacks."""
     framings: ClassVar[Mapping[str, Framing]] = FRAMINGS

@@ -271,6 +271,7 @@ class BedrockPlatform(Platform):
 
     name: ClassVar[str] = "bedrock"
     label: ClassVar[str] = "Amazon Bedrock"
+    provider_name: ClassVar[str] = "aws.bedrock"
     unsupported: ClassVar[tuple[tuple[str, str], ...]] = (
         *UNSUPPORTED_EVERYWHERE,
         (COUNT_TOKENS_PATH, "Token counting"),

@@ -76,6 +76,11 @@ class PlatformConfig(ClientConfig[HttpT, TransportT]):
         return self._platform
 
     @property
+    def provider_name(self) -> str:
+        """The platform's ``gen_ai.provider.name`` in telemetry (``"aws.bedrock"``)."""
+        return self._platform.provider_name
+
+    @property
     def stream_framings(self) -> Mapping[str, Framing]:
         """The stream framings this client accepts, by media type."""
         return self._platform.framings

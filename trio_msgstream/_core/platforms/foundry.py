@@ -98,6 +98,8 @@ class FoundryPlatform(Platform):
 
     name: ClassVar[str] = "foundry"
     label: ClassVar[str] = "Microsoft Foundry"
+    # The conventions' value for Azure AI (Foundry) inference endpoints.
+    provider_name: ClassVar[str] = "azure.ai.inference"
 
     def __init__(
         self,

@@ -204,6 +204,7 @@ class VertexPlatform(Platform):
 
     name: ClassVar[str] = "vertex"
     label: ClassVar[str] = "Google Vertex AI"
+    provider_name: ClassVar[str] = "gcp.vertex_ai"
 
     def __init__(
         self,

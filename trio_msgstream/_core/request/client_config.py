@@ -27,6 +27,7 @@ from ..config import (
     resolve_timeout,
 )
 from ..exceptions import MsgStreamError
+from ..observe.otel import PROVIDER
 from ..redact import held_secrets
 from ..schema.model_names import warn_if_deprecated
 from ..schema.version_rules import check_params
@@ -241,6 +242,11 @@ class ClientConfig(Generic[HttpT, TransportT]):
     @property
     def max_retries(self) -> int:
         return self._max_retries
+
+    @property
+    def provider_name(self) -> str:
+        """The ``gen_ai.provider.name`` of this client's requests in telemetry."""
+        return PROVIDER
 
     @property
     def server_address(self) -> str:

@@ -125,6 +125,7 @@ class RequestSession:
         operation: str = "chat",
         params: Mapping[str, Any] | None = None,
         server_address: str | None = None,
+        provider: str | None = None,
         framings: Mapping[str, Framing] = FRAMINGS,
     ) -> None:
         self.mode: SessionMode = mode
@@ -171,6 +172,7 @@ class RequestSession:
             stream=mode != "body",
             server_address=server_address,
             attempt_limit=spec.max_retries + 1,
+            provider=provider,
         )
 
     # -- attempts ------------------------------------------------------------------------
