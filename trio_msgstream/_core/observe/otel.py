@@ -30,6 +30,7 @@ def request_id_attribute(provider: str) -> str:
     on Bedrock, else ``anthropic.request.id``."""
     return "aws.request_id" if provider == "aws.bedrock" else "anthropic.request.id"
 
+
 INSTRUMENTATION_SCOPE = "trio_msgstream"
 
 _DURATION_BUCKETS = tuple(0.01 * 2.0**i for i in range(14))  # 0.01, 0.02, ... 81.92 s
