@@ -125,6 +125,12 @@ class Platform(ABC):
                     feature=feature,
                 )
 
+    def share_credentials(self, origin: Platform) -> None:
+        """Use ``origin``'s credential cache when this platform authenticates with the
+        same credentials (``with_options``: the new client looks up nothing the
+        original has)."""
+        return  # platforms without a cache have nothing to share
+
     def credential(self) -> Any:
         """The credential :meth:`sign` needs: a ready value (``None`` when there is
         nothing to look up), or a :class:`Blocking` / :class:`Awaiting` step whose

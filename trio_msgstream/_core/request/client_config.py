@@ -186,7 +186,9 @@ class ClientConfig(Generic[HttpT, TransportT]):
         As the official SDK's: ``default_headers``/``default_query`` are merged into
         this client's; ``set_default_headers``/``set_default_query`` replace them.
         """
-        return type(self)(**self._settings(changes), http_client=self._http)
+        client = type(self)(**self._settings(changes), http_client=self._http)
+        client._copied_from(self)
+        return client
 
     copy = with_options
     """The official SDK's other name for :meth:`with_options`."""
@@ -253,6 +255,9 @@ class ClientConfig(Generic[HttpT, TransportT]):
         """The API's host, with the port when the base URL names one (for telemetry)."""
         rest = self.base_url.split("://", 1)[-1]
         return rest.split("/", 1)[0].rsplit("@", 1)[-1]
+
+    def _copied_from(self, origin: Self) -> None:
+        """``with_options`` made this client from ``origin``: take over what they share."""
 
     def _settings(self, changes: CopyOptions) -> ClientOptions:
         """This client's settings with ``changes`` applied (for ``with_options``)."""
