@@ -175,6 +175,11 @@ class RequestSession:
             provider=provider,
         )
 
+    @property
+    def framings(self) -> Mapping[str, Framing]:
+        """The stream framings this request's client accepts, by media type."""
+        return self._framings
+
     # -- attempts ------------------------------------------------------------------------
 
     @property
