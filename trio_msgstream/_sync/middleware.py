@@ -286,7 +286,11 @@ def _open_attempt(
         return client._send(session.spec, session.transport_timeouts(time.monotonic()))
     spec = session.spec
     request = APIRequest(
-        spec, stream=session.mode != "body", retries_taken=session.retries, beta=spec.beta
+        spec,
+        stream=session.mode != "body",
+        retries_taken=session.retries,
+        beta=spec.beta,
+        hops=session,
     )
     opened: list[APIResponse] = []
 

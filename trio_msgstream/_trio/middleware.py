@@ -314,7 +314,11 @@ async def open_attempt(
         return await client.open_response(session.spec)
     spec = session.spec
     request = APIRequest(
-        spec, stream=session.mode != "body", retries_taken=session.retries, beta=spec.beta
+        spec,
+        stream=session.mode != "body",
+        retries_taken=session.retries,
+        beta=spec.beta,
+        hops=session,
     )
     opened: list[AsyncAPIResponse] = []
 

@@ -218,6 +218,27 @@ class RequestSession:
         except APIError as exc:  # UsageLimitExceeded: the request is not sent
             raise self._finish_error(exc) from None
 
+    # -- a middleware's extra HTTP requests (HopUsage) ------------------------------------
+
+    def count_hop(self) -> None:
+        """A middleware sends one more HTTP request for this request (a refusal
+        fallback's hop): it counts toward every ``usage_limits=`` budget.
+
+        Raises:
+            UsageLimitExceeded: It would pass ``request_limit`` (or a token limit is
+                passed already): send nothing. Counted by no budget then.
+        """
+        for watch in self._usage:
+            watch.check_hop()
+        for watch in self._usage:
+            watch.count_hop()
+
+    def hop_reply(self, usage: Mapping[str, Any]) -> None:
+        """The usage of a whole reply a middleware read and replaced (a refused reply):
+        billed, so counted. Raises ``UsageLimitExceeded`` past a token limit."""
+        for watch in self._usage:
+            watch.hop_reply(usage)
+
     def after_failure(self, error: APIError, now: float) -> float:
         """Decide after a failed attempt: the seconds to wait before the next one.
 
