@@ -36,7 +36,7 @@ from .base import (
 
 __all__ = ["FoundryPlatform", "FoundrySettings", "TokenProvider", "foundry_settings"]
 
-TokenProvider = Callable[[], "str | Awaitable[str]"]
+TokenProvider = Callable[[], str | Awaitable[str]]
 """An Entra ID token provider: returns a bearer token (or an awaitable of one)."""
 
 
