@@ -196,7 +196,7 @@ class AwsCredentialChain:
             self._credentials = credentials_module.Credentials(
                 access_key, secret_key, session_token
             )
-        self.lookups = 0
+        self.lookups: int = 0
         """Blocking lookups run so far (each a :meth:`resolve` that had work to do)."""
 
     def __repr__(self) -> str:

@@ -143,7 +143,7 @@ class GoogleCredentialSource:
         self._lock = threading.Lock()
         self.project_id: str | None = None
         """The project the default credentials name (once loaded)."""
-        self.refreshes = 0
+        self.refreshes: int = 0
         """Blocking loads or refreshes run so far."""
 
     def __repr__(self) -> str:
