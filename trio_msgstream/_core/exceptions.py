@@ -195,7 +195,8 @@ class APIStatusError(APIError):
     Attributes:
         status_code: The HTTP status, or for a mid-stream error event the status its
             ``error.type`` stands for (``overloaded_error`` -> 529).
-        request_id: The ``request-id`` response header, when present.
+        request_id: The response's request id, when present: its ``request-id`` header
+            (``x-amzn-RequestId`` on Amazon Bedrock).
         type: The API's ``error.type`` (``"overloaded_error"``, ...), when known.
         response: The ``httpx.Response``, when there was one.
         mid_stream: ``True`` when the error arrived as an SSE ``error`` event inside a

@@ -54,7 +54,7 @@ from ..stream.handlers import is_content
 from ..stream.sse import SNIFF_LIMIT, sniff_event_stream
 from .retry import error_headers, is_retryable, retry_delay
 from .spec import RequestSpec, UsageWatch
-from .status import MAX_ERROR_BODY, status_error
+from .status import MAX_ERROR_BODY, request_id_of, status_error
 
 __all__ = ["CONTENT_TYPE_PREVIEW", "RequestSession", "SessionLabels", "SessionMode"]
 
@@ -132,6 +132,7 @@ class RequestSession:
         operation: str = "chat",
         params: Mapping[str, Any] | None = None,
         server_address: str | None = None,
+        provider: str | None = None,
         framings: Mapping[str, Framing] = FRAMINGS,
     ) -> None:
         self.mode: SessionMode = mode
@@ -182,7 +183,13 @@ class RequestSession:
             stream=mode != "body",
             server_address=server_address,
             attempt_limit=spec.max_retries + 1,
+            provider=provider,
         )
+
+    @property
+    def framings(self) -> Mapping[str, Framing]:
+        """The stream framings this request's client accepts, by media type."""
+        return self._framings
 
     # -- attempts ------------------------------------------------------------------------
 
@@ -221,6 +228,27 @@ class RequestSession:
             self._usage = [budget.begin_request() for budget in budgets]
         except APIError as exc:  # UsageLimitExceeded: the request is not sent
             raise self._finish_error(exc) from None
+
+    # -- a middleware's extra HTTP requests (HopUsage) ------------------------------------
+
+    def count_hop(self) -> None:
+        """A middleware sends one more HTTP request for this request (a refusal
+        fallback's hop): it counts toward every ``usage_limits=`` budget.
+
+        Raises:
+            UsageLimitExceeded: It would pass ``request_limit`` (or a token limit is
+                passed already): send nothing. Counted by no budget then.
+        """
+        for watch in self._usage:
+            watch.check_hop()
+        for watch in self._usage:
+            watch.count_hop()
+
+    def hop_reply(self, usage: Mapping[str, Any]) -> None:
+        """The usage of a whole reply a middleware read and replaced (a refused reply):
+        billed, so counted. Raises ``UsageLimitExceeded`` past a token limit."""
+        for watch in self._usage:
+            watch.hop_reply(usage)
 
     def after_failure(self, error: APIError, now: float) -> float:
         """Decide after a failed attempt: the seconds to wait before the next one.
@@ -297,7 +325,7 @@ class RequestSession:
     def head_verdict(self, status_code: int, headers: Mapping[str, str]) -> int | None:
         """``None`` when the response is the one asked for; otherwise how many body
         bytes to read before :meth:`head_error` builds the error."""
-        self.observation.response(status=status_code, request_id=headers.get("request-id"))
+        self.observation.response(status=status_code, request_id=request_id_of(headers))
         if not 200 <= status_code < 300:
             return MAX_ERROR_BODY
         self._unlabelled = None
@@ -329,7 +357,7 @@ class RequestSession:
             return status_error(
                 status_code,
                 body,
-                request_id=headers.get("request-id"),
+                request_id=request_id_of(headers),
                 workspace_id=headers.get("anthropic-workspace-id"),
                 response=response,
                 request=request,

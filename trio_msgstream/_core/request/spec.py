@@ -53,6 +53,19 @@ class UsageWatch(Protocol):
 
     def settle(self, message: Any) -> None: ...
 
+    def check_hop(self) -> None:
+        """Raise if one more HTTP request of this request (a middleware's hop) would
+        pass a limit."""
+        ...
+
+    def count_hop(self) -> None:
+        """Count a middleware's hop as one more request."""
+        ...
+
+    def hop_reply(self, usage: Any) -> None:
+        """Count the usage of a reply a middleware read and replaced."""
+        ...
+
 
 class UsageBudget(Protocol):
     """What ``usage_limits=`` names: a ``UsageLimits`` or a ``UsageTracker``. The

@@ -1,16 +1,46 @@
-"""Turning an error response into the right typed exception. Pure (sans-IO)."""
+"""Turning an error response into the right typed exception, and reading a response's
+request id. Pure (sans-IO).
+
+The request id is the one header every answer names itself by: ``request-id`` from
+the first-party API (and Vertex AI, Foundry), ``x-amzn-requestid`` from Amazon
+Bedrock. :data:`REQUEST_ID_HEADERS` lists them and :func:`request_id_of` reads them;
+every place that puts a request id on a response, a typed error or a stream reads it
+through here.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from ..exceptions import APIStatusError, error_code_of, status_error_class
 
-__all__ = ["MAX_ERROR_BODY", "status_error"]
+__all__ = ["MAX_ERROR_BODY", "REQUEST_ID_HEADERS", "request_id_of", "status_error"]
 
 MAX_ERROR_BODY = 64 * 1024
 """Bytes of an error response body that are read; the rest is discarded."""
+
+REQUEST_ID_HEADERS: tuple[str, ...] = ("request-id", "x-amzn-requestid")
+"""The response headers that carry the request id, in order of preference: the
+first-party API's, then Amazon Bedrock's."""
+
+
+def request_id_of(headers: Mapping[str, str]) -> str | None:
+    """The request id a response's ``headers`` carry (see :data:`REQUEST_ID_HEADERS`),
+    or ``None``. ``headers`` may be case-insensitive (``httpx.Headers``) or a plain
+    mapping in any case."""
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    if isinstance(headers, dict):  # a plain dict: its keys may be in any case
+        lowered: dict[str, str] = {str(k).lower(): v for k, v in headers.items()}
+        for name in REQUEST_ID_HEADERS:
+            value = lowered.get(name)
+            if value:
+                return value
+    return None
 
 
 def status_error(
