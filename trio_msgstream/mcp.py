@@ -27,8 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ._core.type_names import resolve_type_checking_names
-
 try:
     import anyio.from_thread
     import mcp.types  # noqa: F401 - the extra is installed
@@ -216,8 +214,3 @@ def _started_by(check_cancelled: Callable[[], None]) -> bool:
     except RuntimeError:
         return False
     return True
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

@@ -19,7 +19,6 @@ from .._core.platforms.client import PlatformConfig
 from .._core.platforms.foundry import FoundryPlatform, TokenProvider
 from .._core.platforms.vertex import VertexPlatform
 from .._core.request.spec import RequestSpec
-from .._core.type_names import resolve_type_checking_names
 from .._trio.credentials import resolve_credential
 from .async_client import AsyncClient
 from .platform_wire import platform_request
@@ -253,8 +252,3 @@ class AsyncAnthropicFoundry(_AsyncPlatformClient):
             api_version=api_version,
             middleware=middleware,
         )
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

@@ -20,7 +20,6 @@ from typing_extensions import Unpack
 from .._core.batches import calls, ops
 from .._core.exceptions import APIError
 from .._core.request.calls import Call
-from .._core.type_names import resolve_type_checking_names
 from .request import SyncPaginator
 
 if TYPE_CHECKING:
@@ -166,8 +165,3 @@ class BatchResults:
                 self._reader.body_spec(batch), operation="batches.results"
             )
             self._chunks = iter(self._stack.enter_context(body))
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

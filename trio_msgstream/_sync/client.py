@@ -32,7 +32,6 @@ from .._core.request.endpoints import (
 )
 from .._core.request.spec import RequestSpec
 from .._core.schema.models import Message
-from .._core.type_names import resolve_type_checking_names
 from .._core.typed_json.structured import ParsedMessage, output_parser
 from .._httpx.library import default_library, library_of
 from .._httpx.transport import (
@@ -294,8 +293,3 @@ class Client(ClientConfig["SyncHttpClient", "SyncTransport"]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

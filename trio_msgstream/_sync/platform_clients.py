@@ -21,7 +21,6 @@ from .._core.platforms.client import PlatformConfig
 from .._core.platforms.foundry import FoundryPlatform, TokenProvider
 from .._core.platforms.vertex import VertexPlatform
 from .._core.request.spec import RequestSpec
-from .._core.type_names import resolve_type_checking_names
 from .._httpx.platform_wire import platform_request
 from .._httpx.transport import TransportTimeouts, build_httpx_request
 from .client import Client
@@ -265,8 +264,3 @@ class AnthropicFoundry(_SyncPlatformClient):
             api_version=api_version,
             middleware=middleware,
         )
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

@@ -15,7 +15,6 @@ from .._core.config import DRAIN_TIMEOUT
 from .._core.exceptions import APIConnectionError, APIError
 from .._core.request.session import RequestSession
 from .._core.stream.events import RawMessageStreamEvent
-from .._core.type_names import resolve_type_checking_names
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
@@ -125,8 +124,3 @@ class SyncRawMessageStream:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

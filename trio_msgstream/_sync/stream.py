@@ -35,7 +35,6 @@ from .._core.stream.handlers import (
     on_text_takes_snapshot,
     overridden_handlers,
 )
-from .._core.type_names import resolve_type_checking_names
 from .._core.typed_json.structured import OutputParser, OutputTracker
 from .request import new_session, open_checked, run_attempts
 from .response import SyncHttpxWireResponse
@@ -396,8 +395,3 @@ class SyncMessageStreamManager(Generic[_S]):
     def __exit__(self, *exc_info: object) -> None:
         if self._stream is not None:
             self._stream.close()
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

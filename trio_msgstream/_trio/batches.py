@@ -25,7 +25,6 @@ from typing_extensions import Unpack
 from .._core.batches import calls, ops
 from .._core.exceptions import APIError
 from .._core.request.calls import Call
-from .._core.type_names import resolve_type_checking_names
 from .pages import AsyncPaginator
 from .wire import WireClient
 
@@ -228,8 +227,3 @@ class AsyncBatchResults:
         stack = AsyncExitStack()
         self._chunks = aiter(await stack.enter_async_context(body))
         self._stack = stack
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

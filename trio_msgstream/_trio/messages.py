@@ -27,7 +27,6 @@ from .._core.request.endpoints import (
     parsed_reply,
 )
 from .._core.schema.models import Message
-from .._core.type_names import resolve_type_checking_names
 from .._core.typed_json.structured import ParsedMessage
 from .api import MessageStreamManager
 from .files import AsyncFiles
@@ -204,8 +203,3 @@ class AsyncBeta:
         self.models: AsyncModels = AsyncModels(client)
         self.files: AsyncFiles = AsyncFiles(client)
         """``client.beta.files``: the Files API."""
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

@@ -42,7 +42,6 @@ import trio
 from .._core.agents.tool_runner import ToolCall, ToolRunnerBase, ToolRunnerKwargs
 from .._core.exceptions import UsageLimitExceeded
 from .._core.schema.models import ContentBlock, ToolUseBlock
-from .._core.type_names import resolve_type_checking_names
 from .._core.typed_json.structured import ParsedMessage
 from .._core.typed_json.tools import tool_error_block, tool_result_block
 from .api import _sole_cancelled, start_message_stream
@@ -368,8 +367,3 @@ def _eager_class(base: type[MessageStream], runner: AsyncToolRunner[Any]) -> typ
 
     EagerToolStream.__qualname__ = f"EagerToolStream[{base.__qualname__}]"
     return EagerToolStream
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

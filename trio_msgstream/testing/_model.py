@@ -11,7 +11,6 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from .._core.type_names import resolve_type_checking_names
 from ._responses import ScriptedResponse
 from ._sse import JSON_CONTENT_TYPE, compact_json
 from ._transcripts import (
@@ -275,8 +274,3 @@ def default_responder(request: RecordedRequest) -> ScriptedResponse:
         headers=[("content-type", JSON_CONTENT_TYPE)],
         body=compact_json(message).encode("utf-8"),
     )
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

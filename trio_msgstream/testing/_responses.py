@@ -13,7 +13,6 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._core.type_names import resolve_type_checking_names
 from ._sse import (
     JSON_CONTENT_TYPE,
     SSE_CONTENT_TYPE,
@@ -472,8 +471,3 @@ class ScriptedResponse:
             ],
             **kwargs,
         )
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

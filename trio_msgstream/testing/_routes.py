@@ -31,8 +31,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._core.type_names import resolve_type_checking_names
-
 if TYPE_CHECKING:
     from ._responses import ScriptedResponse
     from ._server import FakeAnthropicServer
@@ -152,8 +150,3 @@ def register_route(method: str, pattern: str, handler: RouteHandler) -> None:
 def registered_routes() -> list[Route]:
     """The routes added with :func:`register_route`, in registration order."""
     return list(_registry)
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

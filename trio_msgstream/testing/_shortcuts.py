@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._core.type_names import resolve_type_checking_names
 from ._responses import ScriptedResponse
 
 if TYPE_CHECKING:
@@ -105,8 +104,3 @@ def replay_sse_file(path: str | os.PathLike[str], **kwargs: Any) -> ScriptedResp
         The scripted response.
     """
     return ScriptedResponse.sse_file(path, **kwargs)
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

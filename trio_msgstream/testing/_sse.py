@@ -11,8 +11,6 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from .._core.type_names import resolve_type_checking_names
-
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
@@ -116,8 +114,3 @@ def split_events(data: bytes) -> list[bytes]:
 
 def looks_like_sse(body: bytes) -> bool:
     return body.startswith((b"event:", b"data:", b":", b"id:", b"retry:"))
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

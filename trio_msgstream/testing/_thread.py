@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from .._core.type_names import resolve_type_checking_names
 from ._server import FakeAnthropicServer, Responder, serve_fake_anthropic
 
 if TYPE_CHECKING:
@@ -126,8 +125,3 @@ def start_server_thread(
         thread.join()
         raise state["error"]  # type: ignore[misc]
     return ServerThread(thread, state)
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

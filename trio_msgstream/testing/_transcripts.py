@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from .._core.stream.accumulate import MessageAccumulator
 from .._core.stream.events import parse_event
-from .._core.type_names import resolve_type_checking_names
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -253,8 +252,3 @@ def message_from_events(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     assert message is not None, "a transcript starts with message_start"
     dumped: dict[str, Any] = message.model_dump(mode="json", exclude_unset=True)
     return dumped
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

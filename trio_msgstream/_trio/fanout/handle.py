@@ -21,7 +21,6 @@ import trio
 
 from ..._core.schema.models import Usage
 from ..._core.stream.events import MessageStreamEvent
-from ..._core.type_names import resolve_type_checking_names
 from ..stream import MessageStream
 from .events import EventSubscribers, TextDeltas
 from .results import FanOutMetrics, FanOutResult
@@ -210,8 +209,3 @@ class FanOutHandle:
             retries=max(self._attempts - 1, 0),
             usage=usage,
         )
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())

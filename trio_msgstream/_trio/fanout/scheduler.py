@@ -41,7 +41,6 @@ from ..._core.exceptions import UsageLimitExceeded
 from ..._core.request.spec import usage_budgets
 from ..._core.schema.models import Message, Usage
 from ..._core.stream.events import TextEvent
-from ..._core.type_names import resolve_type_checking_names
 from ..api import _sole_cancelled, start_message_stream
 from ..stream import MessageStream
 from ..wire import WireClient
@@ -455,8 +454,3 @@ async def open_fan_out(
         raise fan._first_error
     if body_error is not None:
         raise body_error
-
-
-# Last (functions made before keep the real builtins): typing.get_type_hints() finds
-# the names imported for type checkers only (see _core.type_names).
-resolve_type_checking_names(globals())
