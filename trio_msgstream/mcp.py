@@ -121,8 +121,12 @@ def async_mcp_tool(
     Args:
         tool: An MCP ``Tool``.
         client: The MCP ``ClientSession`` that calls it.
-        cache_control, defer_loading, allowed_callers, eager_input_streaming,
-            input_examples, strict: Added to the tool's definition when given.
+        cache_control: Added to the tool's definition when given, as are the five below.
+        defer_loading: See ``cache_control``.
+        allowed_callers: See ``cache_control``.
+        eager_input_streaming: See ``cache_control``.
+        input_examples: See ``cache_control``.
+        strict: See ``cache_control``.
     """
     name = tool.name
 
@@ -161,8 +165,12 @@ def mcp_tool(
         tool: An MCP ``Tool``.
         client: The MCP ``ClientSession`` that calls it.
         portal: The session's loop, for calls from threads it did not start.
-        cache_control, defer_loading, allowed_callers, eager_input_streaming,
-            input_examples, strict: Added to the tool's definition when given.
+        cache_control: Added to the tool's definition when given, as are the five below.
+        defer_loading: See ``cache_control``.
+        allowed_callers: See ``cache_control``.
+        eager_input_streaming: See ``cache_control``.
+        input_examples: See ``cache_control``.
+        strict: See ``cache_control``.
 
     Raises:
         RuntimeError: (When called) no way to the session's loop from this thread.

@@ -244,3 +244,43 @@ def test_the_error_pickles_and_is_an_api_error_that_is_never_retried() -> None:
     assert copy.usage == info.value.usage
     assert copy.limit == "request_limit"
     assert "request_limit=0" in str(copy)
+
+
+def test_a_reply_with_iterations_counts_their_sum() -> None:
+    # A compaction, say: the top-level usage is the last sampling's only; the billed
+    # usage is the sum over the iterations.
+    tracker = UsageTracker()
+    session = RequestSession(_spec(tracker), now=0.0, mode="body")
+    session.begin_attempt(0.0)
+    usage = {
+        "input_tokens": 23000,
+        "output_tokens": 1000,
+        "iterations": [
+            {"type": "compaction", "input_tokens": 180000, "output_tokens": 3500},
+            {"type": "message", "input_tokens": 23000, "output_tokens": 1000},
+        ],
+    }
+    message = Message.model_validate(
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-4-6",
+            "content": [],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": usage,
+        }
+    )
+    session.succeed(message)
+    assert (tracker.usage.input_tokens, tracker.usage.output_tokens) == (203000, 4500)
+
+
+def test_a_middlewares_hops_count_as_requests_of_the_request() -> None:
+    # A UsageLimits given to one request is that request's budget: its hops count there.
+    session = RequestSession(_spec(UsageLimits(request_limit=2)), now=0.0, mode="body")
+    session.begin_attempt(0.0)
+    session.hop_reply({"input_tokens": 5, "output_tokens": 2})
+    session.count_hop()
+    with pytest.raises(UsageLimitExceeded, match="request_limit"):
+        session.count_hop()

@@ -1,9 +1,11 @@
 """Issue 19 item 7: an event stream without a ``content-type`` is read as one.
 
 SDK users' respx and MockTransport handlers often return the SSE body with no
-``content-type`` header. Such a body is accepted when it reads as an event stream (its
-first line is an SSE field or comment); anything else without a type (an HTML page, a
-JSON body) and a wrong explicit type (an HTML page from a proxy) are still refused with
+``content-type`` header, or as ``Response(200, text=...)``, which says ``text/plain``.
+Such a body is accepted when it reads as an event stream (its first line is an SSE
+field or comment); anything else without a type or as ``text/plain`` (an HTML page, a
+JSON body, a proxy's plain-text error) and another explicit type (an HTML page from a
+proxy) are still refused with
 :class:`StreamProtocolError`, before any event, on both clients and every stream entry
 point.
 """
@@ -120,8 +122,42 @@ def test_sync_stream_without_content_type(entry: str, size: int | None) -> None:
         assert SYNC[entry](client) == "Hello without a type"
 
 
+TEXT_PLAIN = {"content-type": "text/plain; charset=utf-8"}
+"""What ``httpx.Response(200, text=...)`` says when the handler sets no type."""
+
+
+@pytest.mark.parametrize("size", [None, 1])
+@pytest.mark.parametrize("entry", list(ASYNC))
+async def test_async_stream_labelled_text_plain(entry: str, size: int | None) -> None:
+    transport = httpx.MockTransport(_handler(SSE, size=size, headers=TEXT_PLAIN, sync=False))
+    async with tms.AsyncClient(api_key=API_KEY, base_url=BASE_URL, transport=transport) as client:
+        with trio.fail_after(10):
+            assert await ASYNC[entry](client) == "Hello without a type"
+
+
+@pytest.mark.parametrize("size", [None, 1])
+@pytest.mark.parametrize("entry", list(SYNC))
+def test_sync_stream_labelled_text_plain(entry: str, size: int | None) -> None:
+    transport = httpx.MockTransport(_handler(SSE, size=size, headers=TEXT_PLAIN, sync=True))
+    with tms.Client(api_key=API_KEY, base_url=BASE_URL, transport=transport) as client:
+        assert SYNC[entry](client) == "Hello without a type"
+
+
+def test_a_text_mock_response_streams() -> None:
+    """The mock as SDK users write it: ``text=`` and no headers."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=SSE.decode())
+
+    with tms.Client(api_key=API_KEY, base_url=BASE_URL, transport=httpx.MockTransport(handle)) as c:
+        with c.messages.stream(**PARAMS) as stream:
+            assert stream.get_final_text() == "Hello without a type"
+
+
 REFUSED = [
     ("html-without-type", HTML, {}),
+    ("html-as-text-plain", HTML, TEXT_PLAIN),
+    ("proxy-text-error", b"upstream connect error or disconnect", {"content-type": "text/plain"}),
     ("json-without-type", JSON, {}),
     ("short-text-without-type", b"oops", {}),
     ("html-with-its-type", HTML, {"content-type": "text/html"}),

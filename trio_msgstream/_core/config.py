@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from .._version import __version__
 
@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "DRAIN_TIMEOUT",
+    "HTTPTimeout",
     "MAX_RESPONSE_BODY",
     "NOT_GIVEN",
     "NotGiven",
@@ -110,18 +111,57 @@ class Timeout:
         return replace(self, **changes)
 
 
-TimeoutTypes = Timeout | float | None
+@runtime_checkable
+class HTTPTimeout(Protocol):
+    """An ``httpx.Timeout`` or ``httpx2.Timeout`` (what official SDK code passes as
+    ``timeout=``): its four limits, read without importing either library."""
+
+    @property
+    def connect(self) -> float | None: ...
+    @property
+    def read(self) -> float | None: ...
+    @property
+    def write(self) -> float | None: ...
+    @property
+    def pool(self) -> float | None: ...
+
+
+TimeoutTypes = Timeout | HTTPTimeout | float | None
+
 
 DEFAULT_TIMEOUT = Timeout()
 
 
 def resolve_timeout(value: TimeoutTypes | NotGiven, default: Timeout) -> Timeout:
-    """Turn a ``timeout=`` argument into a :class:`Timeout`."""
+    """Turn a ``timeout=`` argument into a :class:`Timeout`.
+
+    An httpx (or httpx2) ``Timeout`` keeps its four limits; ``content_idle`` takes its
+    ``read`` limit (no stricter than it, as by default) and ``deadline`` stays unset.
+
+    Raises:
+        TypeError: ``value`` is none of a number, ``None``, a :class:`Timeout` or an
+            httpx ``Timeout``.
+    """
     if isinstance(value, NotGiven):
         return default
     if isinstance(value, Timeout):
         return value
-    return Timeout.of(value)
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return Timeout.of(value)
+    if isinstance(value, HTTPTimeout):
+        limits = [value.connect, value.read, value.write, value.pool]
+        if all(x is None or isinstance(x, int | float) for x in limits):
+            return Timeout(
+                connect=value.connect,
+                read=value.read,
+                write=value.write,
+                pool=value.pool,
+                content_idle=value.read,
+            )
+    raise TypeError(
+        "timeout= takes seconds, None, a trio_msgstream.Timeout or an httpx Timeout, "
+        f"not {type(value).__name__}"
+    )
 
 
 def default_api_key() -> str | None:

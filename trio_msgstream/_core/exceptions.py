@@ -51,7 +51,7 @@ message and the plain attributes (``status_code``, ``type``, ``request_id``, ``b
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from .error_codes import CODE_CLASS_NAMES, STATUS_CLASS_NAMES, TYPE_CLASS_NAMES
 from .error_codes import error_code_of as error_code_of
@@ -195,11 +195,18 @@ class APIStatusError(APIError):
     Attributes:
         status_code: The HTTP status, or for a mid-stream error event the status its
             ``error.type`` stands for (``overloaded_error`` -> 529).
-        request_id: The ``request-id`` response header, when present.
+        request_id: The response's request id, when present: its ``request-id`` header
+            (``x-amzn-RequestId`` on Amazon Bedrock).
         type: The API's ``error.type`` (``"overloaded_error"``, ...), when known.
         response: The ``httpx.Response``, when there was one.
         mid_stream: ``True`` when the error arrived as an SSE ``error`` event inside a
             ``200`` stream rather than as the response status.
+        api_message: The API's ``error.message`` (its wording can change: don't match
+            on it), when the body has one.
+        error_code: ``error.details.error_code``, a stable name of the cause, when the
+            body has one (branch on it rather than on the message).
+        details: ``error.details`` as sent (a dict), when the body has it.
+        workspace_id: The ``anthropic-workspace-id`` response header, when present.
     """
 
     status_code: int
@@ -207,6 +214,10 @@ class APIStatusError(APIError):
     type: str | None
     response: Any
     mid_stream: bool
+    api_message: str | None
+    error_code: str | None
+    details: dict[str, Any] | None
+    workspace_id: str | None
 
     def __init__(
         self,
@@ -220,6 +231,7 @@ class APIStatusError(APIError):
         request: Any = None,
         body: object | None = None,
         partial_message: Message | None = None,
+        workspace_id: str | None = None,
     ) -> None:
         super().__init__(message, request=request, body=body, partial_message=partial_message)
         self.status_code = status_code
@@ -227,6 +239,14 @@ class APIStatusError(APIError):
         self.type = type
         self.response = response
         self.mid_stream = mid_stream
+        self.workspace_id = workspace_id
+        # As the official SDK reads them: from the (already redacted) error body.
+        error = body.get("error") if isinstance(body, dict) else None
+        text = error.get("message") if isinstance(error, dict) else None
+        found = error.get("details") if isinstance(error, dict) else None
+        self.api_message = text if isinstance(text, str) else None
+        self.details = cast("dict[str, Any]", found) if isinstance(found, dict) else None
+        self.error_code = error_code_of(body)
 
 
 class BadRequestError(APIStatusError):

@@ -53,7 +53,8 @@ class AsyncClient(ClientConfig["AsyncHttpClient", "AsyncTransport"]):
         auth_token: A bearer token, instead of or beside the key; defaults to
             ``ANTHROPIC_AUTH_TOKEN``.
         base_url: Defaults to ``ANTHROPIC_BASE_URL``, else ``https://api.anthropic.com``.
-        timeout: A :class:`Timeout`, or seconds for every phase.
+        timeout: A :class:`Timeout`, seconds for every phase, or an httpx (httpx2)
+            ``Timeout``, as the official SDK takes it.
         max_retries: Retry budget of each request (default 2).
         default_headers: Sent with every request.
         default_query: Added to the query of every request.

@@ -67,8 +67,9 @@ class AsyncAnthropicBedrock(_AsyncPlatformClient):
             credentials.
         base_url: Defaults to ``ANTHROPIC_BEDROCK_BASE_URL``, else
             ``https://bedrock-runtime.{region}.amazonaws.com``.
-        timeout, max_retries, default_headers, default_query, http_client, transport,
-        api_version, middleware: As :class:`~trio_msgstream.AsyncClient`.
+
+    ``timeout``, ``max_retries``, ``default_headers``, ``default_query``, ``http_client``,
+    ``transport``, ``api_version`` and ``middleware`` are as :class:`~trio_msgstream.AsyncClient`'s.
 
     Without an API key, requests are signed with SigV4 (service ``bedrock``) by
     botocore (``pip install 'trio_msgstream[bedrock]'``); credentials come from the
@@ -138,8 +139,9 @@ class AsyncAnthropicVertex(_AsyncPlatformClient):
             Application Default Credentials (``pip install 'trio_msgstream[vertex]'``).
             Loaded and refreshed in a worker thread when their token has expired.
         base_url: Defaults to ``ANTHROPIC_VERTEX_BASE_URL``, else the region's endpoint.
-        timeout, max_retries, default_headers, default_query, http_client, transport,
-        api_version, middleware: As :class:`~trio_msgstream.AsyncClient`.
+
+    ``timeout``, ``max_retries``, ``default_headers``, ``default_query``, ``http_client``,
+    ``transport``, ``api_version`` and ``middleware`` are as :class:`~trio_msgstream.AsyncClient`'s.
 
     Batches and models raise :class:`~trio_msgstream.errors.UnsupportedEndpointError`
     before sending.
@@ -209,8 +211,9 @@ class AsyncAnthropicFoundry(_AsyncPlatformClient):
             or plain; called for every request, a plain one in a worker thread), sent
             as ``Authorization: Bearer``.
         base_url: Defaults to ``ANTHROPIC_FOUNDRY_BASE_URL``; not with ``resource``.
-        timeout, max_retries, default_headers, default_query, http_client, transport,
-        api_version, middleware: As :class:`~trio_msgstream.AsyncClient`.
+
+    ``timeout``, ``max_retries``, ``default_headers``, ``default_query``, ``http_client``,
+    ``transport``, ``api_version`` and ``middleware`` are as :class:`~trio_msgstream.AsyncClient`'s.
 
     Batches and models raise :class:`~trio_msgstream.errors.UnsupportedEndpointError`
     before sending.

@@ -53,7 +53,7 @@ from .._core.exceptions import (
 )
 from .._core.redact import MASK, SECRET_HEADERS, held_secrets, redact_bytes, secret_values
 from .._core.request.spec import RequestSpec
-from .._core.request.status import status_error
+from .._core.request.status import request_id_of, status_error
 from .._core.stream.decoding import DEFAULT_MAX_DECODED_CHUNK, ContentDecoder, content_decoder
 from .library import HttpLibrary, default_library, library_of
 
@@ -161,7 +161,7 @@ def _translate(lib: HttpLibrary, exc: Exception, request: Any, in_body: bool) ->
         return status_error(
             exc.response.status_code,
             b"",
-            request_id=exc.response.headers.get("request-id"),
+            request_id=request_id_of(exc.response.headers),
             request=clean,
         )
     if isinstance(exc, (http.RemoteProtocolError, http.ReadError, http.StreamError)):
@@ -250,8 +250,7 @@ class HttpxResponseView:
 
     @property
     def request_id(self) -> str | None:
-        value: str | None = self._response.headers.get("request-id")
-        return value
+        return request_id_of(self._response.headers)
 
     @property
     def raw(self) -> HttpResponse:

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, cast
 from .._core.config import MAX_RESPONSE_BODY, NOT_GIVEN, NotGiven
 from .._core.exceptions import StreamProtocolError
 from .._core.middleware.chain import compose
+from .._core.middleware.framing import parse_body
 from .._core.middleware.request import APIRequest
 from .._core.redact import redact_bytes
 from .._core.request.session import RequestSession
+from .._core.stream.engine import FRAMINGS, Framing
 from .response import SyncHttpxWireResponse
 
 if TYPE_CHECKING:
@@ -36,7 +38,17 @@ class APIResponse:
     :class:`~trio_msgstream.middleware.AsyncAPIResponse`, without ``await``.
     """
 
-    __slots__ = ("_adopted", "_body", "_closed", "_parsed", "_parser", "_wire", "retries_taken")
+    __slots__ = (
+        "_adopted",
+        "_body",
+        "_closed",
+        "_framings",
+        "_parsed",
+        "_parser",
+        "_stream",
+        "_wire",
+        "retries_taken",
+    )
 
     def __init__(
         self,
@@ -45,10 +57,14 @@ class APIResponse:
         retries_taken: int = 0,
         parser: Callable[[bytes], Any] | None = None,
         parsed: Any = NOT_GIVEN,
+        stream: bool = False,
+        framings: Mapping[str, Framing] = FRAMINGS,
     ) -> None:
         self._wire = wire  # a SyncHttpxWireResponse, or one with its methods
         self._parser = parser
         self._parsed = parsed
+        self._stream = stream
+        self._framings = framings
         self._body: bytes | None = None if wire is not None else b""
         self._closed = False
         self._adopted = False
@@ -100,10 +116,23 @@ class APIResponse:
 
     def parse(self) -> Any:
         """The value the caller gets (the :class:`~trio_msgstream.types.Message`, ...),
-        parsed once: the caller receives this very object."""
+        parsed once: the caller receives this very object.
+
+        On a streamed request, the message the stream accumulates (an ``error`` event
+        in it raises its typed error): the body is read whole, and the caller's stream
+        then replays it from memory.
+        """
         if isinstance(self._parsed, NotGiven):
             body = self.read()
-            self._parsed = self._parser(body) if self._parser is not None else json.loads(body)
+            self._parsed = parse_body(
+                body,
+                content_type=self.headers.get("content-type"),
+                stream=self._stream,
+                parser=self._parser,
+                framings=self._framings,
+                request_id=self.request_id,
+                secrets=self.secrets,
+            )
         return self._parsed
 
     def iter_bytes(self) -> Iterator[bytes]:
@@ -120,9 +149,12 @@ class APIResponse:
     def __repr__(self) -> str:
         return f"<APIResponse [{self.status_code}]>"
 
+    def _rules(self) -> dict[str, Any]:
+        return {"parser": self._parser, "stream": self._stream, "framings": self._framings}
+
     def _with_body(self, body: bytes) -> APIResponse:
         """This response with another (read) body: the same status and headers."""
-        derived = APIResponse(self._wire, retries_taken=self.retries_taken, parser=self._parser)
+        derived = APIResponse(self._wire, retries_taken=self.retries_taken, **self._rules())
         derived._body, derived._closed = body, True
         return derived
 
@@ -131,7 +163,7 @@ class APIResponse:
         stream: what a middleware splicing events returns."""
         self._adopted = True
         wire = _GeneratedWire(self._wire, body)
-        return APIResponse(wire, retries_taken=self.retries_taken, parser=self._parser)
+        return APIResponse(wire, retries_taken=self.retries_taken, **self._rules())
 
     # -- the sync runtime's response protocol --------------------------------------------
 
@@ -223,6 +255,11 @@ class _GeneratedWire:
         self._origin.abort()
 
 
+def _rules(session: RequestSession, parse: Callable[[bytes], Any] | None) -> dict[str, Any]:
+    """How a response of this attempt parses (:meth:`parse`)."""
+    return {"parser": parse, "stream": session.mode != "body", "framings": session.framings}
+
+
 def parsed_body(response: Any, parse: Callable[[bytes], Any]) -> Any:
     """A non-streaming attempt's value, parsed once (see the trio driver's)."""
     if isinstance(response, APIResponse):
@@ -249,7 +286,11 @@ def _open_attempt(
         return client._send(session.spec, session.transport_timeouts(time.monotonic()))
     spec = session.spec
     request = APIRequest(
-        spec, stream=session.mode != "body", retries_taken=session.retries, beta=spec.beta
+        spec,
+        stream=session.mode != "body",
+        retries_taken=session.retries,
+        beta=spec.beta,
+        hops=session,
     )
     opened: list[APIResponse] = []
 
@@ -259,22 +300,29 @@ def _open_attempt(
             t = attempt._spec.timeout
             limits = (t.connect, t.read, t.write, t.pool)
         wire = client._send(attempt._spec, limits)
-        response = APIResponse(wire, retries_taken=session.retries, parser=parse)
+        response = APIResponse(wire, retries_taken=session.retries, **_rules(session, parse))
         opened.append(response)
         return response
 
-    chain = compose(entries, send, "sync")
+    def adapt(result: Any, attempt: APIRequest) -> Any:
+        # What a middleware returned, as the middleware before it gets it.
+        if isinstance(result, APIResponse):
+            return result
+        wire = client._adopt_response(result, attempt)
+        if wire is None:
+            return result
+        adopted = APIResponse(wire, retries_taken=session.retries, **_rules(session, parse))
+        if getattr(result, "is_stream_consumed", False):  # a body given in memory
+            adopted._body = result.content
+        opened.append(adopted)
+        return adopted
+
+    chain = compose(entries, send, "sync", adapt)
     result: Any = None
     try:
         result = chain(request)
         if isinstance(result, APIResponse):
             return result
-        wire = client._adopt_response(result, request)
-        if wire is not None:
-            adopted = APIResponse(wire, retries_taken=session.retries, parser=parse)
-            if getattr(result, "is_stream_consumed", False):  # a body given in memory
-                adopted._body = result.content
-            return adopted
         if session.mode != "body" or result is None:
             raise TypeError(
                 f"middleware answered a {'streaming ' if session.mode != 'body' else ''}"

@@ -79,8 +79,9 @@ class AnthropicBedrock(_SyncPlatformClient):
             credentials.
         base_url: Defaults to ``ANTHROPIC_BEDROCK_BASE_URL``, else
             ``https://bedrock-runtime.{region}.amazonaws.com``.
-        timeout, max_retries, default_headers, default_query, http_client, transport,
-        api_version, middleware: As :class:`~trio_msgstream.Client`.
+
+    ``timeout``, ``max_retries``, ``default_headers``, ``default_query``, ``http_client``,
+    ``transport``, ``api_version`` and ``middleware`` are as :class:`~trio_msgstream.Client`'s.
 
     Without an API key, requests are signed with SigV4 (service ``bedrock``) by
     botocore (``pip install 'trio_msgstream[bedrock]'``); credentials come from the
@@ -150,8 +151,9 @@ class AnthropicVertex(_SyncPlatformClient):
             Application Default Credentials (``pip install 'trio_msgstream[vertex]'``).
             Loaded and refreshed when their token has expired.
         base_url: Defaults to ``ANTHROPIC_VERTEX_BASE_URL``, else the region's endpoint.
-        timeout, max_retries, default_headers, default_query, http_client, transport,
-        api_version, middleware: As :class:`~trio_msgstream.Client`.
+
+    ``timeout``, ``max_retries``, ``default_headers``, ``default_query``, ``http_client``,
+    ``transport``, ``api_version`` and ``middleware`` are as :class:`~trio_msgstream.Client`'s.
 
     Batches and models raise :class:`~trio_msgstream.errors.UnsupportedEndpointError`
     before sending.
@@ -221,8 +223,9 @@ class AnthropicFoundry(_SyncPlatformClient):
             for every request; not ``async`` here), sent
             as ``Authorization: Bearer``.
         base_url: Defaults to ``ANTHROPIC_FOUNDRY_BASE_URL``; not with ``resource``.
-        timeout, max_retries, default_headers, default_query, http_client, transport,
-        api_version, middleware: As :class:`~trio_msgstream.Client`.
+
+    ``timeout``, ``max_retries``, ``default_headers``, ``default_query``, ``http_client``,
+    ``transport``, ``api_version`` and ``middleware`` are as :class:`~trio_msgstream.Client`'s.
 
     Batches and models raise :class:`~trio_msgstream.errors.UnsupportedEndpointError`
     before sending.

@@ -39,10 +39,14 @@ def new_session(
     client: Client, spec: RequestSpec, mode: SessionMode, **labels: Unpack[SessionLabels]
 ) -> RequestSession:
     """A session for ``spec`` on this driver's clock."""
-    address = getattr(client, "server_address", None)
-    framings = getattr(client, "stream_framings", FRAMINGS)
     return RequestSession(
-        spec, now=time.monotonic(), mode=mode, server_address=address, framings=framings, **labels
+        spec,
+        now=time.monotonic(),
+        mode=mode,
+        server_address=getattr(client, "server_address", None),
+        provider=getattr(client, "provider_name", None),
+        framings=getattr(client, "stream_framings", FRAMINGS),
+        **labels,
     )
 
 

@@ -23,6 +23,8 @@ from .._core.middleware.fallback import (
     BodyRun,
     Prepared,
     StreamRun,
+    count_hop,
+    count_replaced,
     register_fallback_driver,
     speed_resend,
 )
@@ -70,6 +72,9 @@ async def handle_async(
         hop = run.next_hop(message)
         if hop is None:
             break
+        # Both were (or will be) billed: the refused reply and the hop's request.
+        count_replaced(request, message)
+        count_hop(hop[0])
         response, _ = await _send(*hop, call_next)
         if response.is_success:
             run.accepted()
@@ -99,6 +104,8 @@ async def _spliced(
         await primary.close()
         current = None
         while (hop_request := run.hop_request()) is not None:
+            if run.first_try:  # a passed usage limit ends the stream here, unsent
+                count_hop(hop_request)
             try:
                 response, resent = await _send(hop_request, run.entry, call_next)
             except Exception as exc:  # not Cancelled: a failed hop, skipped

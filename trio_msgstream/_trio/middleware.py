@@ -32,9 +32,11 @@ import trio
 from .._core.config import MAX_RESPONSE_BODY, NOT_GIVEN, NotGiven
 from .._core.exceptions import StreamProtocolError
 from .._core.middleware.chain import compose
+from .._core.middleware.framing import parse_body
 from .._core.middleware.request import APIRequest
 from .._core.redact import redact_bytes
 from .._core.request.session import RequestSession
+from .._core.stream.engine import FRAMINGS, Framing
 from .wire import WireClient, WireResponse
 
 __all__ = ["AsyncAPIResponse", "open_attempt", "parsed_body"]
@@ -58,7 +60,17 @@ class AsyncAPIResponse:
     caller, so leave it unread (or read it whole, then the caller reads the copy).
     """
 
-    __slots__ = ("_adopted", "_body", "_closed", "_parsed", "_parser", "_wire", "retries_taken")
+    __slots__ = (
+        "_adopted",
+        "_body",
+        "_closed",
+        "_framings",
+        "_parsed",
+        "_parser",
+        "_stream",
+        "_wire",
+        "retries_taken",
+    )
 
     def __init__(
         self,
@@ -67,10 +79,14 @@ class AsyncAPIResponse:
         retries_taken: int = 0,
         parser: Callable[[bytes], Any] | None = None,
         parsed: Any = NOT_GIVEN,
+        stream: bool = False,
+        framings: Mapping[str, Framing] = FRAMINGS,
     ) -> None:
         self._wire = wire
         self._parser = parser
         self._parsed = parsed
+        self._stream = stream
+        self._framings = framings
         self._body: bytes | None = None if wire is not None else b""
         self._closed = False
         self._adopted = False
@@ -122,10 +138,23 @@ class AsyncAPIResponse:
 
     async def parse(self) -> Any:
         """The value the caller gets (the :class:`~trio_msgstream.types.Message`, ...),
-        parsed once: the caller receives this very object."""
+        parsed once: the caller receives this very object.
+
+        On a streamed request, the message the stream accumulates (an ``error`` event
+        in it raises its typed error): the body is read whole, and the caller's stream
+        then replays it from memory.
+        """
         if isinstance(self._parsed, NotGiven):
             body = await self.read()
-            self._parsed = self._parser(body) if self._parser is not None else json.loads(body)
+            self._parsed = parse_body(
+                body,
+                content_type=self.headers.get("content-type"),
+                stream=self._stream,
+                parser=self._parser,
+                framings=self._framings,
+                request_id=self.request_id,
+                secrets=self.secrets,
+            )
         return self._parsed
 
     def iter_bytes(self) -> AsyncIterator[bytes]:
@@ -142,11 +171,12 @@ class AsyncAPIResponse:
     def __repr__(self) -> str:
         return f"<AsyncAPIResponse [{self.status_code}]>"
 
+    def _rules(self) -> dict[str, Any]:
+        return {"parser": self._parser, "stream": self._stream, "framings": self._framings}
+
     def _with_body(self, body: bytes) -> AsyncAPIResponse:
         """This response with another (read) body: the same status and headers."""
-        derived = AsyncAPIResponse(
-            self._wire, retries_taken=self.retries_taken, parser=self._parser
-        )
+        derived = AsyncAPIResponse(self._wire, retries_taken=self.retries_taken, **self._rules())
         derived._body, derived._closed = body, True
         return derived
 
@@ -156,7 +186,7 @@ class AsyncAPIResponse:
         assert self._wire is not None
         self._adopted = True
         wire = _GeneratedWire(self._wire, body)
-        return AsyncAPIResponse(wire, retries_taken=self.retries_taken, parser=self._parser)
+        return AsyncAPIResponse(wire, retries_taken=self.retries_taken, **self._rules())
 
     # -- the runtime's WireResponse protocol ---------------------------------------------
 
@@ -260,6 +290,11 @@ class _GeneratedWire:
         await _close_wire(self._origin)
 
 
+def _rules(session: RequestSession, parse: Callable[[bytes], Any] | None) -> dict[str, Any]:
+    """How a response of this attempt parses (:meth:`parse`)."""
+    return {"parser": parse, "stream": session.mode != "body", "framings": session.framings}
+
+
 async def parsed_body(response: WireResponse, parse: Callable[[bytes], Any]) -> Any:
     """A non-streaming attempt's value: parsed once (a middleware may have parsed it
     already, or answered with the value itself)."""
@@ -279,43 +314,62 @@ async def open_attempt(
         return await client.open_response(session.spec)
     spec = session.spec
     request = APIRequest(
-        spec, stream=session.mode != "body", retries_taken=session.retries, beta=spec.beta
+        spec,
+        stream=session.mode != "body",
+        retries_taken=session.retries,
+        beta=spec.beta,
+        hops=session,
     )
     opened: list[AsyncAPIResponse] = []
 
     async def send(attempt: APIRequest) -> AsyncAPIResponse:
         wire = await client.open_response(attempt._spec)
-        response = AsyncAPIResponse(wire, retries_taken=session.retries, parser=parse)
+        response = AsyncAPIResponse(wire, retries_taken=session.retries, **_rules(session, parse))
         opened.append(response)
         return response
 
-    chain = compose(entries, send, "async")
+    def adapt(result: Any, attempt: APIRequest) -> Any:
+        # What a middleware returned, as the middleware before it gets it.
+        adopted = _adopted(client, result, attempt, session, parse)
+        if adopted is not None:
+            opened.append(adopted)
+            return adopted
+        return result
+
+    chain = compose(entries, send, "async", adapt)
     result: Any = None
     try:
         result = await chain(request)
-        return _as_wire(client, result, request, session, parse)
+        return _as_wire(result, session)
     finally:
         for response in opened:
             if response is not result and not response._adopted:
                 await response.close()
 
 
-def _as_wire(
+def _adopted(
     client: WireClient,
     result: Any,
     request: APIRequest,
     session: RequestSession,
     parse: Callable[[bytes], Any] | None,
-) -> WireResponse:
+) -> AsyncAPIResponse | None:
+    """An ``httpx.Response`` a middleware returned, as an :class:`AsyncAPIResponse`."""
     if isinstance(result, AsyncAPIResponse):
-        return result
+        return None
     adopt = getattr(client, "_adopt_response", None)
     wire = adopt(result, request) if adopt is not None else None
-    if wire is not None:
-        adopted = AsyncAPIResponse(wire, retries_taken=session.retries, parser=parse)
-        if getattr(result, "is_stream_consumed", False):  # a body given in memory
-            adopted._body = result.content
-        return adopted
+    if wire is None:
+        return None
+    adopted = AsyncAPIResponse(wire, retries_taken=session.retries, **_rules(session, parse))
+    if getattr(result, "is_stream_consumed", False):  # a body given in memory
+        adopted._body = result.content
+    return adopted
+
+
+def _as_wire(result: Any, session: RequestSession) -> WireResponse:
+    if isinstance(result, AsyncAPIResponse):
+        return result
     if session.mode != "body" or result is None:
         raise TypeError(
             f"middleware answered a {'streaming ' if session.mode != 'body' else ''}request "

@@ -1,13 +1,15 @@
 """Paginated lists under trio: ``async for item in client.models.list()``.
 
 The pages and how to get the next one are the core's :class:`PageCall`; this driver
-only awaits them. Nothing is fetched until the iteration asks for it.
+only awaits them. Nothing is fetched until the iteration asks for it, or until the
+paginator is awaited (``page = await client.models.list(limit=20)``, the official SDK's
+spelling of the first page).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterator, Generator
+from typing import Any, Generic, TypeVar
 
 from .._core.request.calls import PageCall
 from .request import execute
@@ -37,6 +39,10 @@ class AsyncPaginator(Generic[PageT, ItemT]):
     async def first_page(self) -> PageT:
         """The first page alone."""
         return await execute(self._client, self._first.call)
+
+    def __await__(self) -> Generator[Any, None, PageT]:
+        """``await client.models.list()``: the first page alone (:meth:`first_page`)."""
+        return self.first_page().__await__()
 
     def __aiter__(self) -> AsyncIterator[ItemT]:
         return self._items()

@@ -16,7 +16,9 @@ wire format:
   ``error`` event as the exception frame Bedrock sends for it (``rate_limit_error`` ->
   ``throttlingException``, ...; see :data:`AWS_EXCEPTIONS`). Faults scripted at SSE
   byte offsets (drops, stalls) happen at the same place in the frames. Error statuses
-  carry Bedrock's ``{"message": ...}`` body and ``x-amzn-ErrorType`` header.
+  carry Bedrock's ``{"message": ...}`` body and ``x-amzn-ErrorType`` header. Every
+  answer names itself as Bedrock's do, by an ``x-amzn-RequestId`` header (a UUID; no
+  ``request-id``), listed in :attr:`FakeBedrock.request_ids`.
 - **Vertex AI** (:class:`FakeVertex`): ``/v1/projects/{p}/locations/{r}/publishers/
   anthropic/models/{model}:rawPredict`` / ``:streamRawPredict`` and
   ``count-tokens:rawPredict``, a bearer access token, ``anthropic_version`` in the body;
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -208,6 +211,7 @@ class FakeBedrock:
     Attributes:
         keys: Accepted access key ids and their :class:`AwsKey` (add more freely).
         rejections: Why each refused request was refused, in order.
+        request_ids: The ``x-amzn-RequestId`` of each answer, in order.
     """
 
     def __init__(
@@ -226,6 +230,7 @@ class FakeBedrock:
         self.keys: dict[str, AwsKey] = {access_key: AwsKey(secret_key, session_token)}
         self.api_key = api_key
         self.rejections: list[str] = []
+        self.request_ids: list[str] = []
         server.add_route("POST", "/model/{model}/invoke", self._invoke)
         server.add_route("POST", "/model/{model}/invoke-with-response-stream", self._stream)
 
@@ -249,12 +254,24 @@ class FakeBedrock:
     def _invoke(
         self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
     ) -> ScriptedResponse:
-        return self._answer(request, params, stream=False)
+        return self._named(self._answer(request, params, stream=False))
 
     def _stream(
         self, server: FakeAnthropicServer, request: RecordedRequest, params: Mapping[str, str]
     ) -> ScriptedResponse:
-        return self._answer(request, params, stream=True)
+        return self._named(self._answer(request, params, stream=True))
+
+    def _named(self, script: ScriptedResponse) -> ScriptedResponse:
+        # Bedrock's request id header (a script's own is kept); the server then adds
+        # no first-party ``request-id``.
+        for name, value in script.headers:
+            if name.lower() == "x-amzn-requestid":
+                self.request_ids.append(value)
+                return script
+        request_id = str(uuid.uuid4())
+        self.request_ids.append(request_id)
+        headers = [*script.headers, ("x-amzn-RequestId", request_id)]
+        return dataclasses.replace(script, headers=headers)
 
     def _refuse(self, status: int, error_type: str, message: str) -> ScriptedResponse:
         self.rejections.append(message)

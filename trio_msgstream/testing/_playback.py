@@ -1,8 +1,9 @@
 """Playing one scripted response over an h11 connection, faults included.
 
 The server picks a :class:`ScriptedResponse`; :func:`play_response` writes it: the
-status line and headers (``request-id`` and the framing headers added), then the body
-in the script's network chunks, with ``chunk_delay`` between them, and the scripted
+status line and headers (``request-id`` and the framing headers added; a response
+named another way, as Bedrock's ``x-amzn-RequestId``, gets no ``request-id``), then
+the body in the script's network chunks, with ``chunk_delay`` between them, and the scripted
 faults at their byte offsets: a stall (optionally with pings, ending early when the
 client goes away) and a drop (graceful close or TCP reset).
 """
@@ -18,6 +19,7 @@ from collections.abc import Awaitable, Callable
 import h11
 import trio
 
+from .._core.request.status import REQUEST_ID_HEADERS
 from ._responses import ScriptedResponse
 from ._sse import sse_bytes
 
@@ -50,7 +52,7 @@ async def play_response(
     """
 
     headers = script.effective_headers()
-    if not any(k.lower() == "request-id" for k, _ in headers):
+    if not any(k.lower() in REQUEST_ID_HEADERS for k, _ in headers):
         headers.append(("request-id", f"req_fake{next(_request_ids):020d}"))
     headers = [
         (k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")

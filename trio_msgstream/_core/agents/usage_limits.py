@@ -33,6 +33,14 @@ Counting rules:
   delta never holds less than one token); the reported count replaces that estimate
   when it arrives. So an output or total limit cuts a stream soon after it is passed,
   not only at its end.
+- A reply whose usage lists ``iterations`` (compaction, an advisor, a refusal
+  fallback's spliced stream) counts the sum of its iterations: the top-level counts
+  are the last sampling's only.
+- A middleware that sends more HTTP requests for one request (the refusal fallback's
+  hops) counts each as a request (:meth:`RequestUsage.count_hop`; one that would pass
+  ``request_limit`` is not sent) and the usage of each reply it read and replaced
+  (:meth:`RequestUsage.hop_reply`); resends of a hop (without ``speed``, without the
+  prefill) are its retries, not requests.
 - A limit is passed when a total goes over it (``>``): a limit of 100 allows 100.
   Once a tracker's token limit is passed, every further request of it is refused.
 """
@@ -189,10 +197,18 @@ class UsageTracker:
 
     def begin_request(self) -> RequestUsage:
         """Count one request (after :meth:`check_request`); returns its accounting."""
+        self.count_request()
+        return RequestUsage((self,))
+
+    def count_request(self) -> None:
+        """Count one request (after :meth:`check_request`).
+
+        Raises:
+            UsageLimitExceeded: It would pass a limit (it is not counted).
+        """
         with self._lock:
             self._check_request_locked()
             self._requests += 1
-        return RequestUsage((self,))
 
     # -- tokens ------------------------------------------------------------------------
 
@@ -263,6 +279,33 @@ class RequestUsage:
         self._final = False
         """The current attempt's ``message_delta`` (its exact output) has arrived."""
 
+    def check_hop(self) -> None:
+        """Raise :class:`UsageLimitExceeded` if one more HTTP request of this request
+        (a middleware's hop) would pass a limit of any tracker."""
+        for tracker in self._trackers:
+            tracker.check_request()
+
+    def count_hop(self) -> None:
+        """Count a middleware's hop as one more request of every tracker (after
+        :meth:`check_hop`: it raises like it)."""
+        for tracker in self._trackers:
+            tracker.count_request()
+
+    def hop_reply(self, usage: Any) -> None:
+        """Count the usage of a whole reply a middleware read and replaced (a refused
+        reply): billed, so it stays counted like a failed attempt's.
+
+        Raises:
+            UsageLimitExceeded: A token limit is passed.
+        """
+        self.new_attempt()
+        _merge(self._attempt, _Reply(usage).usage)
+        self._final = True
+        try:
+            self._push(None)
+        finally:
+            self.new_attempt()
+
     def new_attempt(self) -> None:
         """A retry begins: what the failed attempt reported stays counted."""
         self._base = list(self._counted)
@@ -326,13 +369,50 @@ class RequestUsage:
             raise error
 
 
+class _Reply:
+    """A reply's usage given as the API's JSON (a mapping) or a usage object."""
+
+    __slots__ = ("usage",)
+
+    def __init__(self, usage: Any) -> None:
+        self.usage = _UsageView(usage) if isinstance(usage, dict) else usage
+
+
+class _UsageView:
+    """A usage mapping read as attributes (what :func:`_merge` reads)."""
+
+    def __init__(self, usage: dict[str, Any]) -> None:
+        self._usage = usage
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._usage.get(name)
+        if name == "iterations" and isinstance(value, list):
+            return [_UsageView(item) for item in value if isinstance(item, dict)]
+        return value
+
+
 def _merge(into: list[int], usage: Any) -> None:
     """Apply a usage object (``Usage`` or ``MessageDeltaUsage``): a field that is set
-    replaces the value (the API's counts are cumulative)."""
+    replaces the value (the API's counts are cumulative).
+
+    With ``usage.iterations`` (a reply made of several samplings: compaction, an
+    advisor, a refusal fallback's hops), the top-level counts are the last iteration's
+    only: what was billed is the sum over the iterations, and that is what counts
+    (never less than the top level: an iteration may leave a count out).
+    """
     for index, name in enumerate(_TOKEN_FIELDS):
         value = getattr(usage, name, None)
         if isinstance(value, int):
             into[index] = value
+    iterations = getattr(usage, "iterations", None)
+    if isinstance(iterations, list) and iterations:
+        sums = [0, 0, 0, 0]
+        for iteration in iterations:
+            for index, name in enumerate(_TOKEN_FIELDS):
+                value = getattr(iteration, name, None)
+                if isinstance(value, int):
+                    sums[index] += value
+        into[:] = [max(now, total) for now, total in zip(into, sums, strict=True)]
 
 
 def _empty_delta(event: Any) -> bool:

@@ -143,43 +143,68 @@ def compose(
     entries: Sequence[MiddlewareInput],
     innermost: Callable[[APIRequest], Any],
     kind: MiddlewareKind,
+    adapt: Callable[[Any, APIRequest], Any] | None = None,
 ) -> Callable[[APIRequest], Any]:
     """The chain as one callable: the first entry outermost, ``innermost`` last.
 
     The same composition serves both clients: for ``"async"`` every step returns an
-    awaitable, which the step before awaits.
+    awaitable, which the step before awaits. ``adapt(result, request)`` turns what an
+    entry returns into what the entry before it gets from ``call_next`` (the drivers
+    make an ``httpx.Response`` a test double returned into their response type, so
+    every middleware sees one kind of response).
     """
     method = "handle" if kind == "sync" else "handle_async"
+    step = _Step if kind == "sync" or adapt is None else _AsyncStep
     chain = innermost
     for entry in reversed(entries):
         handler: Callable[[APIRequest, Any], Any] = (
             getattr(entry, method) if isinstance(entry, Middleware) else entry
         )
-        chain = _Step(handler, chain)
+        chain = step(handler, chain, adapt)
     return chain
 
 
 class _Step:
     """One entry bound to the rest of the chain (a callable ``call_next``)."""
 
-    __slots__ = ("_handler", "_next")
+    __slots__ = ("_adapt", "_handler", "_next")
 
     def __init__(
-        self, handler: Callable[[APIRequest, Any], Any], call_next: Callable[[APIRequest], Any]
+        self,
+        handler: Callable[[APIRequest, Any], Any],
+        call_next: Callable[[APIRequest], Any],
+        adapt: Callable[[Any, APIRequest], Any] | None = None,
     ) -> None:
         self._handler = handler
         self._next = call_next
+        self._adapt = adapt
 
-    def __call__(self, request: APIRequest) -> Any:
+    def _check(self, request: object) -> None:
         if not isinstance(request, APIRequest):
             raise TypeError(
                 f"call_next takes an APIRequest (derive one with request.copy()), "
                 f"not {type(request).__name__}"
             )
-        return self._handler(request, self._next)
+
+    def __call__(self, request: APIRequest) -> Any:
+        self._check(request)
+        result = self._handler(request, self._next)
+        return result if self._adapt is None else self._adapt(result, request)
 
     def __repr__(self) -> str:
         return f"<call_next of {_name(self._handler)}>"
+
+
+class _AsyncStep(_Step):
+    """A step of an async chain whose results are adapted (awaited first)."""
+
+    __slots__ = ()
+
+    async def __call__(self, request: APIRequest) -> Any:
+        self._check(request)
+        result = await self._handler(request, self._next)
+        assert self._adapt is not None
+        return self._adapt(result, request)
 
 
 def retryable_cause(error: BaseException) -> APIError | None:

@@ -45,6 +45,8 @@ __all__ = [
     "BodyRun",
     "Prepared",
     "StreamRun",
+    "count_hop",
+    "count_replaced",
     "register_fallback_driver",
     "speed_resend",
 ]
@@ -189,6 +191,20 @@ def speed_resend(request: APIRequest, entry: Mapping[str, Any], status: int) -> 
     return request.copy(body=patch(body, {"speed": None}))
 
 
+def count_hop(request: APIRequest) -> None:
+    """A hop is about to be sent for ``request``: one more request of its
+    ``usage_limits=`` budgets (raises ``UsageLimitExceeded`` when it would pass one)."""
+    if request._hops is not None:
+        request._hops.count_hop()
+
+
+def count_replaced(request: APIRequest, message: Any) -> None:
+    """A refused reply (JSON) is replaced by the next hop's: its usage was billed."""
+    usage = message.get("usage") if isinstance(message, dict) else None
+    if request._hops is not None and isinstance(usage, dict):
+        request._hops.hop_reply(usage)
+
+
 def refusal_of(message: Any) -> tuple[str | None, str | None] | None:
     """``(credit token, category)`` of a refused message (JSON), else ``None``."""
     if not isinstance(message, dict) or message.get("stop_reason") != "refusal":
@@ -327,6 +343,12 @@ class StreamRun:
                 {"role": "assistant", "content": self._continuation},
             ]
         return self._p.request.copy(body=body)
+
+    @property
+    def first_try(self) -> bool:
+        """The current hop's request is the entry's first (not its resend without the
+        prefill): a request of its own for ``usage_limits=``."""
+        return self._attempt == 0
 
     def resent_without_speed(self) -> None:
         self.entry["speed"] = None

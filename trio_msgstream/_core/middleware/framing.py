@@ -8,17 +8,34 @@ when that module is present). A decoder is anything with ``feed(bytes) -> events
 (``b""`` at the end), each event having ``event`` and ``data``; other framings are
 added with :func:`register_framing`. What the splice forwards is always encoded as
 Server-Sent Events (:func:`encode_sse`), which the stream engine reads.
+
+:func:`parse_body` is what ``parse()`` on a middleware's response means, for both
+clients: the parsed JSON body of a non-streaming request; for a streamed body (by its
+content type, or an unlabelled one that reads as Server-Sent Events), the message the
+stream accumulates, through the same stream engine (and framing table) as the
+caller's stream, so an ``error`` event or a cut stream is the same typed error.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
-from typing import Protocol
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
-from ..stream.sse import ServerSentEvent, SSEDecoder
+from ..schema.models import Message
+from ..stream.engine import FRAMINGS, SSE_FRAMING, Framing, StreamEngine, media_type
+from ..stream.sse import ServerSentEvent, SSEDecoder, sniff_event_stream
 
-__all__ = ["SSE_CONTENT_TYPE", "EventDecoder", "decoder_for", "encode_sse", "register_framing"]
+__all__ = [
+    "SSE_CONTENT_TYPE",
+    "EventDecoder",
+    "decoder_for",
+    "encode_sse",
+    "parse_body",
+    "register_framing",
+    "stream_message",
+]
 
 SSE_CONTENT_TYPE = "text/event-stream"
 _EVENTSTREAM = "application/vnd.amazon.eventstream"
@@ -67,3 +84,59 @@ def encode_sse(frames: Iterable[tuple[str, str]]) -> bytes:
         lines = data.split("\n")
         parts.append(f"event: {name}\n" + "".join(f"data: {line}\n" for line in lines) + "\n")
     return "".join(parts).encode("utf-8")
+
+
+def stream_message(
+    body: bytes,
+    framing: Framing = SSE_FRAMING,
+    *,
+    request_id: str | None = None,
+    secrets: tuple[str, ...] = (),
+) -> Message:
+    """The message a whole streamed ``body`` accumulates (``framing`` cuts it).
+
+    Raises:
+        APIStatusError: The stream carries an ``error`` event (``mid_stream``).
+        StreamProtocolError: Malformed data.
+        IncompleteStreamError: The body ends before ``message_stop``.
+    """
+    engine = StreamEngine(framing=framing, request_id=request_id, secrets=secrets)
+    engine.receive_data(body)
+    engine.receive_eof()
+    message = engine.snapshot()
+    assert message is not None  # message_stop came, so message_start did
+    return message
+
+
+def parse_body(
+    body: bytes,
+    *,
+    content_type: str | None,
+    stream: bool,
+    parser: Callable[[bytes], Any] | None,
+    framings: Mapping[str, Framing] = FRAMINGS,
+    request_id: str | None = None,
+    secrets: tuple[str, ...] = (),
+) -> Any:
+    """``parse()`` of a middleware's response (see the module notes).
+
+    A streamed body gives the accumulated :class:`Message` (a non-streaming request's
+    ``parser`` then reads that message, so a middleware that answers with a stream
+    serves ``create()`` and ``parse()`` too); any other body goes to ``parser``, or
+    ``json.loads`` on a streamed request whose answer is not a stream.
+
+    Raises:
+        APIStatusError, StreamProtocolError, IncompleteStreamError: As
+            :func:`stream_message`, for a streamed body.
+        ValueError: A body that is not JSON, when there is no ``parser``.
+    """
+    media = media_type(content_type or "")
+    framing = framings.get(media)
+    if framing is None and not media and sniff_event_stream(body):
+        framing = SSE_FRAMING  # mocks often send no content type
+    if framing is None:
+        return parser(body) if parser is not None else json.loads(body)
+    message = stream_message(body, framing, request_id=request_id, secrets=secrets)
+    if parser is None:
+        return message
+    return parser(message.model_dump_json(by_alias=True).encode("utf-8"))

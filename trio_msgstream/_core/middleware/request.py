@@ -27,14 +27,14 @@ import copy as _copy
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..config import NOT_GIVEN, NotGiven, Timeout, TimeoutTypes, resolve_timeout
 from ..redact import MASK, SECRET_HEADERS
 from ..request.spec import RequestSpec
 
-__all__ = ["CLIENT_HEADERS", "APIRequest", "RequestHeaders"]
+__all__ = ["CLIENT_HEADERS", "APIRequest", "HopUsage", "RequestHeaders"]
 
 CLIENT_HEADERS = frozenset(
     {"anthropic-version", "content-type", "accept", "user-agent", "cache-control"} | SECRET_HEADERS
@@ -84,6 +84,22 @@ def _split_url(url: str) -> tuple[str, dict[str, str]]:
     return parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
 
 
+class HopUsage(Protocol):
+    """The usage accounting of the logical request an :class:`APIRequest` belongs to
+    (its request session), for a middleware that sends more HTTP requests for it (the
+    refusal fallback's hops): each counts toward ``usage_limits=``."""
+
+    def count_hop(self) -> None:
+        """Count one more request; raises ``UsageLimitExceeded`` (send nothing) when
+        it would pass ``request_limit`` or a token limit is already passed."""
+        ...
+
+    def hop_reply(self, usage: Mapping[str, Any]) -> None:
+        """Count a whole reply's usage (a refused reply the caller will not get);
+        raises ``UsageLimitExceeded`` past a token limit."""
+        ...
+
+
 class APIRequest:
     """The request the client is about to send for one HTTP attempt.
 
@@ -93,7 +109,7 @@ class APIRequest:
     ``max_retries``, ``stream`` and ``retries_taken``.
     """
 
-    __slots__ = ("_client_headers", "_json", "_spec", "beta", "retries_taken", "stream")
+    __slots__ = ("_client_headers", "_hops", "_json", "_spec", "beta", "retries_taken", "stream")
 
     def __init__(
         self,
@@ -103,9 +119,11 @@ class APIRequest:
         retries_taken: int = 0,
         beta: bool = False,
         client_headers: frozenset[str] = CLIENT_HEADERS,
+        hops: HopUsage | None = None,
     ) -> None:
         self._spec = spec
         self._client_headers = client_headers
+        self._hops = hops
         self._json: Any = NOT_GIVEN
         self.stream: bool = stream
         """Whether the caller asked for an event stream."""
@@ -210,6 +228,7 @@ class APIRequest:
             retries_taken=self.retries_taken,
             beta=self.beta,
             client_headers=self._client_headers,
+            hops=self._hops,
         )
         if "body" not in changes:
             copied._json = self._json

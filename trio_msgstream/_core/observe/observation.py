@@ -26,7 +26,13 @@ from ..exceptions import (
     StreamClosedError,
     StreamProtocolError,
 )
-from .otel import PROVIDER, _Instruments, _output_content, _request_content
+from .otel import (
+    PROVIDER,
+    _Instruments,
+    _output_content,
+    _request_content,
+    request_id_attribute,
+)
 
 if TYPE_CHECKING:
     from ..schema.models import Message, Usage
@@ -134,6 +140,7 @@ class _LiveObservation(RequestObservation):
         "_model",
         "_operation",
         "_params",
+        "_provider",
         "_request_id",
         "_retries",
         "_span",
@@ -154,8 +161,10 @@ class _LiveObservation(RequestObservation):
         stream: bool,
         server_address: str | None,
         attempt_limit: int,
+        provider: str = PROVIDER,
     ) -> None:
         self._clock = clock
+        self._provider = provider
         self._started = clock()
         self._instruments = instruments
         self._logs = logs
@@ -174,7 +183,7 @@ class _LiveObservation(RequestObservation):
         self._metric_attributes: dict[str, Any] = _attributes(
             {
                 "gen_ai.operation.name": operation,
-                "gen_ai.provider.name": PROVIDER,
+                "gen_ai.provider.name": provider,
                 "gen_ai.request.model": self._model,
                 "server.address": host,
                 "server.port": port,
@@ -196,7 +205,7 @@ class _LiveObservation(RequestObservation):
         stop = params.get("stop_sequences")
         attributes = {
             **self._metric_attributes,
-            "gen_ai.system": PROVIDER,
+            "gen_ai.system": self._provider,
             "gen_ai.request.max_tokens": _of_type(params.get("max_tokens"), int),
             "gen_ai.request.temperature": _of_type(params.get("temperature"), (int, float)),
             "gen_ai.request.top_p": _of_type(params.get("top_p"), (int, float)),
@@ -333,7 +342,7 @@ class _LiveObservation(RequestObservation):
                         "gen_ai.response.time_to_first_chunk": ttft,
                         "http.response.status_code": self._status,
                         "http.request.resend_count": self._retries or None,
-                        "anthropic.request.id": self._request_id,
+                        request_id_attribute(self._provider): self._request_id,
                     }
                 )
             )
@@ -381,6 +390,7 @@ class _LiveObservation(RequestObservation):
         fields: dict[str, Any] = {
             "event": "end",
             "operation": self._operation,
+            "provider": self._provider,
             "model": self._model,
             "outcome": "ok" if error is None else kind,
             "status": self._status,

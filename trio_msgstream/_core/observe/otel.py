@@ -22,6 +22,15 @@ if TYPE_CHECKING:
     from ..schema.models import Message
 
 PROVIDER = "anthropic"
+"""``gen_ai.provider.name`` of the first-party API (a platform client names its own)."""
+
+
+def request_id_attribute(provider: str) -> str:
+    """The span attribute of the response's request id: AWS's own ``aws.request_id``
+    on Bedrock, else ``anthropic.request.id``."""
+    return "aws.request_id" if provider == "aws.bedrock" else "anthropic.request.id"
+
+
 INSTRUMENTATION_SCOPE = "trio_msgstream"
 
 _DURATION_BUCKETS = tuple(0.01 * 2.0**i for i in range(14))  # 0.01, 0.02, ... 81.92 s

@@ -35,8 +35,11 @@ Semantic conventions: the OpenTelemetry GenAI conventions for Anthropic (span na
 ``"{gen_ai.operation.name} {gen_ai.request.model}"``, kind CLIENT, ``gen_ai.*``
 attributes, ``error.type``; metrics ``gen_ai.client.operation.duration``,
 ``gen_ai.client.token.usage``, ``gen_ai.client.operation.time_to_first_chunk``) plus
-``trio_msgstream.client.output_tokens_per_second``. ``gen_ai.usage.input_tokens``
-counts cached input tokens too, as those conventions ask.
+``trio_msgstream.client.output_tokens_per_second``. On a cloud platform,
+``gen_ai.provider.name`` is the platform's well-known value (``aws.bedrock``,
+``gcp.vertex_ai``, ``azure.ai.inference``), ``server.address`` its host, and
+Bedrock's request id goes in ``aws.request_id`` (``anthropic.request.id`` elsewhere).
+``gen_ai.usage.input_tokens`` counts cached input tokens too, as those conventions ask.
 
 Never recorded: the API key (this module never sees headers) and message content,
 unless the user opts in with the environment variable ``TRIO_MSGSTREAM_CAPTURE_CONTENT``
@@ -130,6 +133,7 @@ def observe_request(
     stream: bool,
     server_address: str | None,
     attempt_limit: int,
+    provider: str | None = None,
 ) -> RequestObservation:
     """Start observing one request; call it in the caller's task, before the first attempt.
 
@@ -141,6 +145,8 @@ def observe_request(
         server_address: The API's host (``"api.anthropic.com"``), ``host:port``, or
             the base URL.
         attempt_limit: How many attempts the retry budget allows (``max_retries + 1``).
+        provider: ``gen_ai.provider.name``: ``"anthropic"`` (the default), or the cloud
+            platform's (``"aws.bedrock"``, ``"gcp.vertex_ai"``, ``"azure.ai.inference"``).
 
     Returns:
         The observation to report to, or the shared no-op object when neither
@@ -161,6 +167,7 @@ def observe_request(
         stream=stream,
         server_address=server_address,
         attempt_limit=attempt_limit,
+        provider=provider or PROVIDER,
     )
 
 

@@ -94,6 +94,9 @@ class Platform(ABC):
     """``"bedrock"``, ``"vertex"`` or ``"foundry"``."""
     label: ClassVar[str]
     """The platform's name in messages (``"Amazon Bedrock"``)."""
+    provider_name: ClassVar[str]
+    """Its ``gen_ai.provider.name`` in telemetry, a well-known value of the OpenTelemetry
+    GenAI semantic conventions (``"aws.bedrock"``)."""
     unsupported: ClassVar[tuple[tuple[str, str], ...]] = UNSUPPORTED_EVERYWHERE
     """``(path prefix, feature)`` of the endpoints the platform lacks."""
     framings: ClassVar[Mapping[str, Framing]] = FRAMINGS
@@ -121,6 +124,12 @@ class Platform(ABC):
                     platform=self.name,
                     feature=feature,
                 )
+
+    def share_credentials(self, origin: Platform) -> None:
+        """Use ``origin``'s credential cache when this platform authenticates with the
+        same credentials (``with_options``: the new client looks up nothing the
+        original has)."""
+        return  # platforms without a cache have nothing to share
 
     def credential(self) -> Any:
         """The credential :meth:`sign` needs: a ready value (``None`` when there is

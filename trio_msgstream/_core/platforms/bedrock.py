@@ -196,7 +196,7 @@ class AwsCredentialChain:
             self._credentials = credentials_module.Credentials(
                 access_key, secret_key, session_token
             )
-        self.lookups = 0
+        self.lookups: int = 0
         """Blocking lookups run so far (each a :meth:`resolve` that had work to do)."""
 
     def __repr__(self) -> str:
@@ -271,6 +271,7 @@ class BedrockPlatform(Platform):
 
     name: ClassVar[str] = "bedrock"
     label: ClassVar[str] = "Amazon Bedrock"
+    provider_name: ClassVar[str] = "aws.bedrock"
     unsupported: ClassVar[tuple[tuple[str, str], ...]] = (
         *UNSUPPORTED_EVERYWHERE,
         (COUNT_TOKENS_PATH, "Token counting"),
@@ -347,6 +348,21 @@ class BedrockPlatform(Platform):
             if stream:
                 set_headers["accept-encoding"] = "identity"
         return with_body(spec, body, path=path, drop_headers=drop, set_headers=set_headers)
+
+    def share_credentials(self, origin: Platform) -> None:
+        # Credentials do not depend on the region or the endpoint: the same keys or
+        # profile share one chain (one lookup, one refresh).
+        if not isinstance(origin, BedrockPlatform) or self.aws is None or origin.aws is None:
+            return
+        mine, theirs = self.settings, origin.settings
+        same = (mine.access_key, mine.secret_key, mine.session_token, mine.profile) == (
+            theirs.access_key,
+            theirs.secret_key,
+            theirs.session_token,
+            theirs.profile,
+        )
+        if same:
+            self.aws = origin.aws
 
     def credential(self) -> Any:
         if self._api_key is not None:

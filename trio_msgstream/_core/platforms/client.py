@@ -19,7 +19,7 @@ read or sent by a platform client.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 
 from ..config import NotGiven, TimeoutTypes
 from ..request.client_config import ClientConfig, ClientOptions, CopyOptions
@@ -76,6 +76,11 @@ class PlatformConfig(ClientConfig[HttpT, TransportT]):
         return self._platform
 
     @property
+    def provider_name(self) -> str:
+        """The platform's ``gen_ai.provider.name`` in telemetry (``"aws.bedrock"``)."""
+        return self._platform.provider_name
+
+    @property
     def stream_framings(self) -> Mapping[str, Framing]:
         """The stream framings this client accepts, by media type."""
         return self._platform.framings
@@ -119,6 +124,10 @@ class PlatformConfig(ClientConfig[HttpT, TransportT]):
             betas=betas,
             accept=accept,
         )
+
+    def _copied_from(self, origin: Self) -> None:
+        # One credential cache for both clients when their credentials are the same.
+        self._platform.share_credentials(origin._platform)
 
     def _settings(self, changes: CopyOptions) -> ClientOptions:
         # The first-party settings as the base client merges them, the platform's own

@@ -36,7 +36,7 @@ from .base import (
 
 __all__ = ["FoundryPlatform", "FoundrySettings", "TokenProvider", "foundry_settings"]
 
-TokenProvider = Callable[[], "str | Awaitable[str]"]
+TokenProvider = Callable[[], str | Awaitable[str]]
 """An Entra ID token provider: returns a bearer token (or an awaitable of one)."""
 
 
@@ -98,6 +98,8 @@ class FoundryPlatform(Platform):
 
     name: ClassVar[str] = "foundry"
     label: ClassVar[str] = "Microsoft Foundry"
+    # The conventions' value for Azure AI (Foundry) inference endpoints.
+    provider_name: ClassVar[str] = "azure.ai.inference"
 
     def __init__(
         self,

@@ -143,7 +143,7 @@ class GoogleCredentialSource:
         self._lock = threading.Lock()
         self.project_id: str | None = None
         """The project the default credentials name (once loaded)."""
-        self.refreshes = 0
+        self.refreshes: int = 0
         """Blocking loads or refreshes run so far."""
 
     def __repr__(self) -> str:
@@ -204,6 +204,7 @@ class VertexPlatform(Platform):
 
     name: ClassVar[str] = "vertex"
     label: ClassVar[str] = "Google Vertex AI"
+    provider_name: ClassVar[str] = "gcp.vertex_ai"
 
     def __init__(
         self,
@@ -284,6 +285,17 @@ class VertexPlatform(Platform):
         return with_body(
             spec, body, path=path, drop_headers=("anthropic-version",), set_headers=set_headers
         )
+
+    def share_credentials(self, origin: Platform) -> None:
+        # The same credentials (given, or the default ones: None) share one source:
+        # one load, one refresh, and the project the default credentials name.
+        if (
+            isinstance(origin, VertexPlatform)
+            and self.google is not None
+            and origin.google is not None
+            and self._credentials is origin._credentials
+        ):
+            self.google = origin.google
 
     def credential(self) -> Any:
         if self.settings.access_token is not None:

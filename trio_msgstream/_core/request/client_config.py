@@ -27,6 +27,7 @@ from ..config import (
     resolve_timeout,
 )
 from ..exceptions import MsgStreamError
+from ..observe.otel import PROVIDER
 from ..redact import held_secrets
 from ..schema.model_names import warn_if_deprecated
 from ..schema.version_rules import check_params
@@ -185,7 +186,9 @@ class ClientConfig(Generic[HttpT, TransportT]):
         As the official SDK's: ``default_headers``/``default_query`` are merged into
         this client's; ``set_default_headers``/``set_default_query`` replace them.
         """
-        return type(self)(**self._settings(changes), http_client=self._http)
+        client = type(self)(**self._settings(changes), http_client=self._http)
+        client._copied_from(self)
+        return client
 
     copy = with_options
     """The official SDK's other name for :meth:`with_options`."""
@@ -243,10 +246,18 @@ class ClientConfig(Generic[HttpT, TransportT]):
         return self._max_retries
 
     @property
+    def provider_name(self) -> str:
+        """The ``gen_ai.provider.name`` of this client's requests in telemetry."""
+        return PROVIDER
+
+    @property
     def server_address(self) -> str:
         """The API's host, with the port when the base URL names one (for telemetry)."""
         rest = self.base_url.split("://", 1)[-1]
         return rest.split("/", 1)[0].rsplit("@", 1)[-1]
+
+    def _copied_from(self, origin: Self) -> None:
+        """``with_options`` made this client from ``origin``: take over what they share."""
 
     def _settings(self, changes: CopyOptions) -> ClientOptions:
         """This client's settings with ``changes`` applied (for ``with_options``)."""
@@ -361,10 +372,12 @@ class ClientConfig(Generic[HttpT, TransportT]):
         check_params({**params, "extra_body": options.get("extra_body")}, self.api_version)
         if isinstance(params.get("model"), str):
             warn_if_deprecated(params["model"])
+        # A stream says so; a plain request leaves ``stream`` out, as the official SDK
+        # sends it (a ported test comparing whole bodies sees the same JSON).
         spec = self.build_request(
             "POST",
             path,
-            body={**params, "stream": stream},
+            body={**params, "stream": True} if stream else params,
             options=options,
             stream=stream,
             betas=betas,

@@ -54,7 +54,7 @@ from ..stream.handlers import is_content
 from ..stream.sse import SNIFF_LIMIT, sniff_event_stream
 from .retry import error_headers, is_retryable, retry_delay
 from .spec import RequestSpec, UsageWatch
-from .status import MAX_ERROR_BODY, status_error
+from .status import MAX_ERROR_BODY, request_id_of, status_error
 
 __all__ = ["CONTENT_TYPE_PREVIEW", "RequestSession", "SessionLabels", "SessionMode"]
 
@@ -66,6 +66,11 @@ whole JSON (or JSONL) body, no events."""
 
 CONTENT_TYPE_PREVIEW = 1024
 """Bytes of a response with the wrong content type that are read for the error."""
+
+GENERIC_TEXT = frozenset({"text/plain"})
+"""Content types that say nothing about the body (a mock's ``Response(200, text=...)``
+is ``text/plain``): an event stream is accepted under them when its body is one, as
+without any content type; an HTML page, JSON or a plain-text error is still refused."""
 
 _MAX_HELD_PINGS = 1
 """Pings kept while events are held back: more would only cost memory."""
@@ -100,6 +105,7 @@ class RequestSession:
         "_held",
         "_held_pings",
         "_idle",
+        "_label",
         "_last_error",
         "_paused_remaining",
         "_slack",
@@ -112,6 +118,7 @@ class RequestSession:
         "idle_deadline",
         "mode",
         "observation",
+        "request_id",
         "spec",
         "transport_read_limit",
     )
@@ -125,6 +132,7 @@ class RequestSession:
         operation: str = "chat",
         params: Mapping[str, Any] | None = None,
         server_address: str | None = None,
+        provider: str | None = None,
         framings: Mapping[str, Framing] = FRAMINGS,
     ) -> None:
         self.mode: SessionMode = mode
@@ -160,9 +168,13 @@ class RequestSession:
         self._held_pings = 0
         self._last_error: APIError | None = None
         self._batch_had_content = False
+        self.request_id: str | None = None
+        """The ``request-id`` of the accepted response (stamped on the message)."""
         self._unlabelled: bytes | None = None
         """The start of a body without a content type, until it reads as an event
         stream (``None``: the content type said so, or the body did)."""
+        self._label = ""
+        """The content type of a body the body itself decides on (``""``: none)."""
         self._ended = False
         self._usage: list[UsageWatch] = []
         self.observation: RequestObservation = observe_request(
@@ -171,7 +183,13 @@ class RequestSession:
             stream=mode != "body",
             server_address=server_address,
             attempt_limit=spec.max_retries + 1,
+            provider=provider,
         )
+
+    @property
+    def framings(self) -> Mapping[str, Framing]:
+        """The stream framings this request's client accepts, by media type."""
+        return self._framings
 
     # -- attempts ------------------------------------------------------------------------
 
@@ -210,6 +228,27 @@ class RequestSession:
             self._usage = [budget.begin_request() for budget in budgets]
         except APIError as exc:  # UsageLimitExceeded: the request is not sent
             raise self._finish_error(exc) from None
+
+    # -- a middleware's extra HTTP requests (HopUsage) ------------------------------------
+
+    def count_hop(self) -> None:
+        """A middleware sends one more HTTP request for this request (a refusal
+        fallback's hop): it counts toward every ``usage_limits=`` budget.
+
+        Raises:
+            UsageLimitExceeded: It would pass ``request_limit`` (or a token limit is
+                passed already): send nothing. Counted by no budget then.
+        """
+        for watch in self._usage:
+            watch.check_hop()
+        for watch in self._usage:
+            watch.count_hop()
+
+    def hop_reply(self, usage: Mapping[str, Any]) -> None:
+        """The usage of a whole reply a middleware read and replaced (a refused reply):
+        billed, so counted. Raises ``UsageLimitExceeded`` past a token limit."""
+        for watch in self._usage:
+            watch.hop_reply(usage)
 
     def after_failure(self, error: APIError, now: float) -> float:
         """Decide after a failed attempt: the seconds to wait before the next one.
@@ -273,6 +312,8 @@ class RequestSession:
             raise self._finish_error(exc) from None
         self._ended = True
         message = result if isinstance(result, Message) else None
+        if message is not None and message._request_id is None:
+            message._request_id = self.request_id
         usage = getattr(result, "usage", None) if message is None else message.usage
         input_tokens = getattr(result, "input_tokens", None)
         if usage is None and isinstance(input_tokens, int):
@@ -284,16 +325,18 @@ class RequestSession:
     def head_verdict(self, status_code: int, headers: Mapping[str, str]) -> int | None:
         """``None`` when the response is the one asked for; otherwise how many body
         bytes to read before :meth:`head_error` builds the error."""
-        self.observation.response(status=status_code, request_id=headers.get("request-id"))
+        self.observation.response(status=status_code, request_id=request_id_of(headers))
         if not 200 <= status_code < 300:
             return MAX_ERROR_BODY
         self._unlabelled = None
         if self.mode != "body":
             content_type = headers.get("content-type", "")
             framing = self._framings.get(media_type(content_type))
-            if not content_type:
-                # Mocks often leave it out: the body itself decides (_check_unlabelled).
+            if not content_type or media_type(content_type) in GENERIC_TEXT:
+                # Mocks often leave it out, or say ``text/plain`` (a mock response made
+                # with ``text=``): the body itself decides (_check_unlabelled).
                 self._unlabelled = b""
+                self._label = content_type
             elif framing is None:
                 return CONTENT_TYPE_PREVIEW
             elif self.engine is not None:
@@ -314,7 +357,8 @@ class RequestSession:
             return status_error(
                 status_code,
                 body,
-                request_id=headers.get("request-id"),
+                request_id=request_id_of(headers),
+                workspace_id=headers.get("anthropic-workspace-id"),
                 response=response,
                 request=request,
             )
@@ -328,6 +372,7 @@ class RequestSession:
     def response_started(self, request_id: str | None, secrets: tuple[str, ...] = ()) -> None:
         """The response head was accepted: errors from now on carry its request id, and
         have the client's own ``secrets`` redacted from text the server sent."""
+        self.request_id = request_id
         if self.engine is not None:
             self.engine.request_id = request_id
             self.engine.secrets = secrets
@@ -395,8 +440,9 @@ class RequestSession:
 
     def _not_an_event_stream(self, head: bytes) -> StreamProtocolError:
         secrets = self.engine.secrets if self.engine is not None else ()
+        label = repr(self._label) if self._label else "none"
         return StreamProtocolError(
-            "expected content-type text/event-stream, got none, and the body is not an "
+            f"expected content-type text/event-stream, got {label}, and the body is not an "
             "event stream",
             body=redact_bytes(head, secrets).decode("utf-8", "replace"),
         )

@@ -12,7 +12,7 @@ is the object the accumulator builds.
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from . import blocks
 from .blocks import *  # noqa: F403
@@ -53,3 +53,16 @@ class Message(APIModel):
     diagnostics: Diagnostics | None = None
     context_management: ContextManagementResponse | None = None
     input_transformations: list[InputTransformation] | None = None
+
+    _request_id: str | None = PrivateAttr(default=None)
+    """The ``request-id`` of the response that carried this message (as the official
+    SDK's ``message._request_id``): set on what ``create()``, ``parse()`` and a stream's
+    final message return; ``None`` for a message built any other way. Equality ignores
+    it: the same message from two requests compares equal."""
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Message) and other._request_id != self._request_id:
+            twin = other.model_copy()
+            twin._request_id = self._request_id
+            return super().__eq__(twin)
+        return super().__eq__(other)

@@ -254,7 +254,8 @@ class StreamView:
 
     @property
     def request_id(self) -> str | None:
-        """The ``request-id`` header of the response, when one arrived."""
+        """The response's request id (its ``request-id`` header, ``x-amzn-RequestId`` on
+        Amazon Bedrock), when one arrived."""
         response = self._producer.response
         request_id: str | None = response.request_id if response is not None else None
         return request_id

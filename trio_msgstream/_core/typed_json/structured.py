@@ -229,6 +229,7 @@ class OutputParser(Generic[T]):
         fields.update(message.model_extra or {})
         fields["parsed_output"] = parsed
         result: ParsedMessage[T] = ParsedMessage.model_construct(**fields)
+        result._request_id = message._request_id
         return result
 
     def partial(self, value: Any) -> T | None:
@@ -249,6 +250,7 @@ def as_parsed_message(message: Message, parser: OutputParser[Any] | None) -> Par
     fields = {name: getattr(message, name) for name in type(message).model_fields}
     fields.update(message.model_extra or {})
     parsed: ParsedMessage[Any] = ParsedMessage.model_construct(**fields)
+    parsed._request_id = message._request_id
     return parsed
 
 
