@@ -43,7 +43,13 @@ _MEASURE = (
     "t0, c0 = time.perf_counter(), time.process_time()\n"
     "exec(sys.argv[1])\n"
     "wall, cpu = time.perf_counter() - t0, time.process_time() - c0\n"
-    "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    # VmHWM is this image's own peak; ru_maxrss keeps the parent's across fork and exec
+    # on Linux (a large benchmark runner would show as every child's peak).
+    "try:\n"
+    "    rss = next(int(line.split()[1]) for line in open('/proc/self/status')\n"
+    "               if line.startswith('VmHWM:'))\n"
+    "except (OSError, StopIteration):\n"
+    "    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
     "print(wall, cpu, rss)\n"
 )
 
