@@ -29,14 +29,13 @@ from typing import Any
 
 import trio
 
-from .._core.config import MAX_RESPONSE_BODY, NOT_GIVEN, NotGiven
+from .._core.config import MAX_RESPONSE_BODY, NotGiven
 from .._core.exceptions import StreamProtocolError
 from .._core.middleware.chain import compose
-from .._core.middleware.framing import parse_body
 from .._core.middleware.request import APIRequest
+from .._core.middleware.response import ResponseBase
 from .._core.redact import redact_bytes
 from .._core.request.session import RequestSession
-from .._core.stream.engine import FRAMINGS, Framing
 from .wire import WireClient, WireResponse
 
 __all__ = ["AsyncAPIResponse", "open_attempt", "parsed_body"]
@@ -50,7 +49,7 @@ async def _close_wire(wire: WireResponse) -> None:
         await wire.aclose()
 
 
-class AsyncAPIResponse:
+class AsyncAPIResponse(ResponseBase):
     """The response of one HTTP attempt, as async middleware sees it (the official
     SDK's name): every status, 4xx/5xx included; the retry rules and typed errors
     apply after the chain.
@@ -60,65 +59,8 @@ class AsyncAPIResponse:
     caller, so leave it unread (or read it whole, then the caller reads the copy).
     """
 
-    __slots__ = (
-        "_adopted",
-        "_body",
-        "_closed",
-        "_framings",
-        "_parsed",
-        "_parser",
-        "_stream",
-        "_wire",
-        "retries_taken",
-    )
-
-    def __init__(
-        self,
-        wire: WireResponse | None,
-        *,
-        retries_taken: int = 0,
-        parser: Callable[[bytes], Any] | None = None,
-        parsed: Any = NOT_GIVEN,
-        stream: bool = False,
-        framings: Mapping[str, Framing] = FRAMINGS,
-    ) -> None:
-        self._wire = wire
-        self._parser = parser
-        self._parsed = parsed
-        self._stream = stream
-        self._framings = framings
-        self._body: bytes | None = None if wire is not None else b""
-        self._closed = False
-        self._adopted = False
-        self.retries_taken: int = retries_taken
-        """Retries taken before the attempt that produced this response."""
-
-    # -- what middleware reads ---------------------------------------------------------
-
-    @property
-    def http_response(self) -> Any:
-        """The ``httpx.Response`` (its request's credential headers masked)."""
-        return self._wire.raw if self._wire is not None else None
-
-    @property
-    def status_code(self) -> int:
-        return self._wire.status_code if self._wire is not None else 200
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        return self._wire.headers if self._wire is not None else {}
-
-    @property
-    def request_id(self) -> str | None:
-        return self._wire.request_id if self._wire is not None else None
-
-    @property
-    def is_success(self) -> bool:
-        return 200 <= self.status_code < 300
-
-    @property
-    def is_closed(self) -> bool:
-        return self._closed
+    __slots__ = ()
+    _wire: WireResponse | None
 
     async def read(self) -> bytes:
         """The whole (decoded) body; read once, then kept for the caller."""
@@ -146,15 +88,7 @@ class AsyncAPIResponse:
         """
         if isinstance(self._parsed, NotGiven):
             body = await self.read()
-            self._parsed = parse_body(
-                body,
-                content_type=self.headers.get("content-type"),
-                stream=self._stream,
-                parser=self._parser,
-                framings=self._framings,
-                request_id=self.request_id,
-                secrets=self.secrets,
-            )
+            self._parse_read(body)
         return self._parsed
 
     def iter_bytes(self) -> AsyncIterator[bytes]:
@@ -168,39 +102,16 @@ class AsyncAPIResponse:
             if self._wire is not None:
                 await _close_wire(self._wire)
 
-    def __repr__(self) -> str:
-        return f"<AsyncAPIResponse [{self.status_code}]>"
-
-    def _rules(self) -> dict[str, Any]:
-        return {"parser": self._parser, "stream": self._stream, "framings": self._framings}
-
-    def _with_body(self, body: bytes) -> AsyncAPIResponse:
-        """This response with another (read) body: the same status and headers."""
-        derived = AsyncAPIResponse(self._wire, retries_taken=self.retries_taken, **self._rules())
-        derived._body, derived._closed = body, True
-        return derived
-
     def _with_stream(self, body: AsyncIterator[bytes]) -> AsyncAPIResponse:
         """This response (which the new one now owns) with ``body`` as its event
         stream: what a middleware splicing events returns."""
         assert self._wire is not None
         self._adopted = True
         wire = _GeneratedWire(self._wire, body)
-        return AsyncAPIResponse(wire, retries_taken=self.retries_taken, **self._rules())
+        derived: AsyncAPIResponse = self._derived(wire)
+        return derived
 
     # -- the runtime's WireResponse protocol ---------------------------------------------
-
-    @property
-    def raw(self) -> Any:
-        return self.http_response
-
-    @property
-    def request(self) -> Any:
-        return self._wire.request if self._wire is not None else None
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return self._wire.secrets if self._wire is not None else ()
 
     def iter_chunks(self) -> AsyncIterator[bytes]:
         # The wire's own iterator (not wrapped): closing it closes the body reader.
