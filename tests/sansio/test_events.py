@@ -209,3 +209,32 @@ def test_unknown_kinds_survive_at_every_level_though_type_checkers_do_not_see_th
     assert isinstance(event, tms.RawContentBlockDeltaEvent)
     assert isinstance(event.delta, tms.UnknownDelta)
     assert event.delta.model_dump() == {"type": "hologram_delta", "d": 1}
+
+
+@pytest.mark.parametrize(
+    "delta",
+    [
+        {"type": "text_delta", "text": "hi"},
+        {"type": "input_json_delta", "partial_json": '{"a": '},
+        {"type": "thinking_delta", "thinking": "so"},
+        {"type": "signature_delta", "signature": "c2ln"},
+    ],
+)
+def test_known_deltas_are_validated_without_a_python_call(delta: dict[str, object]) -> None:
+    # The delta fast path discriminates inside pydantic-core; had the model's own
+    # validator been reused for it (pydantic-core's "prebuilt" shortcut), every delta
+    # would call the union's Python discriminator again.
+    import sys
+
+    from trio_msgstream._core.stream.events import _FAST_DELTA
+
+    data = json.dumps({"type": "content_block_delta", "index": 0, "delta": delta})
+    calls: list[str] = []
+    sys.setprofile(lambda frame, what, arg: calls.append(what) if what == "call" else None)
+    try:
+        event = _FAST_DELTA(data)
+    finally:
+        sys.setprofile(None)
+    assert calls == []
+    assert event == parse_event("content_block_delta", data.replace('"index": 0', '"index":0'))
+    assert event.delta.__pydantic_fields_set__ == set(delta)

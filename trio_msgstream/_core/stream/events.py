@@ -216,12 +216,20 @@ def _delta_event_validator() -> SchemaValidator:
     # delta kind into exactly the classes the full schema would, and fails for
     # everything else, which then goes through the full schema (same result, same
     # errors).
-    schema = copy.deepcopy(RawContentBlockDeltaEvent.__pydantic_core_schema__)
+    cls = RawContentBlockDeltaEvent
+    schema = copy.deepcopy(cls.__pydantic_core_schema__)
     model = schema["schema"] if schema["type"] == "definitions" else schema
     union: dict[str, Any] = model["schema"]["fields"]["delta"]["schema"]
     union["discriminator"] = "type"
     del union["choices"]["unknown"]
-    return SchemaValidator(schema, RawContentBlockDeltaEvent.model_config)  # type: ignore[arg-type]
+    # pydantic-core reuses a complete model class's own validator for a "model" schema
+    # naming that class ("prebuilt"), which would silently drop the edit above; while
+    # the class reads as incomplete, the edited schema is compiled instead.
+    cls.__pydantic_complete__ = False
+    try:
+        return SchemaValidator(schema, cls.model_config)  # type: ignore[arg-type]
+    finally:
+        cls.__pydantic_complete__ = True
 
 
 _FAST_DELTA: Final = _delta_event_validator().validate_json
