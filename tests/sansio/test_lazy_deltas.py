@@ -20,7 +20,7 @@ from trio_msgstream._core.exceptions import APIError
 from trio_msgstream._core.stream.consumer import StreamConsumer
 from trio_msgstream._core.stream.engine import StreamEngine
 from trio_msgstream._core.stream.events import RawContentBlockDeltaEvent, parse_event
-from trio_msgstream._core.stream.lazy_deltas import PendingDeltaEvent, scan_delta
+from trio_msgstream._core.stream.lazy_deltas import PendingDeltaEvent, scan_chunk, scan_delta
 from trio_msgstream.testing import split_events
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic"
@@ -318,3 +318,82 @@ def test_canonical_tool_input_deltas_skip_the_json_parser(monkeypatch: pytest.Mo
     monkeypatch.setattr(lazy_deltas, "from_json", no_parser)
     piece = '{"city": "Paris", "days": [1, 2'
     assert scan_delta(json_delta(piece, index=1)) == (1, "input_json_delta", piece)
+
+
+# -- the fused path: a whole chunk that is one canonical delta ---------------------------
+
+
+def chunk_of(data: str) -> bytes:
+    return b"event: content_block_delta\ndata: " + data.encode() + b"\n\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from('ab"\\/{}[]:,\n\t\x00\x1f\x7e\x7f\x85é😀 u0'), max_size=30),
+    st.sampled_from(["text_delta", "input_json_delta"]),
+    st.booleans(),
+)
+def test_scan_chunk_is_the_decoder_and_scan_delta_together(
+    piece: str, kind: str, ascii_only: bool
+) -> None:
+    field = "text" if kind == "text_delta" else "partial_json"
+    event = {"type": "content_block_delta", "index": 7, "delta": {"type": kind, field: piece}}
+    data = json.dumps(event, separators=(",", ":"), ensure_ascii=ascii_only)
+    chunk = chunk_of(data)
+    scanned = scan_chunk(chunk)
+    if not chunk.isascii() or "\x7f" in data or "\\" in data.replace('\\"', ""):
+        # Bytes past 0x7e and every escape but \" take the full path.
+        assert scanned is None
+    else:
+        assert scanned == (data.encode(), 7, kind, piece)
+    for other in (chunk[:-1], chunk + b"\n", chunk.replace(b"\n", b"\r\n"), b":c\n" + chunk):
+        assert scan_chunk(other) is None
+
+
+def test_a_canonical_chunk_takes_the_fused_path_and_counts_its_bytes() -> None:
+    head = sse(START, TEXT_BLOCK)
+    data = json.dumps(delta({"type": "text_delta", "text": 'say "hi"'}), separators=(",", ":"))
+    chunk = chunk_of(data)
+    engine = StreamEngine(lazy_deltas=True)
+    engine.receive_data(head)
+    pending, text = engine.receive_data(chunk)
+    # The fused path hands the event's data on as the chunk's bytes (the decoder's
+    # path, as text): the very same typed event is built from either.
+    assert isinstance(pending, PendingDeltaEvent)
+    assert pending.data == data.encode()
+    assert pending.build() == parse_event("content_block_delta", data)
+    assert text.text == 'say "hi"'
+    assert engine.bytes_received == len(head) + len(chunk)
+    assert engine.events_received == 3
+
+
+CANONICAL = chunk_of(json.dumps(delta({"type": "text_delta", "text": "x"}), separators=(",", ":")))
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        # the decoder holds part of a block: the canonical chunk continues it
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,',
+        b"event: ping\n",
+        # a CR ended the last chunk: a LF opening the next one would be dropped
+        b'event: ping\r\ndata: {"type":"ping"}\r\n\r',
+        # a UTF-8 sequence cut at the chunk's end: the next byte must complete it
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+        b'"delta":{"type":"text_delta","text":"\xc3',
+        b"\xc3",
+    ],
+)
+def test_the_fused_path_only_runs_between_events(before: bytes) -> None:
+    head = sse(START, TEXT_BLOCK)
+    chunks = [head, before, CANONICAL, CANONICAL, b"\n" + CANONICAL]
+    body = b"".join(chunks)
+    assert run(body, lazy=True, chunks=chunks) == run(body, lazy=False, chunks=chunks)
+
+
+def test_a_stream_that_opens_with_a_canonical_delta_is_the_same_error() -> None:
+    for chunks in ([CANONICAL], [b"\xef\xbb\xbf", CANONICAL], [b"\xef\xbb", CANONICAL]):
+        body = b"".join(chunks)
+        lazy = run(body, lazy=True, chunks=chunks)
+        assert lazy == run(body, lazy=False, chunks=chunks)
+        assert lazy[1][0] is not None  # a grammar error: no message_start

@@ -419,6 +419,8 @@ def _empty_delta(event: Any) -> bool:
     data = getattr(event, "data", None)
     if isinstance(data, str):  # a delta the engine has not built yet (lazy)
         return data.endswith('""}}')
+    if isinstance(data, bytes):  # (lazy, read straight from the chunk)
+        return data.endswith(b'""}}')
     delta = getattr(event, "delta", None)
     for name in ("text", "partial_json", "thinking"):
         value = getattr(delta, name, None)

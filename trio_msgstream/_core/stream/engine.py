@@ -65,7 +65,7 @@ from .events import (
     parse_event,
 )
 from .grammar import StreamGrammar
-from .lazy_deltas import PendingDeltaEvent, scan_delta
+from .lazy_deltas import PendingDeltaEvent, scan_chunk, scan_delta
 from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, NeedData, ServerSentEvent, SSEDecoder
 
 __all__ = ["FRAMINGS", "SSE_FRAMING", "EventDecoder", "Framing", "StreamEngine", "media_type"]
@@ -151,6 +151,7 @@ class StreamEngine:
         "_grammar",
         "_lazy",
         "_max_event_size",
+        "_skip_event",
         "_stopped",
         "_text",
         "_utf8",
@@ -175,6 +176,11 @@ class StreamEngine:
         self._text = framing.text
         self._accumulator = MessageAccumulator() if accumulate else None
         self._lazy = lazy_deltas and accumulate
+        # The fused hot path (see receive_data) for a decoder that can count a chunk
+        # read past it: the SSE decoder's.
+        self._skip_event: Callable[[int], bool] | None = (
+            getattr(self._decoder, "skip_event", None) if self._lazy else None
+        )
         self.request_id: str | None = request_id
         """Put on the errors this engine raises."""
         self.secrets: tuple[str, ...] = secrets
@@ -199,6 +205,7 @@ class StreamEngine:
             raise RuntimeError("the framing cannot change once the body has begun")
         self._decoder = framing.decoder(self._max_event_size)
         self._text = framing.text
+        self._skip_event = getattr(self._decoder, "skip_event", None) if self._lazy else None
 
     @property
     def accumulator(self) -> MessageAccumulator | None:
@@ -238,6 +245,17 @@ class StreamEngine:
             self._ignore_after_stop(data)
             return []
         try:
+            if self._skip_event is not None and not self._utf8_partial:
+                # A canonical delta, one ASCII event per chunk: decoded, checked and
+                # applied in one match (lazy_deltas.scan_chunk), as the decoder,
+                # the UTF-8 check and _take would.
+                scanned = scan_chunk(data)
+                if scanned is not None and self._skip_event(len(data)):
+                    accumulator = self._accumulator
+                    assert accumulator is not None
+                    self.events_received += 1
+                    raw, index, kind, value = scanned
+                    return accumulator.apply_value(PendingDeltaEvent(raw), index, kind, value)
             if self._text and (self._utf8_partial or not data.isascii()):
                 bad_utf8 = self._check_utf8(data)
             else:

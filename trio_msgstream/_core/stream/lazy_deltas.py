@@ -25,7 +25,7 @@ from pydantic_core import from_json
 
 from .events import RawContentBlockDeltaEvent, parse_event
 
-__all__ = ["SCANNED_DELTAS", "PendingDeltaEvent", "scan_delta"]
+__all__ = ["SCANNED_DELTAS", "PendingDeltaEvent", "scan_chunk", "scan_delta"]
 
 # The delta kinds the accumulator takes straight from the JSON: kind -> its one field.
 SCANNED_DELTAS: Final = {
@@ -46,6 +46,36 @@ _canonical: Final = re.compile(
     r'"delta":\{"type":"(text_delta","text|input_json_delta","partial_json)":"'
     r'([^"\\\x00-\x1f\x7f-\x9f]*(?:\\"[^"\\\x00-\x1f\x7f-\x9f]*)*)"\}\}'
 ).fullmatch
+
+
+# The same canonical delta as a whole network chunk, exactly as the API frames it (one
+# SSE event, LF line ends) and pure ASCII (any byte past 0x7e is left to the full
+# path, which also checks the UTF-8): the SSE decoder, the UTF-8 check and the JSON
+# scan of the hot path in one match over the bytes.
+_canonical_chunk: Final = re.compile(
+    rb'event: content_block_delta\ndata: (\{"type":"content_block_delta",'
+    rb'"index":(0|[1-9][0-9]{0,8}),"delta":\{"type":"(text_delta","text|input_json_delta",'
+    rb'"partial_json)":"([^"\\\x00-\x1f\x7f-\xff]*(?:\\"[^"\\\x00-\x1f\x7f-\xff]*)*)"\}\})\n\n'
+).fullmatch
+
+
+def scan_chunk(chunk: bytes) -> tuple[bytes, int, str, str] | None:
+    """``(data, index, delta kind, value)`` of a network chunk that is exactly one
+    SSE event carrying a canonical text or tool input delta in ASCII (``data`` is the
+    event's data field); ``None`` for any other chunk.
+
+    For such a chunk the result is what the SSE decoder and :func:`scan_delta` give
+    together; the caller must still check that the decoder is between events
+    (``SSEDecoder.skip_event``).
+    """
+    match = _canonical_chunk(chunk)
+    if match is None:
+        return None
+    data, index, field, raw = match.groups()
+    value = raw.decode("ascii")
+    if "\\" in value:
+        value = value.replace('\\"', '"')
+    return data, int(index), "text_delta" if field[0] == 0x74 else "input_json_delta", value
 
 
 def scan_delta(data: str) -> tuple[int, str, str] | None:
@@ -105,7 +135,7 @@ class PendingDeltaEvent:
     __slots__ = ("data",)
     type: Final = "content_block_delta"
 
-    def __init__(self, data: str) -> None:
+    def __init__(self, data: str | bytes) -> None:
         self.data = data
 
     def build(self) -> RawContentBlockDeltaEvent:

@@ -273,6 +273,25 @@ class SSEDecoder:
         self._receive_general(data)
         return None
 
+    def skip_event(self, size: int) -> bool:
+        """Count a chunk of ``size`` bytes that the caller has read itself, if it may:
+        the caller checked that the chunk is exactly one ``event: NAME\\ndata:
+        DATA\\n\\n`` in ASCII, and the decoder is between events (no partial block,
+        nothing queued, no pending CR or BOM) with room for it. Returns whether it was
+        counted; when not, feed the chunk to :meth:`receive_single` as usual."""
+        if (
+            self._at_start
+            or self._skip_lf
+            or self._buf
+            or self._events
+            or self._error
+            or self._eof
+            or size > self._max_event_size
+        ):
+            return False
+        self._bytes_received += size
+        return True
+
     def next_event(self) -> ServerSentEvent | NeedData:
         """Return the next complete event.
 
