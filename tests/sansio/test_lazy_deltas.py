@@ -397,3 +397,38 @@ def test_a_stream_that_opens_with_a_canonical_delta_is_the_same_error() -> None:
         lazy = run(body, lazy=True, chunks=chunks)
         assert lazy == run(body, lazy=False, chunks=chunks)
         assert lazy[1][0] is not None  # a grammar error: no message_start
+
+
+def run_raw(chunks: list[bytes]) -> tuple[list[Any], Any]:
+    """What a raw engine (``create(stream=True)``) hands out for ``chunks``, and the
+    error it raised (type and text) with the events it had decoded then."""
+    engine = StreamEngine(accumulate=False)
+    seen: list[Any] = []
+    try:
+        for chunk in chunks:
+            seen += [describe(event) for event in engine.receive_data(chunk)]
+        seen += [describe(event) for event in engine.receive_eof()]
+    except APIError as exc:
+        return seen, (type(exc), str(exc), engine.events_received)
+    return seen, (None, engine.bytes_received, engine.events_received)
+
+
+def assert_raw_same(chunks: list[bytes]) -> Any:
+    # One event per chunk takes the fused path for its canonical deltas; the body in
+    # one chunk takes the decoder's. The same events, or the same error (a chunk that
+    # raises hands out none of its events, so only the events before it differ).
+    fused, whole = run_raw(chunks), run_raw([b"".join(chunks)])
+    assert fused[1] == whole[1]
+    if fused[1][0] is None:
+        assert fused[0] == whole[0]
+    return fused[1][0]
+
+
+@pytest.mark.parametrize("path", BODIES, ids=[p.stem for p in BODIES])
+def test_raw_events_are_the_same_one_per_chunk_and_all_at_once(path: Path) -> None:
+    assert_raw_same(split_events(path.read_bytes()))
+
+
+def test_a_raw_delta_for_a_block_never_started_is_the_same_error() -> None:
+    bad = CANONICAL.replace(b'"index":0', b'"index":1')
+    assert assert_raw_same([sse(START, TEXT_BLOCK), CANONICAL, bad]) is not None

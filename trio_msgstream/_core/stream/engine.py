@@ -63,9 +63,10 @@ from .events import (
     RawMessageStartEvent,
     RawMessageStreamEvent,
     parse_event,
+    parse_known_delta,
 )
 from .grammar import StreamGrammar
-from .lazy_deltas import PendingDeltaEvent, scan_chunk, scan_delta
+from .lazy_deltas import PendingDeltaEvent, delta_of_chunk, match_chunk, scan_delta
 from .sse import DEFAULT_MAX_EVENT_SIZE, NEED_DATA, NeedData, ServerSentEvent, SSEDecoder
 
 __all__ = ["FRAMINGS", "SSE_FRAMING", "EventDecoder", "Framing", "StreamEngine", "media_type"]
@@ -176,11 +177,8 @@ class StreamEngine:
         self._text = framing.text
         self._accumulator = MessageAccumulator() if accumulate else None
         self._lazy = lazy_deltas and accumulate
-        # The fused hot path (see receive_data) for a decoder that can count a chunk
-        # read past it: the SSE decoder's.
-        self._skip_event: Callable[[int], bool] | None = (
-            getattr(self._decoder, "skip_event", None) if self._lazy else None
-        )
+        self._skip_event: Callable[[int], bool] | None = None
+        self._use_fused_path()
         self.request_id: str | None = request_id
         """Put on the errors this engine raises."""
         self.secrets: tuple[str, ...] = secrets
@@ -205,7 +203,14 @@ class StreamEngine:
             raise RuntimeError("the framing cannot change once the body has begun")
         self._decoder = framing.decoder(self._max_event_size)
         self._text = framing.text
-        self._skip_event = getattr(self._decoder, "skip_event", None) if self._lazy else None
+        self._use_fused_path()
+
+    def _use_fused_path(self) -> None:
+        # The fused hot path of receive_data needs a decoder that can count a chunk
+        # read past it (the SSE decoder), and a lazy or a raw engine: the eager
+        # accumulating one builds every event first.
+        fused = self._lazy or self._accumulator is None
+        self._skip_event = getattr(self._decoder, "skip_event", None) if fused else None
 
     @property
     def accumulator(self) -> MessageAccumulator | None:
@@ -246,16 +251,21 @@ class StreamEngine:
             return []
         try:
             if self._skip_event is not None and not self._utf8_partial:
-                # A canonical delta, one ASCII event per chunk: decoded, checked and
-                # applied in one match (lazy_deltas.scan_chunk), as the decoder,
-                # the UTF-8 check and _take would.
-                scanned = scan_chunk(data)
-                if scanned is not None and self._skip_event(len(data)):
-                    accumulator = self._accumulator
-                    assert accumulator is not None
+                # A canonical delta, one ASCII event per chunk: decoded and checked in
+                # one match (lazy_deltas.match_chunk), then applied (or, raw, validated),
+                # as the decoder, the UTF-8 check and _take would.
+                match = match_chunk(data)
+                if match is not None and self._skip_event(len(data)):
                     self.events_received += 1
-                    raw, index, kind, value = scanned
-                    return accumulator.apply_value(PendingDeltaEvent(raw), index, kind, value)
+                    accumulator = self._accumulator
+                    if accumulator is not None:
+                        raw, index, kind, value = delta_of_chunk(match)
+                        return accumulator.apply_value(PendingDeltaEvent(raw), index, kind, value)
+                    grammar = self._grammar
+                    assert grammar is not None
+                    event = parse_known_delta(match[1])
+                    grammar.delta(event.index)
+                    return [event]
             if self._text and (self._utf8_partial or not data.isascii()):
                 bad_utf8 = self._check_utf8(data)
             else:

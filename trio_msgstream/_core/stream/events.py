@@ -234,6 +234,18 @@ def _delta_event_validator() -> SchemaValidator:
 
 _FAST_DELTA: Final = _delta_event_validator().validate_json
 
+
+def parse_known_delta(data: str | bytes) -> RawContentBlockDeltaEvent:
+    """The typed event of a ``content_block_delta`` whose delta is of a known kind, as
+    :func:`parse_event` gives it, without its fallbacks: for data that
+    :func:`~.lazy_deltas.scan_delta` or :func:`~.lazy_deltas.scan_chunk` accepted.
+
+    Raises:
+        pydantic.ValidationError: The data is not such a delta.
+    """
+    event: RawContentBlockDeltaEvent = _FAST_DELTA(data)
+    return event
+
 # One validator chain per event name: the fast path skips the union's discriminator call.
 _VALIDATORS: dict[str, tuple[Callable[[str | bytes], Any], ...]] = {
     name: (model.model_validate_json,) for name, model in _KNOWN_EVENTS.items()

@@ -23,9 +23,16 @@ from typing import Final
 
 from pydantic_core import from_json
 
-from .events import RawContentBlockDeltaEvent, parse_event
+from .events import RawContentBlockDeltaEvent, parse_known_delta
 
-__all__ = ["SCANNED_DELTAS", "PendingDeltaEvent", "scan_chunk", "scan_delta"]
+__all__ = [
+    "SCANNED_DELTAS",
+    "PendingDeltaEvent",
+    "delta_of_chunk",
+    "match_chunk",
+    "scan_chunk",
+    "scan_delta",
+]
 
 # The delta kinds the accumulator takes straight from the JSON: kind -> its one field.
 SCANNED_DELTAS: Final = {
@@ -59,23 +66,31 @@ _canonical_chunk: Final = re.compile(
 ).fullmatch
 
 
-def scan_chunk(chunk: bytes) -> tuple[bytes, int, str, str] | None:
-    """``(data, index, delta kind, value)`` of a network chunk that is exactly one
-    SSE event carrying a canonical text or tool input delta in ASCII (``data`` is the
-    event's data field); ``None`` for any other chunk.
+def match_chunk(chunk: bytes) -> re.Match[bytes] | None:
+    """The match of a network chunk that is exactly one SSE event carrying a canonical
+    text or tool input delta in ASCII, else ``None``. Its groups: the event's data
+    field, the block's index, and what :func:`delta_of_chunk` reads the delta from.
 
-    For such a chunk the result is what the SSE decoder and :func:`scan_delta` give
-    together; the caller must still check that the decoder is between events
+    For such a chunk the SSE decoder and :func:`scan_delta` would give the same; the
+    caller must still check that the decoder is between events
     (``SSEDecoder.skip_event``).
     """
-    match = _canonical_chunk(chunk)
-    if match is None:
-        return None
+    return _canonical_chunk(chunk)
+
+
+def delta_of_chunk(match: re.Match[bytes]) -> tuple[bytes, int, str, str]:
+    """``(data, index, delta kind, value)`` of a :func:`match_chunk` match."""
     data, index, field, raw = match.groups()
     value = raw.decode("ascii")
     if "\\" in value:
         value = value.replace('\\"', '"')
     return data, int(index), "text_delta" if field[0] == 0x74 else "input_json_delta", value
+
+
+def scan_chunk(chunk: bytes) -> tuple[bytes, int, str, str] | None:
+    """:func:`delta_of_chunk` of the chunk's :func:`match_chunk`, or ``None``."""
+    match = _canonical_chunk(chunk)
+    return None if match is None else delta_of_chunk(match)
 
 
 def scan_delta(data: str) -> tuple[int, str, str] | None:
@@ -140,9 +155,7 @@ class PendingDeltaEvent:
 
     def build(self) -> RawContentBlockDeltaEvent:
         """The typed event (cannot fail: :func:`scan_delta` checked its shape)."""
-        event = parse_event("content_block_delta", self.data)
-        assert isinstance(event, RawContentBlockDeltaEvent)
-        return event
+        return parse_known_delta(self.data)
 
     def __repr__(self) -> str:
         return f"PendingDeltaEvent({self.data!r})"
