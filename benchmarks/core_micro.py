@@ -2,8 +2,10 @@
 
 For each scenario body, split one chunk per SSE event as the API sends it, measure per
 event: ``decode`` (SSEDecoder.receive_data + next_event), ``parse`` (parse_event into
-the pydantic event), ``accumulate`` (MessageAccumulator.apply, derived events included)
-and ``engine`` (StreamEngine.receive_data: all three, as the runtime calls it). Best of
+the pydantic event), ``accumulate`` (MessageAccumulator.apply, derived events included),
+``engine`` (StreamEngine.receive_data: all three), ``engine_stream`` (the engine as a
+stream's session makes it: canonical deltas applied without their pydantic event) and
+``engine_raw`` (``create(stream=True)``'s: decoded and validated, not accumulated). Best of
 ``--repeats`` runs (the minimum is the least noisy estimate of a CPU-bound loop).
 
 Usage: ``python benchmarks/core_micro.py [--quick] [--repeats N]``; prints JSON. A
@@ -79,6 +81,17 @@ def measure(key: str, repeats: int) -> dict[str, Any]:
         eng.receive_eof()
         return k
 
+    def engine_stream() -> int:
+        # As a stream's session makes it: canonical deltas applied without their
+        # pydantic event (built only if a consumer is handed it).
+        eng = StreamEngine(lazy_deltas=True)
+        feed = eng.receive_data
+        k = 0
+        for chunk in chunks:
+            k += len(feed(chunk))
+        eng.receive_eof()
+        return k
+
     def engine_raw() -> int:
         eng = StreamEngine(accumulate=False)
         feed = eng.receive_raw
@@ -94,6 +107,7 @@ def measure(key: str, repeats: int) -> dict[str, Any]:
         ("parse", parse),
         ("accumulate", accumulate),
         ("engine", engine),
+        ("engine_stream", engine_stream),
         ("engine_raw", engine_raw),
     ):
         result[f"{name}_us_per_event"] = _best(fn, repeats) / n * 1e6

@@ -171,14 +171,17 @@ def render(results: dict[str, Any]) -> str:
         lines += [
             "",
             "| core (sans-IO, µs/event, best of N) | events | decode | parse | "
-            "accumulate | engine (all) | engine raw |",
-            "|---|---|---|---|---|---|---|",
+            "accumulate | engine (all) | engine (stream) | engine raw |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for row in core:
+            stream = row.get("engine_stream_us_per_event")
             lines.append(
                 f"| {row['scenario']} | {row['events']} | {row['decode_us_per_event']:.2f} | "
                 f"{row['parse_us_per_event']:.2f} | {row['accumulate_us_per_event']:.2f} | "
-                f"{row['engine_us_per_event']:.2f} | {row['engine_raw_us_per_event']:.2f} |"
+                f"{row['engine_us_per_event']:.2f} | "
+                f"{'-' if stream is None else f'{stream:.2f}'} | "
+                f"{row['engine_raw_us_per_event']:.2f} |"
             )
     targets = results.get("targets")
     if targets:
