@@ -45,6 +45,9 @@ class RawMessageStream:
     def __init__(self, response: WireResponse, session: RequestSession) -> None:
         self._response = response
         self._session = session
+        engine = session.engine
+        assert engine is not None
+        self._engine = engine
         self._chunks: AsyncIterator[bytes] = response.iter_chunks()
         self._batch: list[RawMessageStreamEvent] = []
         self._pos = 0
@@ -76,9 +79,9 @@ class RawMessageStream:
                 await trio.lowlevel.checkpoint()
                 raise StopAsyncIteration
             session = self._session
-            now = self._clock.current_time()
-            session.resume_idle(now)
-            deadline = session.wait_deadline
+            clock = self._clock
+            now = clock.current_time()
+            deadline = session.resume_idle(now)
             chunk: bytes | None
             try:
                 if deadline - now >= session.transport_read_limit:
@@ -94,12 +97,24 @@ class RawMessageStream:
             else:
                 if chunk is None:
                     await self.aclose()
-                    raise session.fail(session.timeout_error(self._clock.current_time()))
+                    raise session.fail(session.timeout_error(clock.current_time()))
+                # (One chunk's events: written out here, as this runs once per chunk.)
+                now = clock.current_time()
                 try:
-                    batch = self._received(chunk)
+                    events: list[Any] = session.receive_data(chunk, now)
                 except APIError:
                     await self.aclose()
                     raise
+                if self._engine.done:
+                    # message_stop: hand it out now; aclose() reads the rest of the body.
+                    self._eof = True
+                    self._complete = True
+                    session.succeed()
+                else:
+                    # Reading the clock again would add nothing: the consumer is handed
+                    # the batch now.
+                    session.consumer_holds(now)
+                batch = events
             self._batch = batch
             pos = 0
         self._pos = pos + 1
@@ -129,21 +144,6 @@ class RawMessageStream:
             return []
         error = session.explain_transport_timeout(exc, self._clock.current_time())
         raise session.fail(error) from exc.__cause__
-
-    def _received(self, chunk: bytes) -> list[RawMessageStreamEvent]:
-        session = self._session
-        now = self._clock.current_time()
-        events: list[Any] = session.receive_data(chunk, now)
-        if session.done:
-            # message_stop: hand it out now; aclose() reads the rest of the body.
-            self._eof = True
-            self._complete = True
-            session.succeed()
-        else:
-            # Reading the clock again would add nothing: the consumer is handed the
-            # batch now.
-            session.consumer_holds(now)
-        return events
 
     async def aclose(self) -> None:
         """Release the connection (after reading the rest of a complete message's body

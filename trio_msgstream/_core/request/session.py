@@ -488,12 +488,16 @@ class RequestSession:
         if self._batch_had_content:
             self.pause_idle(now)
 
-    def resume_idle(self, now: float) -> None:
-        """The driver waits for the network again."""
+    def resume_idle(self, now: float) -> float:
+        """The driver waits for the network again; returns :attr:`wait_deadline`, the
+        end of that wait."""
         remaining = self._paused_remaining
         if remaining is not None:
             self._paused_remaining = None
             self.idle_deadline = now + remaining
+        idle = self.idle_deadline
+        deadline = self.deadline_at
+        return idle if idle < deadline else deadline
 
     @property
     def wait_deadline(self) -> float:

@@ -246,6 +246,7 @@ def parse_known_delta(data: str | bytes) -> RawContentBlockDeltaEvent:
     event: RawContentBlockDeltaEvent = _FAST_DELTA(data)
     return event
 
+
 # One validator chain per event name: the fast path skips the union's discriminator call.
 _VALIDATORS: dict[str, tuple[Callable[[str | bytes], Any], ...]] = {
     name: (model.model_validate_json,) for name, model in _KNOWN_EVENTS.items()
