@@ -34,7 +34,12 @@ decoder has the :class:`EventDecoder` interface of the SSE decoder and yields th
 
 The hot path: a chunk that is exactly one event skips the decoder's queue, and with
 ``lazy_deltas`` (the accumulating stream's engine) a canonical delta is applied from
-its JSON without building the pydantic event (see :mod:`.lazy_deltas`).
+its JSON without building the pydantic event (see :mod:`.lazy_deltas`). A chunk that
+is exactly one canonical text or tool input delta in ASCII, as the API sends nearly
+every event, is read whole by one regular expression (``match_chunk``) while the
+decoder only counts its bytes (``SSEDecoder.skip_event``, refused while a block, a CR
+or a BOM is pending); the lazy engine applies it, the raw engine validates its data
+with the delta validator alone.
 """
 
 from __future__ import annotations
