@@ -432,3 +432,14 @@ def test_raw_events_are_the_same_one_per_chunk_and_all_at_once(path: Path) -> No
 def test_a_raw_delta_for_a_block_never_started_is_the_same_error() -> None:
     bad = CANONICAL.replace(b'"index":0', b'"index":1')
     assert assert_raw_same([sse(START, TEXT_BLOCK), CANONICAL, bad]) is not None
+
+
+def test_a_known_delta_the_fast_validator_refuses_takes_the_full_path() -> None:
+    # parse_known_delta's fallback: the same event or typed error as parse_event.
+    from trio_msgstream._core.exceptions import StreamProtocolError
+    from trio_msgstream._core.stream.events import parse_known_delta
+
+    odd = '{"type":"content_block_delta","index":0,"delta":{"type":"mystery_delta","x":1}}'
+    assert parse_known_delta(odd) == parse_event("content_block_delta", odd)
+    with pytest.raises(StreamProtocolError):
+        parse_known_delta('{"type":"content_block_delta","index":"zero"}')

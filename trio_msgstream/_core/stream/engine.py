@@ -268,8 +268,8 @@ class StreamEngine:
                         return accumulator.apply_value(PendingDeltaEvent(raw), index, kind, value)
                     grammar = self._grammar
                     assert grammar is not None
-                    event = parse_known_delta(match[1])
-                    grammar.delta(event.index)
+                    event: Any = parse_known_delta(match[1])
+                    grammar.delta(int(match[2]))
                     return [event]
             if self._text and (self._utf8_partial or not data.isascii()):
                 bad_utf8 = self._check_utf8(data)

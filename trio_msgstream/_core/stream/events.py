@@ -235,18 +235,6 @@ def _delta_event_validator() -> SchemaValidator:
 _FAST_DELTA: Final = _delta_event_validator().validate_json
 
 
-def parse_known_delta(data: str | bytes) -> RawContentBlockDeltaEvent:
-    """The typed event of a ``content_block_delta`` whose delta is of a known kind, as
-    :func:`parse_event` gives it, without its fallbacks: for data that
-    :func:`~.lazy_deltas.scan_delta` or :func:`~.lazy_deltas.scan_chunk` accepted.
-
-    Raises:
-        pydantic.ValidationError: The data is not such a delta.
-    """
-    event: RawContentBlockDeltaEvent = _FAST_DELTA(data)
-    return event
-
-
 # One validator chain per event name: the fast path skips the union's discriminator call.
 _VALIDATORS: dict[str, tuple[Callable[[str | bytes], Any], ...]] = {
     name: (model.model_validate_json,) for name, model in _KNOWN_EVENTS.items()
@@ -281,6 +269,22 @@ def parse_event(name: str, data: str | bytes) -> RawMessageStreamEvent:
         raise StreamProtocolError(
             f"invalid {name!r} event data: {_describe(exc)}", body=_preview(data)
         ) from None
+
+
+def parse_known_delta(data: str | bytes) -> RawMessageStreamEvent:
+    """:func:`parse_event` for a ``content_block_delta`` that
+    :func:`~.lazy_deltas.scan_delta` or :func:`~.lazy_deltas.match_chunk` accepted
+    (a delta of a known kind): its validator alone, the union's fallbacks only if that
+    fails (it does not for what those accept).
+
+    Raises:
+        StreamProtocolError: As :func:`parse_event`.
+    """
+    try:
+        event: RawMessageStreamEvent = _FAST_DELTA(data)
+    except pydantic.ValidationError:
+        return parse_event("content_block_delta", data)
+    return event
 
 
 def _describe(exc: pydantic.ValidationError) -> str:

@@ -155,7 +155,9 @@ class PendingDeltaEvent:
 
     def build(self) -> RawContentBlockDeltaEvent:
         """The typed event (cannot fail: :func:`scan_delta` checked its shape)."""
-        return parse_known_delta(self.data)
+        event = parse_known_delta(self.data)
+        assert isinstance(event, RawContentBlockDeltaEvent)
+        return event
 
     def __repr__(self) -> str:
         return f"PendingDeltaEvent({self.data!r})"
