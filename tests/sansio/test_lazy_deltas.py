@@ -20,7 +20,12 @@ from trio_msgstream._core.exceptions import APIError
 from trio_msgstream._core.stream.consumer import StreamConsumer
 from trio_msgstream._core.stream.engine import StreamEngine
 from trio_msgstream._core.stream.events import RawContentBlockDeltaEvent, parse_event
-from trio_msgstream._core.stream.lazy_deltas import PendingDeltaEvent, scan_chunk, scan_delta
+from trio_msgstream._core.stream.lazy_deltas import (
+    PendingDeltaEvent,
+    delta_of_chunk,
+    match_chunk,
+    scan_delta,
+)
 from trio_msgstream.testing import split_events
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic"
@@ -323,6 +328,11 @@ def test_canonical_tool_input_deltas_skip_the_json_parser(monkeypatch: pytest.Mo
 # -- the fused path: a whole chunk that is one canonical delta ---------------------------
 
 
+def scan_chunk(chunk: bytes) -> tuple[bytes, int, str, str] | None:
+    match = match_chunk(chunk)
+    return None if match is None else delta_of_chunk(match)
+
+
 def chunk_of(data: str) -> bytes:
     return b"event: content_block_delta\ndata: " + data.encode() + b"\n\n"
 
@@ -333,7 +343,7 @@ def chunk_of(data: str) -> bytes:
     st.sampled_from(["text_delta", "input_json_delta"]),
     st.booleans(),
 )
-def test_scan_chunk_is_the_decoder_and_scan_delta_together(
+def test_a_matched_chunk_is_the_decoder_and_scan_delta_together(
     piece: str, kind: str, ascii_only: bool
 ) -> None:
     field = "text" if kind == "text_delta" else "partial_json"

@@ -30,7 +30,6 @@ __all__ = [
     "PendingDeltaEvent",
     "delta_of_chunk",
     "match_chunk",
-    "scan_chunk",
     "scan_delta",
 ]
 
@@ -85,12 +84,6 @@ def delta_of_chunk(match: re.Match[bytes]) -> tuple[bytes, int, str, str]:
     if "\\" in value:
         value = value.replace('\\"', '"')
     return data, int(index), "text_delta" if field[0] == 0x74 else "input_json_delta", value
-
-
-def scan_chunk(chunk: bytes) -> tuple[bytes, int, str, str] | None:
-    """:func:`delta_of_chunk` of the chunk's :func:`match_chunk`, or ``None``."""
-    match = _canonical_chunk(chunk)
-    return None if match is None else delta_of_chunk(match)
 
 
 def scan_delta(data: str) -> tuple[int, str, str] | None:
