@@ -19,6 +19,7 @@ compares both).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
 from pydantic_core import from_json
@@ -58,23 +59,16 @@ _canonical: Final = re.compile(
 # SSE event, LF line ends) and pure ASCII (any byte past 0x7e is left to the full
 # path, which also checks the UTF-8): the SSE decoder, the UTF-8 check and the JSON
 # scan of the hot path in one match over the bytes.
-_canonical_chunk: Final = re.compile(
+match_chunk: Final[Callable[[bytes], re.Match[bytes] | None]] = re.compile(
     rb'event: content_block_delta\ndata: (\{"type":"content_block_delta",'
     rb'"index":(0|[1-9][0-9]{0,8}),"delta":\{"type":"(text_delta","text|input_json_delta",'
     rb'"partial_json)":"([^"\\\x00-\x1f\x7f-\xff]*(?:\\"[^"\\\x00-\x1f\x7f-\xff]*)*)"\}\})\n\n'
 ).fullmatch
-
-
-def match_chunk(chunk: bytes) -> re.Match[bytes] | None:
-    """The match of a network chunk that is exactly one SSE event carrying a canonical
-    text or tool input delta in ASCII, else ``None``. Its groups: the event's data
-    field, the block's index, and what :func:`delta_of_chunk` reads the delta from.
-
-    For such a chunk the SSE decoder and :func:`scan_delta` would give the same; the
-    caller must still check that the decoder is between events
-    (``SSEDecoder.skip_event``).
-    """
-    return _canonical_chunk(chunk)
+"""The match of a network chunk that is exactly one SSE event carrying a canonical text
+or tool input delta in ASCII, else ``None``. Its groups: the event's data field, the
+block's index, and what :func:`delta_of_chunk` reads the delta from. For such a chunk
+the SSE decoder and :func:`scan_delta` would give the same; the caller must still check
+that the decoder is between events (``SSEDecoder.skip_event``)."""
 
 
 def delta_of_chunk(match: re.Match[bytes]) -> tuple[bytes, int, str, str]:
