@@ -24,7 +24,9 @@ from __future__ import annotations
 import copy
 import gc
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -46,6 +48,22 @@ library.preferred = (TEST_HTTP, *[n for n in library.LIBRARY_NAMES if n != TEST_
 
 SLOW_TIMEOUT = 300
 """Seconds a ``slow`` test may take (the default limit is for everything else)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Where PYTHONDONTWRITEBYTECODE is set (a tree kept free of caches), every process
+    # the run starts (the xdist workers, the ~70 subprocesses of the docs, examples and
+    # CLI tests) would compile the package again from source: about 0.3 s of CPU each.
+    # A bytecode cache outside the tree, for this run only, compiles it once.
+    if (
+        os.environ.get("PYTHONDONTWRITEBYTECODE")
+        and "PYTHONPYCACHEPREFIX" not in os.environ
+        and not hasattr(config, "workerinput")  # the controller decides, once
+    ):
+        prefix = tempfile.mkdtemp(prefix="trio-msgstream-pycache-")
+        os.environ["PYTHONPYCACHEPREFIX"] = prefix
+        del os.environ["PYTHONDONTWRITEBYTECODE"]
+        config.add_cleanup(lambda: shutil.rmtree(prefix, ignore_errors=True))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
