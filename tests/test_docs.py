@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 # httpx imports httpcore when its first client is made. pytester's in-process sessions
@@ -12,6 +13,7 @@ from pathlib import Path
 # import httpcore anew, and its exceptions would not be the classes httpx maps.
 import httpcore  # noqa: F401
 import pytest
+from _forkserver import ForkServer
 from _shared import env_without_anthropic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,23 +44,59 @@ def _params(test_modules: bool) -> list[object]:
     return [pytest.param(w, c, id=w) for w, c in BLOCKS if _is_test_module(c) == test_modules]
 
 
-# A script block runs as a user runs it: a new interpreter (~0.7 s of CPU): slow.
+@pytest.fixture(scope="module")
+def fork_server() -> Iterator[ForkServer]:
+    server = ForkServer(env_without_anthropic())
+    yield server
+    server.close()
+
+
+# A script block runs as a user runs it: its own process (forked from one that has
+# done the imports: tests/_forkserver.py), working directory and __main__.
 @pytest.mark.slow
 @pytest.mark.parametrize(("where", "code"), _params(test_modules=False))
-def test_code_block_runs(where: str, code: str, tmp_path: Path) -> None:
+def test_code_block_runs(where: str, code: str, tmp_path: Path, fork_server: ForkServer) -> None:
     script = tmp_path / "block.py"
     script.write_text(code)
-    result = subprocess.run(
+    result = fork_server.run(script, cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, f"{where} failed:\n{result.stdout}\n{result.stderr}"
+    assert result.stdout.strip(), f"{where} printed nothing"
+
+
+def test_the_fork_server_runs_a_script_as_python_does(
+    tmp_path: Path, fork_server: ForkServer
+) -> None:
+    # What the blocks rely on: __main__, the working directory, the exit status, both
+    # outputs, ResourceWarning as an error, and a script that hangs is killed.
+    script = tmp_path / "s.py"
+    script.write_text(
+        "import os, sys, warnings\n"
+        "print(__name__, os.getcwd() == sys.argv[1] if len(sys.argv) > 1 else os.getcwd())\n"
+        "print('to stderr', file=sys.stderr)\n"
+        "try:\n"
+        "    warnings.warn('w', ResourceWarning)\n"
+        "except ResourceWarning:\n"
+        "    print('resource warning raised')\n"
+        "sys.exit(3)\n"
+    )
+    result = fork_server.run(script, cwd=tmp_path, timeout=10)
+    expected = subprocess.run(
         [sys.executable, "-W", "error::ResourceWarning", str(script)],
         capture_output=True,
         text=True,
-        timeout=60,
-        env=env_without_anthropic(),
         cwd=tmp_path,
         check=False,
     )
-    assert result.returncode == 0, f"{where} failed:\n{result.stdout}\n{result.stderr}"
-    assert result.stdout.strip(), f"{where} printed nothing"
+    assert (result.returncode, result.stdout, result.stderr) == (
+        expected.returncode,
+        expected.stdout,
+        expected.stderr,
+    )
+    assert result.returncode == 3
+    assert "resource warning raised" in result.stdout
+    hang = tmp_path / "hang.py"
+    hang.write_text("import time\ntime.sleep(60)\n")
+    assert fork_server.run(hang, cwd=tmp_path, timeout=0.5).returncode != 0
 
 
 # A block that is a test module (for users' own suites) runs in a new pytest session
