@@ -31,7 +31,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from _shared import API_KEY, PARAMS, TEST_HTTP
+from _forkserver import ForkServer
+from _shared import API_KEY, PARAMS, TEST_HTTP, env_without_anthropic
 
 import trio_msgstream as tms
 from trio_msgstream._httpx import library
@@ -73,6 +74,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The long tests first: under pytest-xdist the workers then finish together
     # instead of one of them running a long test alone at the end.
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(scope="session")
+def fork_server() -> Iterator[ForkServer]:
+    """Runs scripts (the docs' blocks, the examples) as python does, imports done once."""
+    server = ForkServer(env_without_anthropic())
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="module", autouse=True)

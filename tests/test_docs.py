@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 # httpx imports httpcore when its first client is made. pytester's in-process sessions
@@ -14,7 +13,6 @@ from pathlib import Path
 import httpcore  # noqa: F401
 import pytest
 from _forkserver import ForkServer
-from _shared import env_without_anthropic
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -42,13 +40,6 @@ def _is_test_module(code: str) -> bool:
 
 def _params(test_modules: bool) -> list[object]:
     return [pytest.param(w, c, id=w) for w, c in BLOCKS if _is_test_module(c) == test_modules]
-
-
-@pytest.fixture(scope="module")
-def fork_server() -> Iterator[ForkServer]:
-    server = ForkServer(env_without_anthropic())
-    yield server
-    server.close()
 
 
 # A script block runs as a user runs it: its own process (forked from one that has

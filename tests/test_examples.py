@@ -1,7 +1,8 @@
 """Every example in ``examples/`` runs as is, without an API key (embedded server).
 
 ``fan_out.py`` is tested with the fan-out feature, not here. Users run the examples as
-scripts, so the tests do too: each run is a subprocess, marked ``slow``.
+scripts, so the tests do too: each run is a process of its own (forked from one that
+has done the imports, ``tests/_forkserver.py``), marked ``slow``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _forkserver import ForkServer
 from _shared import env_without_anthropic
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -67,16 +69,9 @@ def test_every_example_has_expectations() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _examples())
-def test_example_runs(name: str) -> None:
-    env = env_without_anthropic()
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=EXAMPLES.parent,
-    )
+def test_example_runs(name: str, fork_server: ForkServer) -> None:
+    # Its own process, as a user runs it (forked from one that did the imports).
+    result = fork_server.run(EXAMPLES / name, cwd=EXAMPLES.parent, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "embedded local server" in result.stderr
     assert "Traceback" not in result.stderr
@@ -123,17 +118,11 @@ def test_fan_out_example_is_readable_when_piped() -> None:
 
 
 @pytest.mark.slow
-def test_handler_example_prints_once_per_api_event() -> None:
+def test_handler_example_prints_once_per_api_event(fork_server: ForkServer) -> None:
     # The seed: on_stream_event "is fired when an event is received from the API", so
     # once per event the API sent; the derived text events go to on_text alone.
-    env = env_without_anthropic()
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "messages_stream_handler.py")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=EXAMPLES.parent,
+    result = fork_server.run(
+        EXAMPLES / "messages_stream_handler.py", cwd=EXAMPLES.parent, timeout=60
     )
     assert result.returncode == 0, result.stderr
     fired = result.stdout.split("on_event fired with: ")[1:]
