@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._core.config import API_VERSION, DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
 from .._core.platforms.bedrock import BedrockPlatform
-from .._core.platforms.client import PlatformConfig
+from .._core.platforms.client import BedrockAccessors, PlatformConfig, VertexAccessors
 from .._core.platforms.foundry import FoundryPlatform, TokenProvider
 from .._core.platforms.vertex import VertexPlatform
 from .._core.request.spec import RequestSpec
@@ -52,7 +52,7 @@ class _AsyncPlatformClient(PlatformConfig["AsyncHttpClient", "AsyncTransport"], 
         )
 
 
-class AsyncAnthropicBedrock(_AsyncPlatformClient):
+class AsyncAnthropicBedrock(BedrockAccessors, _AsyncPlatformClient):
     """The Trio client of Claude on Amazon Bedrock.
 
     Args:
@@ -119,14 +119,8 @@ class AsyncAnthropicBedrock(_AsyncPlatformClient):
             middleware=middleware,
         )
 
-    @property
-    def aws_region(self) -> str:
-        """The AWS region requests are signed for."""
-        region: str = self._platform.arguments["aws_region"]
-        return region
 
-
-class AsyncAnthropicVertex(_AsyncPlatformClient):
+class AsyncAnthropicVertex(VertexAccessors, _AsyncPlatformClient):
     """The Trio client of Claude on Google Vertex AI.
 
     Args:
@@ -183,19 +177,6 @@ class AsyncAnthropicVertex(_AsyncPlatformClient):
             api_version=api_version,
             middleware=middleware,
         )
-
-    @property
-    def region(self) -> str:
-        """The Vertex AI region."""
-        region: str = self._platform.arguments["region"]
-        return region
-
-    @property
-    def project_id(self) -> str | None:
-        """The project (given, from the environment, or named by the credentials)."""
-        platform = self._platform
-        assert isinstance(platform, VertexPlatform)
-        return platform.project_id
 
 
 class AsyncAnthropicFoundry(_AsyncPlatformClient):

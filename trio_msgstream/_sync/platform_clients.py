@@ -17,7 +17,7 @@ from .._core.config import API_VERSION, DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven
 from .._core.exceptions import CredentialsError
 from .._core.platforms.base import Awaiting, Blocking
 from .._core.platforms.bedrock import BedrockPlatform
-from .._core.platforms.client import PlatformConfig
+from .._core.platforms.client import BedrockAccessors, PlatformConfig, VertexAccessors
 from .._core.platforms.foundry import FoundryPlatform, TokenProvider
 from .._core.platforms.vertex import VertexPlatform
 from .._core.request.spec import RequestSpec
@@ -64,7 +64,7 @@ class _SyncPlatformClient(PlatformConfig["SyncHttpClient", "SyncTransport"], Cli
         )
 
 
-class AnthropicBedrock(_SyncPlatformClient):
+class AnthropicBedrock(BedrockAccessors, _SyncPlatformClient):
     """The synchronous client of Claude on Amazon Bedrock.
 
     Args:
@@ -131,14 +131,8 @@ class AnthropicBedrock(_SyncPlatformClient):
             middleware=middleware,
         )
 
-    @property
-    def aws_region(self) -> str:
-        """The AWS region requests are signed for."""
-        region: str = self._platform.arguments["aws_region"]
-        return region
 
-
-class AnthropicVertex(_SyncPlatformClient):
+class AnthropicVertex(VertexAccessors, _SyncPlatformClient):
     """The synchronous client of Claude on Google Vertex AI.
 
     Args:
@@ -195,19 +189,6 @@ class AnthropicVertex(_SyncPlatformClient):
             api_version=api_version,
             middleware=middleware,
         )
-
-    @property
-    def region(self) -> str:
-        """The Vertex AI region."""
-        region: str = self._platform.arguments["region"]
-        return region
-
-    @property
-    def project_id(self) -> str | None:
-        """The project (given, from the environment, or named by the credentials)."""
-        platform = self._platform
-        assert isinstance(platform, VertexPlatform)
-        return platform.project_id
 
 
 class AnthropicFoundry(_SyncPlatformClient):

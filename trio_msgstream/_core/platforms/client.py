@@ -27,8 +27,9 @@ from ..request.options import RequestOptions
 from ..request.spec import RequestSpec
 from ..stream.engine import Framing
 from .base import Platform
+from .vertex import VertexPlatform
 
-__all__ = ["PlatformConfig"]
+__all__ = ["BedrockAccessors", "PlatformConfig", "VertexAccessors"]
 
 HttpT = TypeVar("HttpT")
 TransportT = TypeVar("TransportT")
@@ -151,3 +152,34 @@ class PlatformConfig(ClientConfig[HttpT, TransportT]):
             f"base_url={self.base_url!r}, max_retries={self.max_retries}, "
             f"timeout={self.timeout!r})"
         )
+
+
+class BedrockAccessors:
+    """What a Bedrock client (async or sync) tells of its platform."""
+
+    _platform: Platform
+
+    @property
+    def aws_region(self) -> str:
+        """The AWS region requests are signed for."""
+        region: str = self._platform.arguments["aws_region"]
+        return region
+
+
+class VertexAccessors:
+    """What a Vertex AI client (async or sync) tells of its platform."""
+
+    _platform: Platform
+
+    @property
+    def region(self) -> str:
+        """The Vertex AI region."""
+        region: str = self._platform.arguments["region"]
+        return region
+
+    @property
+    def project_id(self) -> str | None:
+        """The project (given, from the environment, or named by the credentials)."""
+        platform = self._platform
+        assert isinstance(platform, VertexPlatform)
+        return platform.project_id
